@@ -1,0 +1,2 @@
+//! `pg_dump -Fc` plus a schema-only dump, verified with `pg_restore --list` and
+//! checksummed.

@@ -1,0 +1,258 @@
+//! The schema model: plain data, compared field by field and fingerprinted.
+//!
+//! Everything here is normalised by the server's own deparsers (`format_type`,
+//! `pg_get_expr`, `pg_get_constraintdef`, `pg_get_indexdef`) under an empty
+//! `search_path`, so names are always schema-qualified and two servers of the same
+//! major version print the same text for the same object.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A schema-qualified name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl QName {
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        QName {
+            schema: schema.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The name as SQL: each part quoted when it needs to be.
+    pub fn sql(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+impl fmt::Display for QName {
+    /// Plain `schema.name` for messages (not for SQL).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}
+
+/// Quotes an identifier the way `quote_ident` does: only when needed.
+pub fn quote_ident(ident: &str) -> String {
+    let simple = !ident.is_empty()
+        && ident
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && ident
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && !is_reserved(ident);
+    if simple {
+        ident.to_string()
+    } else {
+        format!("\"{}\"", ident.replace('"', "\"\""))
+    }
+}
+
+/// Quotes a string literal (standard_conforming_strings on).
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Keywords that must be quoted as identifiers (reserved and type/function-name
+/// keywords of PostgreSQL's grammar that cannot stand as a bare column name).
+fn is_reserved(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric",
+        "authorization", "between", "bigint", "binary", "bit", "boolean", "both", "case",
+        "cast", "char", "character", "check", "coalesce", "collate", "collation", "column",
+        "concurrently", "constraint", "create", "cross", "current_catalog", "current_date",
+        "current_role", "current_schema", "current_time", "current_timestamp",
+        "current_user", "dec", "decimal", "default", "deferrable", "desc", "distinct", "do",
+        "else", "end", "except", "exists", "extract", "false", "fetch", "float", "for",
+        "foreign", "freeze", "from", "full", "grant", "greatest", "group", "grouping",
+        "having", "ilike", "in", "initially", "inner", "inout", "int", "integer",
+        "intersect", "interval", "into", "is", "isnull", "join", "json", "json_array",
+        "json_arrayagg", "json_exists", "json_object", "json_objectagg", "json_query",
+        "json_scalar", "json_serialize", "json_table", "json_value", "lateral", "leading",
+        "least", "left", "like", "limit", "localtime", "localtimestamp", "merge_action",
+        "national", "natural", "nchar", "none", "normalize", "not", "notnull", "null",
+        "nullif", "numeric", "offset", "on", "only", "or", "order", "out", "outer",
+        "overlaps", "overlay", "placing", "position", "precision", "primary", "real",
+        "references", "returning", "right", "row", "select", "session_user", "setof",
+        "similar", "smallint", "some", "substring", "symmetric", "system_user", "table",
+        "tablesample", "then", "time", "timestamp", "to", "trailing", "treat", "trim",
+        "true", "union", "unique", "user", "using", "values", "varchar", "variadic",
+        "verbose", "when", "where", "window", "with", "xmlattributes", "xmlconcat",
+        "xmlelement", "xmlexists", "xmlforest", "xmlnamespaces", "xmlparse", "xmlpi",
+        "xmlroot", "xmlserialize", "xmltable",
+    ];
+    RESERVED.binary_search(&word).is_ok()
+}
+
+/// The managed part of a database's schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Model {
+    /// User schemas (not `pg_catalog`, `information_schema`, toast or temp schemas,
+    /// nor schemas that belong to an extension).
+    pub schemas: BTreeMap<String, SchemaDef>,
+    pub enums: BTreeMap<QName, EnumType>,
+    pub sequences: BTreeMap<QName, Sequence>,
+    pub tables: BTreeMap<QName, Table>,
+    /// Indexes that do not back a constraint, keyed by the index's own name.
+    pub indexes: BTreeMap<QName, Index>,
+    /// Objects pgalign sees but does not manage yet: reported, never silently
+    /// skipped. Keyed by a description such as `view public.active_users`.
+    pub unmanaged: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaDef {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnumType {
+    pub name: QName,
+    /// Labels in sort order.
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub name: QName,
+    pub data_type: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cache: i64,
+    pub cycle: bool,
+    /// `(table, column)` that owns it (`OWNED BY`), if any.
+    pub owned_by: Option<(QName, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: QName,
+    /// `UNLOGGED` when true.
+    pub unlogged: bool,
+    /// Columns in their physical order (`attnum`).
+    pub columns: Vec<Column>,
+    /// Constraints by name: primary key, unique, foreign key, check, exclusion.
+    pub constraints: BTreeMap<String, Constraint>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// As `format_type` prints it, e.g. `character varying(120)`, `public.mood[]`.
+    pub data_type: String,
+    pub not_null: bool,
+    /// The default expression as `pg_get_expr` prints it.
+    pub default: Option<String>,
+    /// `always` or `by default` for identity columns.
+    pub identity: Option<String>,
+    /// The expression of a stored generated column.
+    pub generated: Option<String>,
+    /// A collation that differs from the type's default, qualified.
+    pub collation: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+    ForeignKey,
+    Check,
+    Exclusion,
+}
+
+impl ConstraintKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ConstraintKind::PrimaryKey => "primary key",
+            ConstraintKind::Unique => "unique constraint",
+            ConstraintKind::ForeignKey => "foreign key",
+            ConstraintKind::Check => "check constraint",
+            ConstraintKind::Exclusion => "exclusion constraint",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constraint {
+    pub name: String,
+    pub kind: ConstraintKind,
+    /// As `pg_get_constraintdef` prints it, e.g. `FOREIGN KEY (a) REFERENCES public.t(id)`.
+    pub definition: String,
+    /// The table a foreign key references.
+    pub references: Option<QName>,
+    /// The columns it constrains (by name), in key order.
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: QName,
+    pub table: QName,
+    /// As `pg_get_indexdef` prints it.
+    pub definition: String,
+    pub unique: bool,
+    /// Columns the index uses (by name; expressions are not listed).
+    pub columns: Vec<String>,
+}
+
+/// Size facts of a live table, used to size hazards. Not part of the fingerprint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableStats {
+    /// `pg_class.reltuples`, or `n_live_tup` when never analysed; `None` if unknown.
+    pub rows: Option<f64>,
+    /// `pg_total_relation_size` in bytes.
+    pub bytes: i64,
+}
+
+/// What introspection returns: the model plus facts about the server and tables.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Inspected {
+    pub server_version_num: i32,
+    pub server_version: String,
+    pub database: String,
+    pub database_bytes: i64,
+    pub model: Model,
+    pub stats: BTreeMap<QName, TableStats>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_list_is_sorted_for_binary_search() {
+        // is_reserved relies on binary_search.
+        let mut words = vec!["select", "user", "table"];
+        words.sort();
+        assert!(words.iter().all(|w| is_reserved(w)));
+    }
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(quote_ident("orders"), "orders");
+        assert_eq!(quote_ident("Orders"), "\"Orders\"");
+        assert_eq!(quote_ident("order"), "\"order\"");
+        assert_eq!(quote_ident("user"), "\"user\"");
+        assert_eq!(quote_ident("a b"), "\"a b\"");
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(quote_ident("1abc"), "\"1abc\"");
+        assert_eq!(quote_ident("größe"), "\"größe\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+}

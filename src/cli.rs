@@ -1,0 +1,280 @@
+//! The command-line contract (DESIGN.md §2). Names, flags and exit codes are a
+//! public interface: extend, never rename.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pgalign",
+    version,
+    about = "Guided, reviewable PostgreSQL schema alignment",
+    long_about = "Guided, reviewable PostgreSQL schema alignment.\n\n\
+        Without a subcommand, opens the interactive wizard.\n\n\
+        Exit codes: 0 success / no difference, 1 error, 2 differences or hazards found, \
+        3 refused (drift, tampered plan, hazards not allowed, no confirmation), 130 aborted.",
+    after_help = "Quick start: `pgalign practice` rehearses a whole window on a throwaway database."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Where the live database is. Also read from `PGALIGN_DB_URL`; libpq's `PG*`
+/// variables fill what the URL leaves out. Never put a password in a flag: use
+/// `PGPASSWORD` or `~/.pgpass`.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// The live database: `postgres://user@host:5432/db` or `host=… dbname=…`.
+    #[arg(long, env = "PGALIGN_DB_URL")]
+    pub db: String,
+}
+
+/// Where the desired schema comes from.
+#[derive(Debug, Clone, Args)]
+pub struct DesiredArgs {
+    /// The desired schema: a database URL, a .sql file, a directory of .sql files
+    /// (name order), or `cmd:<shell command>` whose standard output is SQL.
+    #[arg(long)]
+    pub desired: String,
+    /// A server where a temporary shadow database may be created to load SQL
+    /// sources; without it pgalign starts a throwaway local PostgreSQL.
+    #[arg(long, env = "PGALIGN_SHADOW_URL")]
+    pub shadow: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Sql,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The interactive wizard: preflight, backup, diff, review, apply, verify, cleanup, report.
+    ///
+    /// Example: pgalign wizard --db postgres://app@db/shop --desired schema.sql
+    Wizard(WizardArgs),
+    /// Rehearse the whole window on a throwaway local PostgreSQL with a drifted
+    /// practice database; the report is kept.
+    ///
+    /// Example: pgalign practice
+    Practice(PracticeArgs),
+    /// Print the schema model of a database.
+    ///
+    /// Example: pgalign inspect --db postgres://app@db/shop --format json
+    Inspect(InspectArgs),
+    /// Write the plan that turns the database's schema into the desired one.
+    /// Exit 0: no difference; 2: differences (plan written); 1: error.
+    ///
+    /// Example: pgalign diff --db postgres://app@db/shop --desired schema.sql --output plan.sql
+    Diff(DiffArgs),
+    /// Re-diff and print what still differs. Exit 0: in sync; 2: differences remain; 1: error.
+    ///
+    /// Example: pgalign verify --db postgres://app@db/shop --desired schema.sql
+    Verify(VerifyArgs),
+    /// Hazards of every statement of a SQL file. Exit 0: nothing at or above
+    /// --fail-on; 2: something is; 1: error.
+    ///
+    /// Example: pgalign lint migration.sql --fail-on warning
+    Lint(LintArgs),
+    /// Apply a pinned plan. Exit 0: applied; 1: error; 3: refused.
+    ///
+    /// Example: pgalign apply --db postgres://app@db/shop --plan plan.sql --confirm-target shop
+    Apply(ApplyArgs),
+    /// `pg_dump -Fc` plus a schema-only dump, verified and checksummed.
+    ///
+    /// Example: pgalign backup --db postgres://app@db/shop --out backups/
+    Backup(BackupArgs),
+    /// Clone to a scratch database, apply the plan there, measure, drop the clone.
+    /// Exit 0: the plan converged; 2: it did not; 1: error.
+    ///
+    /// Example: pgalign rehearse --db postgres://app@db/shop --plan plan.sql
+    Rehearse(RehearseArgs),
+    /// Render the alignment report of a session from its journal.
+    ///
+    /// Example: pgalign report --journal ~/.local/share/pgalign/sessions/…/journal.jsonl
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WizardArgs {
+    /// The live database (also PGALIGN_DB_URL).
+    #[arg(long, env = "PGALIGN_DB_URL")]
+    pub db: Option<String>,
+    /// The desired schema (see `pgalign diff --help`).
+    #[arg(long)]
+    pub desired: Option<String>,
+    #[arg(long, env = "PGALIGN_SHADOW_URL")]
+    pub shadow: Option<String>,
+    /// Where the session's journal, backup, plan and report go.
+    #[arg(long)]
+    pub session_dir: Option<PathBuf>,
+    /// Configuration file (default: ./pgalign.toml when present).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PracticeArgs {
+    /// The practice scenario (see assets/practice/).
+    #[arg(long, default_value = "shop")]
+    pub scenario: String,
+    /// Where the session's journal, backup, plan and report go.
+    #[arg(long)]
+    pub session_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long, value_enum, default_value = "sql")]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub desired: DesiredArgs,
+    /// Write the plan here instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "sql")]
+    pub format: PlanFormat,
+    /// Only creates and widenings; destructive changes are listed, not planned.
+    #[arg(long)]
+    pub additive: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub desired: DesiredArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LintArgs {
+    /// The SQL file to lint.
+    pub file: PathBuf,
+    /// A database to size hazards against.
+    #[arg(long, env = "PGALIGN_DB_URL")]
+    pub db: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: LintFormat,
+    /// Exit 2 when a hazard at or above this severity is found.
+    #[arg(long, default_value = "danger")]
+    pub fail_on: crate::hazard::Severity,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The plan file written by `pgalign diff`.
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// Hazard ids whose `danger` steps may run, comma-separated (e.g. data-loss,lossy-cast).
+    #[arg(long, value_delimiter = ',')]
+    pub allow_hazards: Vec<crate::hazard::HazardId>,
+    /// The target database's name, typed out: required when not interactive.
+    #[arg(long)]
+    pub confirm_target: Option<String>,
+    /// Refuse unless the plan body's SHA-256 is exactly this (the reviewed plan).
+    #[arg(long)]
+    pub expect_sha256: Option<String>,
+    /// lock_timeout for each statement, e.g. 5s, 500ms, 1min.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// statement_timeout for each statement (default: none).
+    #[arg(long, value_parser = parse_duration)]
+    pub statement_timeout: Option<std::time::Duration>,
+    /// Continue an interrupted run from its journal.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Where the journal goes (default: a new session folder).
+    #[arg(long)]
+    pub session_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Directory for the dump files (default: the current directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RehearseArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// Restore the scratch copy from this `pg_dump -Fc` file instead of cloning.
+    #[arg(long)]
+    pub from_backup: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The session's journal (journal.jsonl).
+    #[arg(long)]
+    pub journal: PathBuf,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
+}
+
+/// Parses `5s`, `500ms`, `2min`, `1h` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration '{s}' (examples: 5s, 500ms, 2min)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown duration unit '{other}' in '{s}' (use ms, s, min or h)")),
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("5s").unwrap().as_millis(), 5000);
+        assert_eq!(parse_duration("500ms").unwrap().as_millis(), 500);
+        assert_eq!(parse_duration("2min").unwrap().as_secs(), 120);
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}

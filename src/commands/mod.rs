@@ -1,0 +1,89 @@
+//! One thin module per subcommand: parse what the CLI gave, call the library,
+//! print, and return the documented exit code.
+
+pub mod apply;
+pub mod backup;
+pub mod diff;
+pub mod inspect;
+pub mod lint;
+pub mod practice;
+pub mod rehearse;
+pub mod report;
+pub mod verify;
+pub mod wizard;
+
+use crate::cli::{Cli, Command};
+use std::process::ExitCode;
+
+/// Exit codes of DESIGN.md §2.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const DIFFERENCES: u8 = 2;
+    pub const REFUSED: u8 = 3;
+    pub const ABORTED: u8 = 130;
+}
+
+/// Runs the parsed command line and returns its exit code. Errors are printed
+/// to stderr as one sentence with their context chain.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pgalign: error: starting the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let code = runtime.block_on(async move {
+        let command = cli.command.unwrap_or(Command::Wizard(crate::cli::WizardArgs {
+            db: None,
+            desired: None,
+            shadow: None,
+            session_dir: None,
+            config: None,
+        }));
+        let interactive = matches!(command, Command::Wizard(_) | Command::Practice(_));
+        if !interactive {
+            crate::db::cluster::install_signal_cleanup();
+        }
+        let result = match command {
+            Command::Wizard(a) => wizard::run(a).await,
+            Command::Practice(a) => practice::run(a).await,
+            Command::Inspect(a) => inspect::run(a).await,
+            Command::Diff(a) => diff::run(a).await,
+            Command::Verify(a) => verify::run(a).await,
+            Command::Lint(a) => lint::run(a).await,
+            Command::Apply(a) => apply::run(a).await,
+            Command::Backup(a) => backup::run(a).await,
+            Command::Rehearse(a) => rehearse::run(a).await,
+            Command::Report(a) => report::run(a).await,
+        };
+        match result {
+            Ok(code) => code,
+            Err(e) => {
+                let refused = e.downcast_ref::<crate::apply::Refusal>().is_some()
+                    || e.downcast_ref::<crate::plan::file::PlanError>().is_some();
+                eprintln!("pgalign: {}: {e:#}", if refused { "refused" } else { "error" });
+                if refused { exit::REFUSED } else { exit::ERROR }
+            }
+        }
+    });
+    // Throwaway clusters of this process never outlive it.
+    crate::db::cluster::cleanup_all();
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    ExitCode::from(code)
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) ends quietly.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| anyhow::anyhow!("writing to standard output: {e}")),
+    }
+}

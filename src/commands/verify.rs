@@ -1,0 +1,24 @@
+use super::exit;
+use crate::cli::VerifyArgs;
+use crate::plan::PlanOptions;
+use anyhow::Result;
+
+pub async fn run(args: VerifyArgs) -> Result<u8> {
+    let (settings, plan) = super::diff::compute(
+        &args.db.db,
+        &args.desired.desired,
+        args.desired.shadow.as_deref(),
+        &PlanOptions::default(),
+    )
+    .await?;
+    if plan.is_empty() {
+        eprintln!("pgalign: {settings} is in sync with the desired schema (fingerprint {})", plan.live_fingerprint);
+        return Ok(exit::OK);
+    }
+    let mut out = format!("{} difference(s) remain on {settings}:\n", plan.steps.len());
+    for step in &plan.steps {
+        out.push_str(&format!("  - {}\n", step.title));
+    }
+    super::print_stdout(&out)?;
+    Ok(exit::DIFFERENCES)
+}

@@ -1,0 +1,19 @@
+//! pgalign: guided, reviewable PostgreSQL schema alignment.
+//!
+//! Data flows one way (see ARCHITECTURE.md): commands and the wizard drive the
+//! session; the session drives backup, plan, apply, verify and report; those read
+//! the catalog; the catalog talks to the database through `db`.
+
+pub mod apply;
+pub mod backup;
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod db;
+pub mod hazard;
+pub mod plan;
+pub mod report;
+pub mod session;
+pub mod strings;
+pub mod tui;
+pub mod util;

@@ -1,0 +1,1 @@
+//! The alignment report, rendered from the journal alone (a pure function).

@@ -1,0 +1,250 @@
+//! The journal: append-only JSON lines, fsynced after every entry, created 0600.
+//! It is the single record of a session; the alignment report is rendered from
+//! it alone. It never holds a password: targets are `user@host:port/db`.
+
+use crate::hazard::{HazardId, Summary};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// One check of the preflight or the maintenance checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What the server said about a failed statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementError {
+    pub sqlstate: Option<String>,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// Line in the plan file the error points at, when the server gave a position.
+    pub plan_line: Option<usize>,
+}
+
+impl std::fmt::Display for StatementError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(code) = &self.sqlstate {
+            write!(f, " (SQLSTATE {code})")?;
+        }
+        if let Some(d) = &self.detail {
+            write!(f, "; detail: {d}")?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "; hint: {h}")?;
+        }
+        if let Some(l) = self.plan_line {
+            write!(f, "; at plan line {l}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can happen in a session, in the order it happens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Entry {
+    SessionStarted {
+        tool_version: String,
+        /// `user@host:port/db`, never a password.
+        target: String,
+        database: String,
+        /// `practice` or `live`.
+        mode: String,
+        desired: String,
+    },
+    Preflight {
+        server_version: String,
+        database_bytes: i64,
+        tables: usize,
+        checks: Vec<Check>,
+    },
+    ChecklistConfirmed {
+        items: Vec<Check>,
+        operator: String,
+    },
+    BackupVerified {
+        path: String,
+        bytes: u64,
+        sha256: String,
+        /// Entries `pg_restore --list` read from the archive.
+        entries: usize,
+        schema_path: Option<String>,
+    },
+    PlanGenerated {
+        path: String,
+        sha256: String,
+        live_fingerprint: String,
+        desired_fingerprint: String,
+        statements: usize,
+        summary: Summary,
+    },
+    SignedOff {
+        reviewer: String,
+        plan_sha256: String,
+        acknowledged: Vec<HazardId>,
+    },
+    ApplyStarted {
+        plan_sha256: String,
+        statements: usize,
+        lock_timeout_ms: u64,
+        statement_timeout_ms: Option<u64>,
+    },
+    StatementStarted {
+        step: usize,
+        group: usize,
+        title: String,
+    },
+    StatementFinished {
+        step: usize,
+        group: usize,
+        duration_ms: u64,
+        rows: u64,
+    },
+    StatementFailed {
+        step: usize,
+        group: usize,
+        duration_ms: u64,
+        error: StatementError,
+    },
+    GroupCommitted {
+        group: usize,
+        steps: Vec<usize>,
+    },
+    GroupRolledBack {
+        group: usize,
+        steps: Vec<usize>,
+        reason: String,
+    },
+    ApplyFinished {
+        ok: bool,
+        committed: Vec<usize>,
+        not_applied: Vec<usize>,
+    },
+    Verified {
+        in_sync: bool,
+        remaining: Vec<String>,
+        fingerprint: String,
+    },
+    Cleanup {
+        action: String,
+        path: String,
+    },
+    Note {
+        text: String,
+    },
+    SessionEnded {
+        outcome: String,
+    },
+}
+
+/// A journal line: when, and what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// RFC 3339, UTC.
+    pub at: String,
+    #[serde(flatten)]
+    pub entry: Entry,
+}
+
+/// An open journal file.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (or creates, mode 0600) a journal for appending.
+    pub fn open(path: &Path) -> Result<Journal> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating session folder {}", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("opening journal {}", path.display()))?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one entry and fsyncs before returning.
+    pub fn append(&mut self, entry: Entry) -> Result<Record> {
+        let record = Record {
+            at: crate::util::now_rfc3339(),
+            entry,
+        };
+        let mut line = serde_json::to_string(&record).context("encoding a journal entry")?;
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|_| self.file.sync_data())
+            .with_context(|| format!("writing journal {}", self.path.display()))?;
+        Ok(record)
+    }
+}
+
+/// Reads every record of a journal. A torn last line (the process died while
+/// writing it) is ignored; any other bad line is an error naming its number.
+pub fn read(path: &Path) -> Result<Vec<Record>> {
+    let f = File::open(path).with_context(|| format!("opening journal {}", path.display()))?;
+    let lines: Vec<String> = std::io::BufReader::new(f)
+        .lines()
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("reading journal {}", path.display()))?;
+    let mut out = Vec::new();
+    let last = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(line) {
+            Ok(r) => out.push(r),
+            Err(_) if i + 1 == last => break,
+            Err(e) => anyhow::bail!("journal {} line {}: {e}", path.display(), i + 1),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_round_trip_and_a_torn_tail_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s/journal.jsonl");
+        let mut j = Journal::open(&path).unwrap();
+        j.append(Entry::Note { text: "hello".into() }).unwrap();
+        j.append(Entry::GroupCommitted { group: 1, steps: vec![1, 2] }).unwrap();
+        drop(j);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"at\":\"x\",\"event\":\"gro").unwrap();
+        let records = read(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].entry, Entry::GroupCommitted { group: 1, steps: vec![1, 2] });
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"event\":\"group-committed\""));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

@@ -1,0 +1,1 @@
+//! User-facing wording shared by the wizard, the CLI and the report.

@@ -1,0 +1,83 @@
+//! Small helpers shared by several modules.
+
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// SHA-256 of a file's content, streamed, lowercase hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Writes `contents` to `path` created with mode 0600 (plans, journals and reports
+/// may name internal objects; they never hold secrets, but stay private anyway).
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
+/// Current time in UTC as RFC 3339 with seconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Human-readable byte size: `1.2 GB`, `830 kB`, `12 B`.
+pub fn human_bytes(bytes: i64) -> String {
+    let b = bytes as f64;
+    const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+    for (unit, size) in UNITS {
+        if b >= size {
+            return format!("{:.1} {unit}", b / size);
+        }
+    }
+    format!("{bytes} B")
+}
+
+/// Human-readable row count: `~310M rows`, `~1.2k rows`, `12 rows`.
+pub fn human_rows(rows: f64) -> String {
+    if rows >= 1e9 {
+        format!("~{:.1}G rows", rows / 1e9)
+    } else if rows >= 1e6 {
+        format!("~{:.0}M rows", rows / 1e6)
+    } else if rows >= 1e3 {
+        format!("~{:.1}k rows", rows / 1e3)
+    } else {
+        format!("{} rows", rows.round() as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_a_person_writes_them() {
+        assert_eq!(human_bytes(12), "12 B");
+        assert_eq!(human_bytes(41_000_000_000), "41.0 GB");
+        assert_eq!(human_rows(310_000_000.0), "~310M rows");
+        assert_eq!(human_rows(12.0), "12 rows");
+    }
+}
