@@ -102,7 +102,7 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
     for r in query(q(
         "SELECT tbl.oid, tbl.nspname::text, tbl.relname::text, tbl.relpersistence = 'u',
                 tbl.reltuples::float8, tbl.relpages, pg_total_relation_size(tbl.oid),
-                coalesce(s.n_live_tup, 0)
+                coalesce(s.n_live_tup, 0), pg_relation_size(tbl.oid)
          FROM tbl LEFT JOIN pg_stat_user_tables s ON s.relid = tbl.oid",
     ))
     .await?
@@ -112,16 +112,23 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
         let reltuples: f64 = r.get(4);
         let relpages: i32 = r.get(5);
         let live: i64 = r.get(7);
-        // reltuples is -1 (PG 14+) or 0 with no pages (PG 13) before the first ANALYZE.
+        let heap_bytes: i64 = r.get(8);
+        // reltuples is -1 (PG 14+) or 0 with no pages (PG 13) before the first
+        // ANALYZE, and a restored or copied database has no statistics at all:
+        // then a table only counts as empty when its heap has no pages.
         let rows = if reltuples > 0.0 || (reltuples == 0.0 && relpages > 0) {
-            reltuples
+            Some(reltuples)
+        } else if live > 0 {
+            Some(live as f64)
+        } else if heap_bytes == 0 {
+            Some(0.0)
         } else {
-            live as f64
+            None
         };
         out.stats.insert(
             name.clone(),
             TableStats {
-                rows: Some(rows),
+                rows,
                 bytes: r.get(6),
             },
         );

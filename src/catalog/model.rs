@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// A schema-qualified name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A schema-qualified name. In JSON it is one string in its SQL form
+/// (`shop.orders`, `"My Schema"."Order"`), so it can key a map.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QName {
     pub schema: String,
     pub name: String,
@@ -27,6 +28,61 @@ impl QName {
     /// The name as SQL: each part quoted when it needs to be.
     pub fn sql(&self) -> String {
         format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+impl QName {
+    /// Parses the SQL form written by [`QName::sql`].
+    pub fn parse(s: &str) -> Option<QName> {
+        let mut parts = Vec::new();
+        let mut chars = s.chars().peekable();
+        loop {
+            let mut part = String::new();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                loop {
+                    match chars.next()? {
+                        '"' if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            part.push('"');
+                        }
+                        '"' => break,
+                        c => part.push(c),
+                    }
+                }
+            } else {
+                while let Some(&c) = chars.peek() {
+                    if c == '.' {
+                        break;
+                    }
+                    part.push(c);
+                    chars.next();
+                }
+            }
+            parts.push(part);
+            match chars.next() {
+                Some('.') => continue,
+                None => break,
+                Some(_) => return None,
+            }
+        }
+        match <[String; 2]>::try_from(parts) {
+            Ok([schema, name]) => Some(QName { schema, name }),
+            Err(_) => None,
+        }
+    }
+}
+
+impl Serialize for QName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.sql())
+    }
+}
+
+impl<'de> Deserialize<'de> for QName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<QName, D::Error> {
+        let s = String::deserialize(d)?;
+        QName::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a qualified name: {s}")))
     }
 }
 
@@ -254,5 +310,14 @@ mod tests {
         assert_eq!(quote_ident("1abc"), "\"1abc\"");
         assert_eq!(quote_ident("größe"), "\"größe\"");
         assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn qualified_names_round_trip_through_json() {
+        for (schema, name) in [("shop", "orders"), ("My Schema", "Or.der"), ("a\"b", "select")] {
+            let q = QName::new(schema, name);
+            let json = serde_json::to_string(&q).unwrap();
+            assert_eq!(serde_json::from_str::<QName>(&json).unwrap(), q);
+        }
     }
 }

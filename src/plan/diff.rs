@@ -155,11 +155,12 @@ impl<'a> Builder<'a> {
     fn size(&self, t: &QName) -> String {
         match self.stats(t) {
             Some(s) if s.rows.is_some_and(|r| r <= 0.0) => "empty".into(),
-            Some(s) => format!(
-                "{}, {}",
-                human_bytes(s.bytes),
-                human_rows(s.rows.unwrap_or(0.0))
-            ),
+            Some(TableStats { rows: Some(rows), bytes }) => {
+                format!("{}, {}", human_bytes(bytes), human_rows(rows))
+            }
+            Some(TableStats { rows: None, bytes }) => {
+                format!("{}, row count unknown: never analysed", human_bytes(bytes))
+            }
             None => "size unknown".into(),
         }
     }

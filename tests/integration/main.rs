@@ -1,0 +1,7 @@
+//! The one integration-test binary (one link on 2 cores). Every test gets its
+//! own database on one throwaway cluster per run, or on `PGALIGN_TEST_URL`.
+
+mod support;
+
+mod cli;
+mod convergence;
