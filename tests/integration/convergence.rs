@@ -4,6 +4,7 @@
 
 use crate::support::*;
 use pgalign::catalog;
+use pgalign::catalog::model::{Model, QName, quote_ident};
 use pgalign::plan::{self, PlanOptions};
 
 /// Loads `a` (with rows) and `b`, plans A → B, applies the plan with psql, and
@@ -20,7 +21,8 @@ pub fn converge(label: &str, a: &str, b: &str) -> String {
             catalog::inspect(&want.settings).await.unwrap(),
         )
     });
-    let counts_before = row_counts(&live, &desired.model);
+    let kept = kept_columns(&before.model, &desired.model);
+    let counts_before = row_checksums(&live, &kept);
     let plan = plan::diff(&before, &desired.model, &PlanOptions::default());
     let text = plan::render_plan(&plan, "test", "now");
     pgalign::db::shadow::run_psql(&live.settings, None, Some(text.as_bytes()))
@@ -30,34 +32,57 @@ pub fn converge(label: &str, a: &str, b: &str) -> String {
     assert!(
         again.is_empty(),
         "{label}: differences remain after applying the plan:\n{}\n--- plan was:\n{text}",
-        again.steps.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join("\n")
+        again
+            .steps
+            .iter()
+            .map(|s| s.sql.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    assert_eq!(after.model.fingerprint(), desired.model.fingerprint(), "{label}: fingerprints differ");
-    assert_eq!(row_counts(&live, &desired.model), counts_before, "{label}: rows of kept tables changed");
+    assert_eq!(
+        after.model.fingerprint(),
+        desired.model.fingerprint(),
+        "{label}: fingerprints differ"
+    );
+    assert_eq!(
+        row_checksums(&live, &kept),
+        counts_before,
+        "{label}: rows of kept tables changed"
+    );
     text
 }
 
-/// Row counts and a checksum of the kept columns, for every table both sides have.
-fn row_counts(db: &TestDb, desired: &pgalign::catalog::Model) -> Vec<(String, String)> {
-    let live = block_on(catalog::inspect(&db.settings)).unwrap();
-    let mut out = Vec::new();
-    for (name, t) in &desired.tables {
-        let Some(have) = live.model.tables.get(name) else { continue };
-        let cols: Vec<String> = t
-            .columns
-            .iter()
-            .filter(|c| have.column(&c.name).is_some_and(|h| h.data_type == c.data_type))
-            .map(|c| pgalign::catalog::model::quote_ident(&c.name))
-            .collect();
-        let sum = if cols.is_empty() {
-            "count(*)::text".to_string()
-        } else {
-            format!("count(*)::text || ':' || coalesce(md5(string_agg(({})::text, ',' ORDER BY ({})::text)), '')", cols.join(", "), cols.join(", "))
-        };
-        let q = format!("SELECT {sum} FROM {}", name.sql());
-        out.push((name.to_string(), db.query_one(&q)));
-    }
-    out
+/// Tables both sides have, with the columns both sides have (by name).
+fn kept_columns(live: &Model, desired: &Model) -> Vec<(QName, Vec<String>)> {
+    desired
+        .tables
+        .iter()
+        .filter_map(|(name, t)| {
+            let have = live.tables.get(name)?;
+            let cols = t
+                .columns
+                .iter()
+                .filter(|c| have.column(&c.name).is_some())
+                .map(|c| quote_ident(&c.name))
+                .collect();
+            Some((name.clone(), cols))
+        })
+        .collect()
+}
+
+/// Row count and a checksum of the kept columns' values (as text) per kept table.
+fn row_checksums(db: &TestDb, kept: &[(QName, Vec<String>)]) -> Vec<(String, String)> {
+    kept.iter()
+        .map(|(name, cols)| {
+            let sum = if cols.is_empty() {
+                "count(*)::text".to_string()
+            } else {
+                let row = format!("({})::text", cols.join(", "));
+                format!("count(*)::text || ':' || coalesce(md5(string_agg({row}, ',' ORDER BY {row})), '')")
+            };
+            (name.to_string(), db.query_one(&format!("SELECT {sum} FROM {}", name.sql())))
+        })
+        .collect()
 }
 
 #[test]
