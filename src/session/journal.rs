@@ -143,6 +143,14 @@ pub enum Entry {
     SessionEnded {
         outcome: String,
     },
+    /// The schema-only dump taken with the archive of `BackupVerified`, and the
+    /// pg_dump that wrote both.
+    BackupSchemaDump {
+        path: String,
+        bytes: u64,
+        sha256: String,
+        pg_dump_version: String,
+    },
 }
 
 /// A journal line: when, and what.

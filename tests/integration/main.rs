@@ -3,5 +3,6 @@
 
 mod support;
 
+mod backup;
 mod cli;
 mod convergence;
