@@ -4,5 +4,6 @@
 mod support;
 
 mod backup;
+mod report;
 mod cli;
 mod convergence;
