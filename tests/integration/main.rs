@@ -4,6 +4,7 @@
 mod support;
 
 mod backup;
+mod rehearse;
 mod report;
 mod cli;
 mod convergence;

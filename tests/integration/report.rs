@@ -11,12 +11,27 @@ fn report_renders_a_real_apply_journal_as_markdown_and_json() {
     let dir = temp_dir();
     let plan = dir.path().join("plan.sql");
     let plan_s = plan.to_str().unwrap();
-    let o = run(&["diff", "--db", &live.url(), "--desired", &want.url(), "-o", plan_s]);
+    let o = run(&[
+        "diff",
+        "--db",
+        &live.url(),
+        "--desired",
+        &want.url(),
+        "-o",
+        plan_s,
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let session = dir.path().join("session");
     let o = run(&[
-        "apply", "--db", &live.url(), "--plan", plan_s, "--confirm-target", &live.name,
-        "--session-dir", session.to_str().unwrap(),
+        "apply",
+        "--db",
+        &live.url(),
+        "--plan",
+        plan_s,
+        "--confirm-target",
+        &live.name,
+        "--session-dir",
+        session.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let journal = session.join("journal.jsonl");
@@ -24,17 +39,36 @@ fn report_renders_a_real_apply_journal_as_markdown_and_json() {
     let o = run(&["report", "--journal", journal.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let md = stdout(&o);
-    assert!(md.starts_with(&format!("# Alignment report: {}", live.name)), "{md}");
+    assert!(
+        md.starts_with(&format!("# Alignment report: {}", live.name)),
+        "{md}"
+    );
     assert!(md.contains("✔ committed"), "{md}");
     assert!(md.contains("No backup was recorded"), "{md}");
     assert!(md.contains(&live.settings.to_string()), "{md}");
 
-    let o = run(&["report", "--journal", journal.to_str().unwrap(), "--format", "json"]);
+    let o = run(&[
+        "report",
+        "--journal",
+        journal.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["outcome"], "incomplete", "no verification in an apply-only journal");
+    assert_eq!(
+        v["outcome"], "incomplete",
+        "no verification in an apply-only journal"
+    );
     assert_eq!(v["apply"]["ok"], true);
-    assert!(v["statements"].as_array().unwrap().iter().all(|s| s["outcome"] == "committed"), "{v}");
+    assert!(
+        v["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["outcome"] == "committed"),
+        "{v}"
+    );
 }
 
 #[test]
