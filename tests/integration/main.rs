@@ -3,5 +3,8 @@
 
 mod support;
 
+mod backup;
+mod rehearse;
+mod report;
 mod cli;
 mod convergence;
