@@ -4,7 +4,7 @@
 mod support;
 
 mod backup;
-mod rehearse;
-mod report;
 mod cli;
 mod convergence;
+mod rehearse;
+mod report;
