@@ -274,14 +274,9 @@ impl Cluster {
     /// Connection settings for database `db` on this cluster, as the superuser.
     pub fn settings(&self, db: &str) -> ConnSettings {
         ConnSettings {
-            host: "127.0.0.1".into(),
-            port: self.port,
-            user: SUPERUSER.into(),
-            password: None,
-            dbname: db.into(),
             sslmode: "disable".into(),
-            application_name: "pgalign".into(),
             connect_timeout: Some(Duration::from_secs(10)),
+            ..ConnSettings::new("127.0.0.1", self.port, SUPERUSER, db)
         }
     }
 
@@ -362,9 +357,10 @@ pub fn cleanup_all() {
 pub fn install_signal_cleanup() {
     tokio::spawn(async {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) =
-            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-        else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             return;
         };
         tokio::select! {
