@@ -178,12 +178,13 @@ fn sentence(
         );
     }
     if text.contains("password missing") {
-        return (
-            PasswordMissing,
-            format!(
-                "{s} asks for a password and none was given (put it in the URL, PGPASSWORD, a service file or ~/.pgpass)"
-            ),
+        let mut sentence = format!(
+            "{s} asks for a password and none was given (put it in the URL, PGPASSWORD, a service file or ~/.pgpass)"
         );
+        for w in &s.warnings {
+            sentence.push_str(&format!("; note: {w}"));
+        }
+        return (PasswordMissing, sentence);
     }
     if text.contains("channel binding") {
         return (
