@@ -251,10 +251,12 @@ fn find<T: StdError + 'static>(e: &tokio_postgres::Error) -> Option<&T> {
         if let Some(t) = err.downcast_ref::<T>() {
             return Some(t);
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(t) = io.get_ref().and_then(|i| i.downcast_ref::<T>()) {
-                return Some(t);
-            }
+        let inner = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|i| i.downcast_ref::<T>());
+        if inner.is_some() {
+            return inner;
         }
         cur = err.source();
     }

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod connerr;
 pub mod conninfo;
 pub mod env;
+pub mod pg_env;
 pub mod pgpass;
 pub mod service;
 pub mod shadow;

@@ -145,3 +145,28 @@ fn der(buf: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let end = start.checked_add(len)?;
     Some((tag, buf.get(start..end)?, buf.get(end..)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert_with(alg: &'static rcgen::SignatureAlgorithm) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate_for(alg).unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn end_point_hash_follows_the_signature_hash() {
+        assert_eq!(
+            end_point_hash(&cert_with(&rcgen::PKCS_ECDSA_P256_SHA256)).len(),
+            32
+        );
+        assert_eq!(
+            end_point_hash(&cert_with(&rcgen::PKCS_ECDSA_P384_SHA384)).len(),
+            48
+        );
+        // Garbage is hashed with SHA-256 rather than rejected.
+        assert_eq!(end_point_hash(b"not a certificate").len(), 32);
+    }
+}
