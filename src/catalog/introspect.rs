@@ -62,8 +62,16 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
                 .await
                 .map_err(|e| anyhow::anyhow!("catalog query failed: {}", describe_error(&e)));
             if timings {
-                let head: String = sql.split_whitespace().skip(30).take(8).collect::<Vec<_>>().join(" ");
-                eprintln!("pgalign: catalog query {:>7.1} ms: {head}", started.elapsed().as_secs_f64() * 1e3);
+                let head: String = sql
+                    .split_whitespace()
+                    .skip(30)
+                    .take(8)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                eprintln!(
+                    "pgalign: catalog query {:>7.1} ms: {head}",
+                    started.elapsed().as_secs_f64() * 1e3
+                );
             }
             rows
         }

@@ -274,14 +274,9 @@ impl Cluster {
     /// Connection settings for database `db` on this cluster, as the superuser.
     pub fn settings(&self, db: &str) -> ConnSettings {
         ConnSettings {
-            host: "127.0.0.1".into(),
-            port: self.port,
-            user: SUPERUSER.into(),
-            password: None,
-            dbname: db.into(),
             sslmode: "disable".into(),
-            application_name: "pgalign".into(),
             connect_timeout: Some(Duration::from_secs(10)),
+            ..ConnSettings::new("127.0.0.1", self.port, SUPERUSER, db)
         }
     }
 

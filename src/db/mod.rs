@@ -4,9 +4,20 @@
 
 pub mod cluster;
 pub mod conn;
+pub mod connect;
+pub mod connerr;
+pub mod conninfo;
+pub mod env;
+pub mod pg_env;
+pub mod pgpass;
+pub mod service;
 pub mod shadow;
+pub mod tls;
+mod tls_stream;
 
 pub use conn::{ConnSettings, connect};
+pub use connerr::{ConnectError, ConnectErrorKind};
+pub use env::ConnEnv;
 
 /// Formats a tokio-postgres error with everything the server said (SQLSTATE,
 /// message, detail, hint) or the whole source chain for client-side errors, since

@@ -5,6 +5,7 @@ mod support;
 
 mod backup;
 mod cli;
+mod conn;
 mod convergence;
 mod rehearse;
 mod report;
