@@ -26,7 +26,8 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// The live database: `postgres://user@host:5432/db` or `host=… dbname=…`.
-    #[arg(long, env = "PGALIGN_DB_URL")]
+    /// Without it, libpq's `PG*` variables and service file say where to connect.
+    #[arg(long, env = "PGALIGN_DB_URL", default_value = "", hide_default_value = true)]
     pub db: String,
 }
 

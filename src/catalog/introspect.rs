@@ -117,9 +117,14 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
     let mut tables: HashMap<u32, QName> = HashMap::new();
     for r in query(q(
         "SELECT tbl.oid, tbl.nspname::text, tbl.relname::text, tbl.relpersistence = 'u',
-                tbl.reltuples::float8, tbl.relpages, pg_total_relation_size(tbl.oid),
-                coalesce(s.n_live_tup, 0), pg_relation_size(tbl.oid)
-         FROM tbl LEFT JOIN pg_stat_user_tables s ON s.relid = tbl.oid",
+                tbl.reltuples::float8, tbl.relpages,
+                CASE WHEN tbl.relpages > 0
+                     THEN (tbl.relpages + coalesce(t.relpages, 0))::int8 * current_setting('block_size')::int8
+                     ELSE pg_relation_size(tbl.oid) + coalesce(pg_relation_size(t.oid), 0) END,
+                pg_stat_get_live_tuples(tbl.oid),
+                CASE WHEN tbl.relpages > 0 THEN tbl.relpages::int8 ELSE pg_relation_size(tbl.oid) END
+         FROM tbl JOIN pg_class c ON c.oid = tbl.oid
+         LEFT JOIN pg_class t ON t.oid = nullif(c.reltoastrelid, 0)",
     ))
     .await?
     {
@@ -131,9 +136,11 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
         let heap_bytes: i64 = r.get(8);
         // reltuples is -1 (PG 14+) or 0 with no pages (PG 13) before the first
         // ANALYZE, and a restored or copied database has no statistics at all:
-        // then a table only counts as empty when its heap has no pages.
+        // then a table only counts as empty when its heap file has no pages
+        // (sizes come from the catalog when it has them; the file is only
+        // looked at for tables never vacuumed or analysed).
         let rows = if reltuples > 0.0 || (reltuples == 0.0 && relpages > 0) {
-            Some(reltuples)
+            Some(reltuples.max(live as f64))
         } else if live > 0 {
             Some(live as f64)
         } else if heap_bytes == 0 {

@@ -414,7 +414,10 @@ pub struct Index {
 pub struct TableStats {
     /// `pg_class.reltuples`, or `n_live_tup` when never analysed; `None` if unknown.
     pub rows: Option<f64>,
-    /// `pg_total_relation_size` in bytes.
+    /// Heap plus TOAST size in bytes (`pg_relation_size` of both). Not
+    /// `pg_total_relation_size`: that opens every index's relcache entry and cost
+    /// 40% of the whole introspection at 1,000 tables, for a figure that sizes
+    /// hazards no better.
     pub bytes: i64,
 }
 
