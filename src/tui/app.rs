@@ -347,7 +347,7 @@ impl App {
         }
         if self.check(|w| w.leave_diff()) {
             self.focus = 0;
-            self.scroll = 0;
+            self.scroll = self.plan_view.as_ref().map(|v| v.first_body_line()).unwrap_or(0);
         }
         vec![]
     }

@@ -48,8 +48,8 @@ const fn cmd(keys: &'static [KeyCode], label: &'static str, what: &'static str, 
     }
 }
 
-const HELP: Command = cmd(&[KeyCode::F(1), KeyCode::Char('?')], "?", "help: all keys", Action::Help, true);
-const BACK: Command = cmd(&[KeyCode::Esc, KeyCode::Char('q')], "q/Esc", "back out (close, leave field, quit)", Action::Back, true);
+const HELP: Command = cmd(&[KeyCode::F(1), KeyCode::Char('?')], "?", "help", Action::Help, true);
+const BACK: Command = cmd(&[KeyCode::Esc, KeyCode::Char('q')], "q/Esc", "back", Action::Back, true);
 const UPDOWN: Command = cmd(&[KeyCode::Up, KeyCode::Down], "↑/↓", "move", Action::Down, true);
 const TAB: Command = cmd(&[KeyCode::Tab], "Tab", "next field", Action::NextField, true);
 const ENTER_NEXT: Command = cmd(&[KeyCode::Enter], "Enter", "continue", Action::Enter, true);
@@ -63,39 +63,39 @@ pub fn active(app: &App) -> Vec<Command> {
         Step::Preflight => {
             out.push(UPDOWN);
             if !typing {
-                out.push(cmd(&[KeyCode::Char(' ')], "Space", "tick or untick the item", Action::Toggle, true));
+                out.push(cmd(&[KeyCode::Char(' ')], "Space", "tick", Action::Toggle, true));
             }
             out.push(TAB);
-            out.push(cmd(&[KeyCode::Enter], "Enter", "tick / next field / confirm the checklist", Action::Enter, true));
+            out.push(cmd(&[KeyCode::Enter], "Enter", "tick / next / confirm", Action::Enter, true));
         }
-        Step::Backup => out.push(cmd(&[KeyCode::Enter], "Enter", "run the backup / continue", Action::Enter, true)),
+        Step::Backup => out.push(cmd(&[KeyCode::Enter], "Enter", "back up / continue", Action::Enter, true)),
         Step::Diff => out.push(ENTER_NEXT),
         Step::Review => {
             if app.field() == Some(Field::Reviewer) {
-                out.push(cmd(&[KeyCode::Enter], "Enter", "sign off with the typed name", Action::Enter, true));
+                out.push(cmd(&[KeyCode::Enter], "Enter", "sign off", Action::Enter, true));
                 out.push(cmd(&[KeyCode::Tab], "Tab", "back to the plan", Action::NextField, true));
             } else {
                 out.push(cmd(&[KeyCode::Up, KeyCode::Down], "↑/↓", "scroll", Action::Down, true));
                 out.push(cmd(&[KeyCode::PageUp, KeyCode::PageDown], "PgUp/PgDn", "page", Action::PageDown, true));
                 out.push(cmd(&[KeyCode::Home, KeyCode::End], "Home/End", "top / bottom", Action::End, false));
                 out.push(cmd(&[KeyCode::Left, KeyCode::Right], "←/→", "scroll sideways", Action::Right, false));
-                out.push(cmd(&[KeyCode::Char('n')], "n", "next statement with a hazard", Action::NextHazard, true));
-                out.push(cmd(&[KeyCode::Tab, KeyCode::Enter], "Tab", "type the reviewer's name", Action::NextField, true));
+                out.push(cmd(&[KeyCode::Char('n')], "n", "next hazard", Action::NextHazard, true));
+                out.push(cmd(&[KeyCode::Tab, KeyCode::Enter], "Tab", "reviewer's name", Action::NextField, true));
             }
         }
         Step::Apply => {
             if w.apply.running() {
-                out.push(cmd(&[KeyCode::Char('c')], "c", "cancel the running statement on the server", Action::CancelOnServer, true));
+                out.push(cmd(&[KeyCode::Char('c')], "c", "cancel on the server", Action::CancelOnServer, true));
             } else if w.apply.started {
                 out.push(ENTER_NEXT);
             } else {
-                out.push(cmd(&[KeyCode::Enter], "Enter", "apply (after typing the database name)", Action::Enter, true));
+                out.push(cmd(&[KeyCode::Enter], "Enter", "apply", Action::Enter, true));
             }
         }
         Step::Verify => out.push(ENTER_NEXT),
         Step::Cleanup => {
             out.push(UPDOWN);
-            out.push(cmd(&[KeyCode::Enter], "Enter", "do the selected cleanup", Action::Enter, true));
+            out.push(cmd(&[KeyCode::Enter], "Enter", "confirm", Action::Enter, true));
         }
         Step::Report => out.push(cmd(&[KeyCode::Enter], "Enter", "exit", Action::Enter, true)),
     }

@@ -26,6 +26,8 @@ impl Annotation {
 struct StatementMark {
     /// 0-based line of the plan where its SQL starts.
     line: usize,
+    /// 0-based line of its `-- pgalign:step` marker, where its hazards are shown.
+    marker: usize,
     top: Option<Severity>,
     notes: Vec<Annotation>,
 }
@@ -70,8 +72,10 @@ impl PlanView {
                     severity: h.severity,
                     text: format!("{}: {}", h.id, h.detail),
                 }));
+                let line = line.saturating_sub(1);
                 StatementMark {
-                    line: line.saturating_sub(1),
+                    line,
+                    marker: line.saturating_sub(1 + step.hazards.len()),
                     top,
                     notes,
                 }
@@ -83,6 +87,15 @@ impl PlanView {
             highlighter: Highlighter::default(),
             placed: RefCell::new(None),
         }
+    }
+
+    /// The line to open the review at: just above the first group (the
+    /// header stays one `Home` away).
+    pub fn first_body_line(&self) -> usize {
+        self.lines
+            .iter()
+            .position(|l| l.starts_with("-- end of header"))
+            .unwrap_or(0)
     }
 
     pub fn len(&self) -> usize {
@@ -103,8 +116,8 @@ impl PlanView {
     pub fn next_hazard(&self, from: usize) -> Option<usize> {
         self.statements
             .iter()
-            .filter(|s| s.line > from + 1 && s.top >= Some(Severity::Warning))
-            .map(|s| s.line.saturating_sub(2))
+            .filter(|s| s.top >= Some(Severity::Warning))
+            .map(|s| s.marker.saturating_sub(1))
             .find(|&l| l > from)
     }
 
@@ -117,7 +130,7 @@ impl PlanView {
             let mut rows = Vec::new();
             let mut next_free = 0usize;
             for s in &self.statements {
-                let mut row = s.line.max(next_free);
+                let mut row = s.marker.max(next_free);
                 for note in &s.notes {
                     for (k, chunk) in wrap(&note.label(), width.max(8)).into_iter().enumerate() {
                         let text = if k == 0 { chunk } else { format!("  {chunk}") };

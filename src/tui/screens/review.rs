@@ -77,7 +77,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 
     let danger = app.wizard.plan.as_ref().map(|p| p.danger_ids()).unwrap_or_default();
     let ack = if danger.is_empty() {
-        "no DANGER hazards to acknowledge".to_string()
+        "acknowledges no DANGER hazards (there are none)".to_string()
     } else {
         format!(
             "acknowledges DANGER: {}",
@@ -86,7 +86,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     };
     let lines = vec![
         field(&p, strings::REVIEWER_FIELD, &app.reviewer, app.focus == 1),
-        Line::styled(format!("  {} ({ack})", strings::SIGN_OFF_NOTE), p.dim()),
+        Line::styled(format!("  {}", strings::SIGN_OFF_NOTE), p.dim()),
+        Line::styled(format!("  This sign-off {ack}."), p.dim()),
     ];
     f.render_widget(Paragraph::new(lines), bottom);
 }
