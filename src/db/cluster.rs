@@ -58,10 +58,10 @@ impl ServerBinaries {
             }
             return Ok(ServerBinaries { bindir: dir });
         }
-        if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-            if out.status.success() {
-                candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-            }
+        if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
+            && out.status.success()
+        {
+            candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
         }
         if let Some(path) = std::env::var_os("PATH") {
             for dir in std::env::split_paths(&path) {
@@ -362,9 +362,10 @@ pub fn cleanup_all() {
 pub fn install_signal_cleanup() {
     tokio::spawn(async {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) =
-            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-        else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             return;
         };
         tokio::select! {

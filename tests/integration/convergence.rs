@@ -4,6 +4,7 @@
 
 use crate::support::*;
 use pgalign::catalog;
+use pgalign::catalog::model::{Model, QName, quote_ident};
 use pgalign::plan::{self, PlanOptions};
 
 /// Loads `a` (with rows) and `b`, plans A → B, applies the plan with psql, and
@@ -20,7 +21,8 @@ pub fn converge(label: &str, a: &str, b: &str) -> String {
             catalog::inspect(&want.settings).await.unwrap(),
         )
     });
-    let counts_before = row_counts(&live, &desired.model);
+    let kept = kept_columns(&before.model, &desired.model);
+    let counts_before = row_checksums(&live, &kept);
     let plan = plan::diff(&before, &desired.model, &PlanOptions::default());
     let text = plan::render_plan(&plan, "test", "now");
     pgalign::db::shadow::run_psql(&live.settings, None, Some(text.as_bytes()))
@@ -30,34 +32,57 @@ pub fn converge(label: &str, a: &str, b: &str) -> String {
     assert!(
         again.is_empty(),
         "{label}: differences remain after applying the plan:\n{}\n--- plan was:\n{text}",
-        again.steps.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join("\n")
+        again
+            .steps
+            .iter()
+            .map(|s| s.sql.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    assert_eq!(after.model.fingerprint(), desired.model.fingerprint(), "{label}: fingerprints differ");
-    assert_eq!(row_counts(&live, &desired.model), counts_before, "{label}: rows of kept tables changed");
+    assert_eq!(
+        after.model.fingerprint(),
+        desired.model.fingerprint(),
+        "{label}: fingerprints differ"
+    );
+    assert_eq!(
+        row_checksums(&live, &kept),
+        counts_before,
+        "{label}: rows of kept tables changed"
+    );
     text
 }
 
-/// Row counts and a checksum of the kept columns, for every table both sides have.
-fn row_counts(db: &TestDb, desired: &pgalign::catalog::Model) -> Vec<(String, String)> {
-    let live = block_on(catalog::inspect(&db.settings)).unwrap();
-    let mut out = Vec::new();
-    for (name, t) in &desired.tables {
-        let Some(have) = live.model.tables.get(name) else { continue };
-        let cols: Vec<String> = t
-            .columns
-            .iter()
-            .filter(|c| have.column(&c.name).is_some_and(|h| h.data_type == c.data_type))
-            .map(|c| pgalign::catalog::model::quote_ident(&c.name))
-            .collect();
-        let sum = if cols.is_empty() {
-            "count(*)::text".to_string()
-        } else {
-            format!("count(*)::text || ':' || coalesce(md5(string_agg(({})::text, ',' ORDER BY ({})::text)), '')", cols.join(", "), cols.join(", "))
-        };
-        let q = format!("SELECT {sum} FROM {}", name.sql());
-        out.push((name.to_string(), db.query_one(&q)));
-    }
-    out
+/// Tables both sides have, with the columns both sides have (by name).
+fn kept_columns(live: &Model, desired: &Model) -> Vec<(QName, Vec<String>)> {
+    desired
+        .tables
+        .iter()
+        .filter_map(|(name, t)| {
+            let have = live.tables.get(name)?;
+            let cols = t
+                .columns
+                .iter()
+                .filter(|c| have.column(&c.name).is_some())
+                .map(|c| quote_ident(&c.name))
+                .collect();
+            Some((name.clone(), cols))
+        })
+        .collect()
+}
+
+/// Row count and a checksum of the kept columns' values (as text) per kept table.
+fn row_checksums(db: &TestDb, kept: &[(QName, Vec<String>)]) -> Vec<(String, String)> {
+    kept.iter()
+        .map(|(name, cols)| {
+            let sum = if cols.is_empty() {
+                "count(*)::text".to_string()
+            } else {
+                let row = format!("({})::text", cols.join(", "));
+                format!("count(*)::text || ':' || coalesce(md5(string_agg({row}, ',' ORDER BY {row})), '')")
+            };
+            (name.to_string(), db.query_one(&format!("SELECT {sum} FROM {}", name.sql())))
+        })
+        .collect()
 }
 
 #[test]
@@ -79,4 +104,133 @@ fn tables_columns_and_keys() {
          CREATE INDEX orders_customer ON shop.orders (customer_id);
          CREATE TABLE shop.reviews (id serial PRIMARY KEY, order_id bigint REFERENCES shop.orders(id), body text NOT NULL);",
     );
+}
+
+#[test]
+fn schemas_are_created_and_dropped() {
+    converge(
+        "schemas",
+        "CREATE SCHEMA old_stuff; CREATE TABLE old_stuff.t (id int);",
+        "CREATE SCHEMA fresh; CREATE TABLE fresh.t (id int PRIMARY KEY);",
+    );
+}
+
+#[test]
+fn column_types_defaults_and_not_null() {
+    converge(
+        "columns",
+        "CREATE TABLE t (id int PRIMARY KEY, a varchar(10), b text DEFAULT 'x', c int NOT NULL DEFAULT 0,
+                         d integer, e numeric(8,2), f text);
+         INSERT INTO t SELECT g, 'v' || g, 'b', g, g, g / 3.0, 'f' FROM generate_series(1, 50) g;",
+        "CREATE TABLE t (id int PRIMARY KEY, a varchar(40), b text DEFAULT 'y' NOT NULL, c int,
+                         d bigint DEFAULT 7, e numeric(10,2), f varchar(20), g timestamptz DEFAULT now());",
+    );
+}
+
+#[test]
+fn constraints_of_every_kind() {
+    converge(
+        "constraints",
+        "CREATE TABLE parent (id int PRIMARY KEY, code text);
+         CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent(id), qty int CHECK (qty > 0));
+         INSERT INTO parent SELECT g, 'c' || g FROM generate_series(1, 20) g;
+         INSERT INTO child SELECT g, g, g FROM generate_series(1, 20) g;",
+        "CREATE TABLE parent (id int PRIMARY KEY, code text UNIQUE);
+         CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent(id) ON DELETE CASCADE,
+                             qty int CONSTRAINT child_qty_check CHECK (qty >= 0),
+                             CONSTRAINT child_parent_code UNIQUE (parent_id, qty));",
+    );
+}
+
+#[test]
+fn primary_key_replaced_while_referenced() {
+    converge(
+        "pk_replaced",
+        "CREATE TABLE a (id int, code text NOT NULL, CONSTRAINT a_pkey PRIMARY KEY (id));
+         CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a(id));
+         INSERT INTO a SELECT g, 'k' || g FROM generate_series(1, 10) g;
+         INSERT INTO b SELECT g, g FROM generate_series(1, 10) g;",
+        "CREATE TABLE a (id int NOT NULL, code text NOT NULL, CONSTRAINT a_pkey PRIMARY KEY (id, code), UNIQUE (id));
+         CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a(id));",
+    );
+}
+
+#[test]
+fn indexes_added_dropped_and_redefined_under_the_same_name() {
+    converge(
+        "indexes",
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b text, c text);
+         CREATE INDEX t_a ON t (a); CREATE INDEX t_gone ON t (c); CREATE UNIQUE INDEX t_b ON t (b);
+         INSERT INTO t SELECT g, g % 5, 'b' || g, 'c' FROM generate_series(1, 30) g;",
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b text, c text);
+         CREATE INDEX t_a ON t (a, id) WHERE a > 0; CREATE UNIQUE INDEX t_b ON t (lower(b));
+         CREATE INDEX t_new ON t USING hash (c);",
+    );
+}
+
+#[test]
+fn tables_dropped_with_foreign_keys_between_them_and_mutual_keys_created() {
+    converge(
+        "fk_graph",
+        "CREATE TABLE gone_a (id int PRIMARY KEY);
+         CREATE TABLE gone_b (id int PRIMARY KEY, a_id int REFERENCES gone_a(id));
+         ALTER TABLE gone_a ADD COLUMN b_id int REFERENCES gone_b(id);
+         CREATE TABLE keep (id int PRIMARY KEY, a_id int REFERENCES gone_a(id));
+         INSERT INTO keep VALUES (1, NULL);",
+        "CREATE TABLE keep (id int PRIMARY KEY);
+         CREATE TABLE x (id int PRIMARY KEY, y_id int);
+         CREATE TABLE y (id int PRIMARY KEY, x_id int REFERENCES x(id));
+         ALTER TABLE x ADD CONSTRAINT x_y_fk FOREIGN KEY (y_id) REFERENCES y(id);",
+    );
+}
+
+#[test]
+fn enum_value_added_and_used_by_a_default_in_the_same_plan() {
+    let plan = converge(
+        "enum_add",
+        "CREATE TYPE mood AS ENUM ('sad', 'happy');
+         CREATE TABLE person (id int PRIMARY KEY, m mood);
+         INSERT INTO person VALUES (1, 'sad'), (2, 'happy');",
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy', 'ecstatic');
+         CREATE TABLE person (id int PRIMARY KEY, m mood DEFAULT 'ok');",
+    );
+    assert!(plan.contains("ADD VALUE 'ok' AFTER 'sad'"), "{plan}");
+    assert!(plan.contains("no-transaction"), "{plan}");
+}
+
+#[test]
+fn serial_becomes_identity() {
+    converge(
+        "serial_identity",
+        "CREATE TABLE t (id serial PRIMARY KEY, v text); INSERT INTO t (v) VALUES ('a'), ('b');",
+        "CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, v text);",
+    );
+}
+
+#[test]
+fn quoted_mixed_case_unicode_and_long_identifiers() {
+    let long = "x".repeat(63);
+    converge(
+        "quoting",
+        "CREATE SCHEMA \"My Schema\"; CREATE TABLE \"My Schema\".\"Order\" (\"select\" int, \"Größe\" text);
+         INSERT INTO \"My Schema\".\"Order\" VALUES (1, 'M');",
+        &format!(
+            "CREATE SCHEMA \"My Schema\";
+             CREATE TABLE \"My Schema\".\"Order\" (\"select\" int PRIMARY KEY, \"Größe\" varchar(10), \"user\" text, {long} int);
+             CREATE INDEX \"Idx With Space\" ON \"My Schema\".\"Order\" (\"Größe\");"
+        ),
+    );
+}
+
+#[test]
+fn an_empty_database_to_a_full_schema_and_back() {
+    let full = "CREATE SCHEMA app;
+        CREATE TYPE app.kind AS ENUM ('a', 'b');
+        CREATE SEQUENCE app.counter START 100 INCREMENT 5;
+        CREATE TABLE app.items (id bigserial PRIMARY KEY, k app.kind NOT NULL DEFAULT 'a',
+                                n int DEFAULT nextval('app.counter'), label text UNIQUE);
+        CREATE UNLOGGED TABLE app.scratch (id int);
+        CREATE INDEX items_k ON app.items (k);";
+    converge("empty_to_full", "", full);
+    converge("full_to_empty", full, "");
 }
