@@ -45,8 +45,10 @@ pub const NO_OTHER_CONNECTIONS: &str = "none";
 pub const NOT_A_GIT_REPO: &str = "not a git repository (nothing to record)";
 
 // Backup.
-pub const BACKUP_PROMPT: &str = "Press Enter to run pg_dump -Fc and a schema-only dump into the session folder.";
-pub const BACKUP_RUNNING: &str = "backing up: pg_dump, then pg_restore --list reads the archive back…";
+pub const BACKUP_PROMPT: &str =
+    "Press Enter to run pg_dump -Fc and a schema-only dump into the session folder.";
+pub const BACKUP_RUNNING: &str =
+    "backing up: pg_dump, then pg_restore --list reads the archive back…";
 pub const BACKUP_VERIFIED: &str = "BACKUP VERIFIED";
 pub const BACKUP_NEXT: &str = "Press Enter to compute the plan.";
 
@@ -56,7 +58,8 @@ pub const DIFF_NEXT: &str = "Press Enter to review the plan.";
 pub const NO_DIFFERENCES: &str = "no differences: the live schema already matches the desired one";
 
 // Review.
-pub const SIGN_OFF_NOTE: &str = "Signing off binds your name to this exact plan (SHA-256) and acknowledges its DANGER hazards.";
+pub const SIGN_OFF_NOTE: &str =
+    "Signing off binds your name to this exact plan (SHA-256) and acknowledges its DANGER hazards.";
 pub const DROP_MARK: &str = "drops stored data: a table or a column";
 pub const NOTHING_TO_SIGN: &str = "Nothing to apply. Press Enter to verify.";
 
@@ -70,7 +73,8 @@ pub const APPLY_SKIPPED: &str = "Nothing to apply.";
 pub const CANCEL_SENT: &str = "cancel sent to the server; waiting for the statement to stop…";
 
 // Verify.
-pub const VERIFY_RUNNING: &str = "re-inspecting the live schema and comparing it with the desired one…";
+pub const VERIFY_RUNNING: &str =
+    "re-inspecting the live schema and comparing it with the desired one…";
 pub const IN_SYNC: &str = "IN SYNC: zero differences";
 pub const NOT_IN_SYNC: &str = "DIFFERENCES REMAIN";
 pub const VERIFY_NEXT: &str = "Press Enter to clean up.";
@@ -86,7 +90,8 @@ pub const REPORT_EXIT: &str = "Press Enter or q to exit.";
 
 // Dialogs.
 pub const QUIT_TITLE: &str = "Abort the session?";
-pub const QUIT_BODY: &str = "The journal keeps everything recorded so far. y: abort (exit 130) · n or Esc: stay";
+pub const QUIT_BODY: &str =
+    "The journal keeps everything recorded so far. y: abort (exit 130) · n or Esc: stay";
 pub const HELP_TITLE: &str = "Keys";
 
 /// Session outcomes, as journaled in `SessionEnded` and shown in the report.

@@ -24,26 +24,48 @@ const SCENARIOS: &[Scenario] = &[Scenario {
 pub async fn run(args: PracticeArgs) -> Result<u8> {
     let Some(scenario) = SCENARIOS.iter().find(|s| s.name == args.scenario) else {
         let known: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-        bail!("unknown practice scenario '{}' (available: {})", args.scenario, known.join(", "));
+        bail!(
+            "unknown practice scenario '{}' (available: {})",
+            args.scenario,
+            known.join(", ")
+        );
     };
     let session_dir = crate::session::new_session_dir(args.session_dir.as_deref())?;
-    eprintln!("pgalign: starting a throwaway PostgreSQL for the '{}' practice…", scenario.name);
+    eprintln!(
+        "pgalign: starting a throwaway PostgreSQL for the '{}' practice…",
+        scenario.name
+    );
     let cluster = tokio::task::spawn_blocking(Cluster::start)
         .await
         .context("starting the practice server")??;
     let result = practice(&cluster, scenario, session_dir).await;
-    tokio::task::spawn_blocking(move || drop(cluster)).await.ok();
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .ok();
     eprintln!("pgalign: the practice server was stopped and deleted");
     let code = result?;
-    Ok(if code == crate::commands::exit::OK { code } else { crate::commands::exit::ERROR })
+    Ok(if code == crate::commands::exit::OK {
+        code
+    } else {
+        crate::commands::exit::ERROR
+    })
 }
 
-async fn practice(cluster: &Cluster, scenario: &Scenario, session_dir: std::path::PathBuf) -> Result<u8> {
+async fn practice(
+    cluster: &Cluster,
+    scenario: &Scenario,
+    session_dir: std::path::PathBuf,
+) -> Result<u8> {
     let admin = crate::db::connect(&cluster.settings("postgres")).await?;
     admin
         .batch_execute(&format!("CREATE DATABASE {}", scenario.database))
         .await
-        .map_err(|e| anyhow::anyhow!("creating the practice database: {}", crate::db::describe_error(&e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "creating the practice database: {}",
+                crate::db::describe_error(&e)
+            )
+        })?;
     let target = cluster.settings(scenario.database);
     let live = scenario.live.as_bytes().to_vec();
     let t = target.clone();

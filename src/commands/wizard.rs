@@ -27,21 +27,27 @@ fn read_config(path: Option<&Path>) -> Result<FileConfig> {
         }
         return Ok(FileConfig::default());
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 pub async fn run(args: WizardArgs) -> Result<u8> {
     let file = read_config(args.config.as_deref())?;
     let Some(db) = args.db.or(file.db) else {
-        bail!("the wizard needs a target: pass --db URL, set PGALIGN_DB_URL, or put `db = \"…\"` in pgalign.toml (or try `pgalign practice`)");
+        bail!(
+            "the wizard needs a target: pass --db URL, set PGALIGN_DB_URL, or put `db = \"…\"` in pgalign.toml (or try `pgalign practice`)"
+        );
     };
     let Some(desired) = args.desired.or(file.desired) else {
-        bail!("the wizard needs the desired schema: pass --desired SRC or put `desired = \"…\"` in pgalign.toml");
+        bail!(
+            "the wizard needs the desired schema: pass --desired SRC or put `desired = \"…\"` in pgalign.toml"
+        );
     };
     let target = ConnSettings::parse(&db).context("parsing --db")?;
     crate::db::shadow::DesiredSource::parse(&desired)?;
-    let session_dir = crate::session::new_session_dir(args.session_dir.or(file.session_dir).as_deref())?;
+    let session_dir =
+        crate::session::new_session_dir(args.session_dir.or(file.session_dir).as_deref())?;
     let config = Config {
         target,
         desired,
@@ -56,7 +62,9 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
 /// the journal of an unfinished session) is on stderr.
 pub async fn open(config: Config) -> Result<u8> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        bail!("the wizard needs an interactive terminal; in scripts use `pgalign diff`, `pgalign apply` and `pgalign verify`");
+        bail!(
+            "the wizard needs an interactive terminal; in scripts use `pgalign diff`, `pgalign apply` and `pgalign verify`"
+        );
     }
     let wizard = Wizard::start(config)?;
     let (code, app) = crate::tui::run(wizard).await?;

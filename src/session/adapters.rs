@@ -64,7 +64,10 @@ fn backup_blocking(settings: &ConnSettings, out_dir: &Path) -> Result<BackupEvid
             .output()
             .context("running pg_dump")?;
         if !out.status.success() {
-            bail!("pg_dump of {settings} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "pg_dump of {settings} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
     }
     let list = std::process::Command::new(tool("pg_restore"))
@@ -79,7 +82,9 @@ fn backup_blocking(settings: &ConnSettings, out_dir: &Path) -> Result<BackupEvid
         .lines()
         .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
         .count();
-    let version = std::process::Command::new(tool("pg_dump")).arg("--version").output();
+    let version = std::process::Command::new(tool("pg_dump"))
+        .arg("--version")
+        .output();
     Ok(BackupEvidence {
         bytes: std::fs::metadata(&path)?.len(),
         sha256: crate::util::sha256_file(&path)?,

@@ -9,8 +9,13 @@ pub enum StmtStatus {
     Pending,
     Running,
     /// Ran; committed when its group commits.
-    Ran { ms: u64, rows: u64 },
-    Committed { ms: u64 },
+    Ran {
+        ms: u64,
+        rows: u64,
+    },
+    Committed {
+        ms: u64,
+    },
     Failed,
     RolledBack,
     NotApplied,
@@ -78,11 +83,18 @@ impl ApplyState {
                 self.current = Some(*step);
                 self.set(*step, StmtStatus::Running);
             }
-            Event::StatementFinished { step, duration, rows } => {
-                self.set(*step, StmtStatus::Ran {
-                    ms: duration.as_millis() as u64,
-                    rows: *rows,
-                });
+            Event::StatementFinished {
+                step,
+                duration,
+                rows,
+            } => {
+                self.set(
+                    *step,
+                    StmtStatus::Ran {
+                        ms: duration.as_millis() as u64,
+                        rows: *rows,
+                    },
+                );
             }
             Event::StatementFailed { step, .. } => self.set(*step, StmtStatus::Failed),
             Event::Notice { step, message } => self.notices.push(format!("step {step}: {message}")),
@@ -116,10 +128,10 @@ impl ApplyState {
             }
         }
         for n in &result.committed {
-            if let Some(s) = n.checked_sub(1).and_then(|i| self.statuses.get_mut(i)) {
-                if let StmtStatus::Ran { ms, .. } = s {
-                    *s = StmtStatus::Committed { ms: *ms };
-                }
+            if let Some(s) = n.checked_sub(1).and_then(|i| self.statuses.get_mut(i))
+                && let StmtStatus::Ran { ms, .. } = s
+            {
+                *s = StmtStatus::Committed { ms: *ms };
             }
         }
         self.current = None;

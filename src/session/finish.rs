@@ -18,15 +18,17 @@ impl Wizard {
             CleanupAction::Archive => {
                 let short = &plan.file.actual_sha256[..12.min(plan.file.actual_sha256.len())];
                 let dest = self.config.session_dir.join(format!("plan-{short}.sql"));
-                std::fs::rename(&path, &dest)
-                    .with_context(|| format!("archiving plan {} as {}", path.display(), dest.display()))?;
+                std::fs::rename(&path, &dest).with_context(|| {
+                    format!("archiving plan {} as {}", path.display(), dest.display())
+                })?;
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o400))
                     .with_context(|| format!("making {} read-only", dest.display()))?;
                 (cleanup::ARCHIVED, dest)
             }
             CleanupAction::Remove => {
-                std::fs::remove_file(&path).with_context(|| format!("removing plan {}", path.display()))?;
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing plan {}", path.display()))?;
                 (cleanup::REMOVED, path)
             }
         };
@@ -41,10 +43,10 @@ impl Wizard {
 
     /// How the session ended, in the report's words.
     pub fn outcome(&self) -> &'static str {
-        if let Some(r) = &self.apply.result {
-            if !r.ok() {
-                return outcome::APPLY_FAILED;
-            }
+        if let Some(r) = &self.apply.result
+            && !r.ok()
+        {
+            return outcome::APPLY_FAILED;
         }
         match &self.verify {
             Some(v) if !v.in_sync => outcome::DIFFERENCES_REMAIN,
@@ -87,7 +89,9 @@ impl Wizard {
         if self.ended {
             return;
         }
-        let _ = self.record(Entry::Note { text: why.to_string() });
+        let _ = self.record(Entry::Note {
+            text: why.to_string(),
+        });
         let _ = self.record(Entry::SessionEnded {
             outcome: outcome::ABORTED.into(),
         });

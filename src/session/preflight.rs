@@ -24,7 +24,11 @@ pub struct Activity {
 
 impl Activity {
     pub fn describe(&self) -> String {
-        let app = if self.application.is_empty() { "-" } else { &self.application };
+        let app = if self.application.is_empty() {
+            "-"
+        } else {
+            &self.application
+        };
         let mut s = format!("pid {} {} ({app}) {}", self.pid, self.user, self.state);
         if let Some(secs) = self.xact_secs {
             s.push_str(&format!(", transaction open {secs}s"));
@@ -73,7 +77,11 @@ impl PreflightFacts {
             check(
                 "size",
                 true,
-                format!("{}, {} tables", human_bytes(self.database_bytes), self.tables),
+                format!(
+                    "{}, {} tables",
+                    human_bytes(self.database_bytes),
+                    self.tables
+                ),
             ),
             check(
                 "other connections",
@@ -123,7 +131,11 @@ fn list(items: &[&Activity]) -> String {
     if items.is_empty() {
         return crate::strings::NO_OTHER_CONNECTIONS.into();
     }
-    items.iter().map(|a| a.describe()).collect::<Vec<_>>().join("; ")
+    items
+        .iter()
+        .map(|a| a.describe())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Reads server facts, other connections and the git state.
@@ -183,7 +195,8 @@ pub fn git_state(dir: &Path) -> Option<GitState> {
         return None;
     }
     let branch = git(&["branch", "--show-current"]).filter(|b| !b.is_empty());
-    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "no commit yet".into());
+    let commit =
+        git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "no commit yet".into());
     let changed = git(&["status", "--porcelain"]).unwrap_or_default();
     Some(GitState {
         branch: branch.unwrap_or_else(|| "(detached HEAD)".into()),

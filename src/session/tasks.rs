@@ -30,7 +30,8 @@ async fn compute(config: &Config) -> Result<Plan> {
         inspect_desired(&source, config.shadow.as_deref())
     );
     let live = live.with_context(|| format!("inspecting {}", config.target))?;
-    let want = want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
+    let want =
+        want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
     Ok(plan::diff(&live, &want.model, &PlanOptions::default()))
 }
 
@@ -38,11 +39,16 @@ async fn compute(config: &Config) -> Result<Plan> {
 /// reads it back, so what is reviewed is exactly what is on disk.
 pub async fn generate_plan(config: &Config) -> Result<PlanState> {
     let plan = compute(config).await?;
-    let text = plan::render_plan(&plan, &config.target.to_string(), &crate::util::now_rfc3339());
+    let text = plan::render_plan(
+        &plan,
+        &config.target.to_string(),
+        &crate::util::now_rfc3339(),
+    );
     let path = config.session_dir.join("plan.sql");
     crate::util::write_private(&path, text.as_bytes())
         .with_context(|| format!("writing plan file {}", path.display()))?;
-    let read = std::fs::read_to_string(&path).with_context(|| format!("reading plan file {}", path.display()))?;
+    let read = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading plan file {}", path.display()))?;
     let file = plan::parse_plan(&read).with_context(|| format!("plan file {}", path.display()))?;
     Ok(PlanState {
         path,
@@ -64,7 +70,15 @@ pub async fn run_apply(
         Ok(j) => j,
         Err(e) => return ApplyResult::refused(format!("{e:#}")),
     };
-    match apply::run(&config.target, &plan, &opts, Some(events), Some(&mut journal)).await {
+    match apply::run(
+        &config.target,
+        &plan,
+        &opts,
+        Some(events),
+        Some(&mut journal),
+    )
+    .await
+    {
         Ok(outcome) => ApplyResult::from_outcome(&outcome),
         Err(e) => ApplyResult::refused(format!("{e:#}")),
     }

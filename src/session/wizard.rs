@@ -108,7 +108,10 @@ pub enum CleanupAction {
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
     #[error("this needs the {expected} step, but the session is at {actual}")]
-    WrongStep { expected: &'static str, actual: &'static str },
+    WrongStep {
+        expected: &'static str,
+        actual: &'static str,
+    },
     #[error("preflight has not finished reading the target yet")]
     PreflightPending,
     #[error("tick every checklist item first; still open: {0}")]
@@ -260,9 +263,10 @@ impl Wizard {
                 evidence.path.display(),
                 evidence.bytes
             )),
-            Ok(_) if evidence.entries == 0 => {
-                Some(format!("pg_restore --list read no entries from {}", evidence.path.display()))
-            }
+            Ok(_) if evidence.entries == 0 => Some(format!(
+                "pg_restore --list read no entries from {}",
+                evidence.path.display()
+            )),
             Ok(_) => None,
         };
         if let Some(why) = why {
@@ -277,7 +281,9 @@ impl Wizard {
     pub fn leave_backup(&mut self) -> Result<(), Refusal> {
         self.expect(Step::Backup)?;
         if self.backup.is_none() {
-            return Err(Refusal::BackupNotVerified("no backup has been taken yet".into()));
+            return Err(Refusal::BackupNotVerified(
+                "no backup has been taken yet".into(),
+            ));
         }
         self.step = Step::Diff;
         Ok(())
@@ -302,7 +308,9 @@ impl Wizard {
     pub fn leave_diff(&mut self) -> Result<(), Refusal> {
         self.expect(Step::Diff)?;
         if self.plan.is_none() {
-            return Err(Refusal::Io(anyhow::anyhow!("the plan has not been computed yet")));
+            return Err(Refusal::Io(anyhow::anyhow!(
+                "the plan has not been computed yet"
+            )));
         }
         self.step = Step::Review;
         Ok(())

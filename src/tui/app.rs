@@ -148,7 +148,9 @@ impl App {
                     Ok(facts) => {
                         self.check(|w| w.preflight_done(facts));
                     }
-                    Err(e) => self.error = Some(format!("preflight failed: {e}; press Enter to retry")),
+                    Err(e) => {
+                        self.error = Some(format!("preflight failed: {e}; press Enter to retry"))
+                    }
                 }
                 vec![]
             }
@@ -169,7 +171,11 @@ impl App {
                         self.plan_view = Some(PlanView::new(&plan));
                         self.check(|w| w.plan_done(plan));
                     }
-                    Err(e) => self.error = Some(format!("computing the plan failed: {e}; press Enter to retry")),
+                    Err(e) => {
+                        self.error = Some(format!(
+                            "computing the plan failed: {e}; press Enter to retry"
+                        ))
+                    }
                 }
                 vec![]
             }
@@ -191,7 +197,9 @@ impl App {
                     Ok(v) => {
                         self.check(|w| w.verify_done(v));
                     }
-                    Err(e) => self.error = Some(format!("verification failed: {e}; press Enter to retry")),
+                    Err(e) => {
+                        self.error = Some(format!("verification failed: {e}; press Enter to retry"))
+                    }
                 }
                 vec![]
             }
@@ -199,7 +207,10 @@ impl App {
     }
 
     /// Runs a wizard transition; a refusal becomes the error line.
-    fn check(&mut self, f: impl FnOnce(&mut Wizard) -> Result<(), crate::session::Refusal>) -> bool {
+    fn check(
+        &mut self,
+        f: impl FnOnce(&mut Wizard) -> Result<(), crate::session::Refusal>,
+    ) -> bool {
         match f(&mut self.wizard) {
             Ok(()) => {
                 self.error = None;
@@ -217,7 +228,11 @@ impl App {
         match commands::resolve(self, key) {
             Some(Action::Abort) => return self.act(Action::Abort),
             _ if key.code == KeyCode::Char('y') => return self.abort("aborted by the operator"),
-            _ if matches!(key.code, KeyCode::Char('n') | KeyCode::Esc | KeyCode::Char('q')) => {
+            _ if matches!(
+                key.code,
+                KeyCode::Char('n') | KeyCode::Esc | KeyCode::Char('q')
+            ) =>
+            {
                 self.quit_prompt = false
             }
             _ => {}
@@ -286,7 +301,11 @@ impl App {
         if self.help {
             self.help = false;
         } else if self.field().is_some() && self.wizard.step != Step::Apply {
-            self.focus = if self.wizard.step == Step::Review { 0 } else { FOCUS_CONTINUE };
+            self.focus = if self.wizard.step == Step::Review {
+                0
+            } else {
+                FOCUS_CONTINUE
+            };
         } else if self.wizard.step == Step::Report && self.wizard.report.is_some() {
             return self.finish();
         } else {
@@ -304,19 +323,21 @@ impl App {
     fn preflight(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Up => self.focus = self.focus.saturating_sub(1),
-            Action::Down | Action::NextField => self.focus = (self.focus + 1) % (FOCUS_CONTINUE + 1),
-            Action::Toggle if self.focus < FOCUS_OPERATOR => self.wizard.checklist.toggle(self.focus),
+            Action::Down | Action::NextField => {
+                self.focus = (self.focus + 1) % (FOCUS_CONTINUE + 1)
+            }
+            Action::Toggle if self.focus < FOCUS_OPERATOR => {
+                self.wizard.checklist.toggle(self.focus)
+            }
             Action::Enter if self.wizard.preflight.is_none() && !self.busy => {
                 self.busy = true;
                 return vec![Effect::Preflight];
             }
-            Action::Enter if self.focus < FOCUS_OPERATOR => self.wizard.checklist.toggle(self.focus),
-            Action::Enter if self.focus < FOCUS_CONTINUE => self.focus += 1,
-            Action::Enter => {
-                if self.check(|w| w.confirm_checklist()) {
-                    self.focus = 0;
-                }
+            Action::Enter if self.focus < FOCUS_OPERATOR => {
+                self.wizard.checklist.toggle(self.focus)
             }
+            Action::Enter if self.focus < FOCUS_CONTINUE => self.focus += 1,
+            Action::Enter if self.check(|w| w.confirm_checklist()) => self.focus = 0,
             _ => {}
         }
         vec![]
@@ -347,7 +368,11 @@ impl App {
         }
         if self.check(|w| w.leave_diff()) {
             self.focus = 0;
-            self.scroll = self.plan_view.as_ref().map(|v| v.first_body_line()).unwrap_or(0);
+            self.scroll = self
+                .plan_view
+                .as_ref()
+                .map(|v| v.first_body_line())
+                .unwrap_or(0);
         }
         vec![]
     }
@@ -372,7 +397,11 @@ impl App {
             Action::Left => self.hscroll = self.hscroll.saturating_sub(8),
             Action::Right => self.hscroll += 8,
             Action::NextHazard => {
-                if let Some(next) = self.plan_view.as_ref().and_then(|p| p.next_hazard(self.scroll)) {
+                if let Some(next) = self
+                    .plan_view
+                    .as_ref()
+                    .and_then(|p| p.next_hazard(self.scroll))
+                {
                     self.scroll = next.min(max);
                 }
             }

@@ -38,7 +38,13 @@ pub struct Command {
     pub hint: bool,
 }
 
-const fn cmd(keys: &'static [KeyCode], label: &'static str, what: &'static str, action: Action, hint: bool) -> Command {
+const fn cmd(
+    keys: &'static [KeyCode],
+    label: &'static str,
+    what: &'static str,
+    action: Action,
+    hint: bool,
+) -> Command {
     Command {
         keys,
         label,
@@ -48,10 +54,34 @@ const fn cmd(keys: &'static [KeyCode], label: &'static str, what: &'static str, 
     }
 }
 
-const HELP: Command = cmd(&[KeyCode::F(1), KeyCode::Char('?')], "?", "help", Action::Help, true);
-const BACK: Command = cmd(&[KeyCode::Esc, KeyCode::Char('q')], "q/Esc", "back", Action::Back, true);
-const UPDOWN: Command = cmd(&[KeyCode::Up, KeyCode::Down], "↑/↓", "move", Action::Down, true);
-const TAB: Command = cmd(&[KeyCode::Tab], "Tab", "next field", Action::NextField, true);
+const HELP: Command = cmd(
+    &[KeyCode::F(1), KeyCode::Char('?')],
+    "?",
+    "help",
+    Action::Help,
+    true,
+);
+const BACK: Command = cmd(
+    &[KeyCode::Esc, KeyCode::Char('q')],
+    "q/Esc",
+    "back",
+    Action::Back,
+    true,
+);
+const UPDOWN: Command = cmd(
+    &[KeyCode::Up, KeyCode::Down],
+    "↑/↓",
+    "move",
+    Action::Down,
+    true,
+);
+const TAB: Command = cmd(
+    &[KeyCode::Tab],
+    "Tab",
+    "next field",
+    Action::NextField,
+    true,
+);
 const ENTER_NEXT: Command = cmd(&[KeyCode::Enter], "Enter", "continue", Action::Enter, true);
 
 /// The commands that apply right now, most useful first.
@@ -63,39 +93,123 @@ pub fn active(app: &App) -> Vec<Command> {
         Step::Preflight => {
             out.push(UPDOWN);
             if !typing {
-                out.push(cmd(&[KeyCode::Char(' ')], "Space", "tick", Action::Toggle, true));
+                out.push(cmd(
+                    &[KeyCode::Char(' ')],
+                    "Space",
+                    "tick",
+                    Action::Toggle,
+                    true,
+                ));
             }
             out.push(TAB);
-            out.push(cmd(&[KeyCode::Enter], "Enter", "tick / next / confirm", Action::Enter, true));
+            out.push(cmd(
+                &[KeyCode::Enter],
+                "Enter",
+                "tick / next / confirm",
+                Action::Enter,
+                true,
+            ));
         }
-        Step::Backup => out.push(cmd(&[KeyCode::Enter], "Enter", "back up / continue", Action::Enter, true)),
+        Step::Backup => out.push(cmd(
+            &[KeyCode::Enter],
+            "Enter",
+            "back up / continue",
+            Action::Enter,
+            true,
+        )),
         Step::Diff => out.push(ENTER_NEXT),
         Step::Review => {
             if app.field() == Some(Field::Reviewer) {
-                out.push(cmd(&[KeyCode::Enter], "Enter", "sign off", Action::Enter, true));
-                out.push(cmd(&[KeyCode::Tab], "Tab", "back to the plan", Action::NextField, true));
+                out.push(cmd(
+                    &[KeyCode::Enter],
+                    "Enter",
+                    "sign off",
+                    Action::Enter,
+                    true,
+                ));
+                out.push(cmd(
+                    &[KeyCode::Tab],
+                    "Tab",
+                    "back to the plan",
+                    Action::NextField,
+                    true,
+                ));
             } else {
-                out.push(cmd(&[KeyCode::Up, KeyCode::Down], "↑/↓", "scroll", Action::Down, true));
-                out.push(cmd(&[KeyCode::PageUp, KeyCode::PageDown], "PgUp/PgDn", "page", Action::PageDown, true));
-                out.push(cmd(&[KeyCode::Home, KeyCode::End], "Home/End", "top / bottom", Action::End, false));
-                out.push(cmd(&[KeyCode::Left, KeyCode::Right], "←/→", "scroll sideways", Action::Right, false));
-                out.push(cmd(&[KeyCode::Char('n')], "n", "next hazard", Action::NextHazard, true));
-                out.push(cmd(&[KeyCode::Tab, KeyCode::Enter], "Tab", "reviewer's name", Action::NextField, true));
+                out.push(cmd(
+                    &[KeyCode::Up, KeyCode::Down],
+                    "↑/↓",
+                    "scroll",
+                    Action::Down,
+                    true,
+                ));
+                out.push(cmd(
+                    &[KeyCode::PageUp, KeyCode::PageDown],
+                    "PgUp/PgDn",
+                    "page",
+                    Action::PageDown,
+                    true,
+                ));
+                out.push(cmd(
+                    &[KeyCode::Home, KeyCode::End],
+                    "Home/End",
+                    "top / bottom",
+                    Action::End,
+                    false,
+                ));
+                out.push(cmd(
+                    &[KeyCode::Left, KeyCode::Right],
+                    "←/→",
+                    "scroll sideways",
+                    Action::Right,
+                    false,
+                ));
+                out.push(cmd(
+                    &[KeyCode::Char('n')],
+                    "n",
+                    "next hazard",
+                    Action::NextHazard,
+                    true,
+                ));
+                out.push(cmd(
+                    &[KeyCode::Tab, KeyCode::Enter],
+                    "Tab",
+                    "reviewer's name",
+                    Action::NextField,
+                    true,
+                ));
             }
         }
         Step::Apply => {
             if w.apply.running() {
-                out.push(cmd(&[KeyCode::Char('c')], "c", "cancel on the server", Action::CancelOnServer, true));
+                out.push(cmd(
+                    &[KeyCode::Char('c')],
+                    "c",
+                    "cancel on the server",
+                    Action::CancelOnServer,
+                    true,
+                ));
             } else if w.apply.started {
                 out.push(ENTER_NEXT);
             } else {
-                out.push(cmd(&[KeyCode::Enter], "Enter", "apply", Action::Enter, true));
+                out.push(cmd(
+                    &[KeyCode::Enter],
+                    "Enter",
+                    "apply",
+                    Action::Enter,
+                    true,
+                ));
             }
         }
         Step::Verify => out.push(ENTER_NEXT),
         Step::Cleanup => {
             out.push(UPDOWN);
-            out.push(cmd(&[KeyCode::Enter], "Enter", "confirm", Action::Enter, true));
+            out.push(cmd(
+                &[KeyCode::Enter],
+                "Enter",
+                "confirm",
+                Action::Enter,
+                true,
+            ));
         }
         Step::Report => out.push(cmd(&[KeyCode::Enter], "Enter", "exit", Action::Enter, true)),
     }
@@ -105,7 +219,10 @@ pub fn active(app: &App) -> Vec<Command> {
 }
 
 /// Ctrl-C is not in the registry's key table: it always works, on every screen.
-pub const CTRL_C: (&str, &str) = ("Ctrl-C", "exit now (code 130), cancelling a running statement first");
+pub const CTRL_C: (&str, &str) = (
+    "Ctrl-C",
+    "exit now (code 130), cancelling a running statement first",
+);
 
 /// Resolves a key press to an action for the current screen.
 pub fn resolve(app: &App, key: KeyEvent) -> Option<Action> {
@@ -131,6 +248,8 @@ pub fn resolve(app: &App, key: KeyEvent) -> Option<Action> {
         KeyCode::End => Some(Action::End),
         _ => None,
     };
-    let found = active(app).into_iter().find(|c| c.keys.contains(&key.code))?;
+    let found = active(app)
+        .into_iter()
+        .find(|c| c.keys.contains(&key.code))?;
     Some(direct.unwrap_or(found.action))
 }

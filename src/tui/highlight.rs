@@ -56,11 +56,19 @@ fn restart_point(line: &str) -> bool {
 
 impl Highlighter {
     /// Styled lines `range` of `lines`; plain lines when `color` is false.
-    pub fn lines(&self, lines: &[String], range: std::ops::Range<usize>, color: bool) -> Vec<Line<'static>> {
+    pub fn lines(
+        &self,
+        lines: &[String],
+        range: std::ops::Range<usize>,
+        color: bool,
+    ) -> Vec<Line<'static>> {
         let end = range.end.min(lines.len());
         let start = range.start.min(end);
         if !color {
-            return lines[start..end].iter().map(|l| Line::raw(l.clone())).collect();
+            return lines[start..end]
+                .iter()
+                .map(|l| Line::raw(l.clone()))
+                .collect();
         }
         let missing = (start..end).any(|i| !self.cache.borrow().contains_key(&i));
         if missing {
@@ -87,7 +95,10 @@ impl Highlighter {
             .find_syntax_by_extension("sql")
             .unwrap_or_else(|| a.syntaxes.find_syntax_plain_text());
         let floor = start.saturating_sub(MAX_LOOKBACK);
-        let from = (floor..=start).rev().find(|&i| restart_point(&lines[i])).unwrap_or(floor);
+        let from = (floor..=start)
+            .rev()
+            .find(|&i| restart_point(&lines[i]))
+            .unwrap_or(floor);
         let mut h = HighlightLines::new(syntax, &a.theme);
         let mut cache = self.cache.borrow_mut();
         if cache.len() > CACHE_LINES {

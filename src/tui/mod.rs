@@ -46,7 +46,8 @@ pub async fn run(wizard: Wizard) -> Result<(u8, App)> {
 
 async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<u8> {
     let draw = |t: &mut ratatui::DefaultTerminal, app: &App| -> Result<()> {
-        t.draw(|f| view::view(app, f)).context("drawing the wizard")?;
+        t.draw(|f| view::view(app, f))
+            .context("drawing the wizard")?;
         Ok(())
     };
     // The first frame goes out before any slow work starts.
@@ -130,7 +131,9 @@ async fn run_effect(app: &mut App, effect: Effect, tx: &UnboundedSender<Msg>) {
     match effect {
         Effect::Preflight => {
             tokio::spawn(async move {
-                let _ = tx.send(Msg::Preflight(tasks::gather_preflight(&config).await.map_err(err)));
+                let _ = tx.send(Msg::Preflight(
+                    tasks::gather_preflight(&config).await.map_err(err),
+                ));
             });
         }
         Effect::Backup => {
@@ -171,7 +174,9 @@ async fn run_effect(app: &mut App, effect: Effect, tx: &UnboundedSender<Msg>) {
             });
         }
         Effect::CancelOnServer => {
-            let Some(token) = app.cancel.clone() else { return };
+            let Some(token) = app.cancel.clone() else {
+                return;
+            };
             let cancel = async move { token.cancel_query(tokio_postgres::NoTls).await };
             if app.exit.is_some() {
                 // Leaving: make sure the cancel reached the server first.

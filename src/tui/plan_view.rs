@@ -17,7 +17,12 @@ pub struct Annotation {
 
 impl Annotation {
     pub fn label(&self) -> String {
-        format!("{} {} {}", self.severity.glyph(), self.severity.label(), self.text)
+        format!(
+            "{} {} {}",
+            self.severity.glyph(),
+            self.severity.label(),
+            self.text
+        )
     }
 }
 
@@ -32,19 +37,25 @@ struct StatementMark {
     notes: Vec<Annotation>,
 }
 
+/// A row of the hazard column: `(plan line, severity, text)`.
+pub type HazardRow = (usize, Severity, String);
+
 pub struct PlanView {
     pub lines: Vec<String>,
     statements: Vec<StatementMark>,
     pub highlighter: Highlighter,
     /// Rows of the hazard column for a given width: `(width, rows)`.
-    placed: RefCell<Option<(usize, Vec<(usize, Severity, String)>)>>,
+    placed: RefCell<Option<(usize, Vec<HazardRow>)>>,
 }
 
 /// True for statements that destroy stored data: a table or a column.
 pub fn drops_data(title: &str, sql: &str) -> bool {
     let t = title.to_ascii_lowercase();
     let s = sql.to_ascii_uppercase();
-    t.starts_with("drop table") || t.starts_with("drop column") || s.contains("DROP TABLE") || s.contains("DROP COLUMN")
+    t.starts_with("drop table")
+        || t.starts_with("drop column")
+        || s.contains("DROP TABLE")
+        || s.contains("DROP COLUMN")
 }
 
 impl PlanView {
@@ -58,7 +69,7 @@ impl PlanView {
             .map(|(step, line)| {
                 let mut notes: Vec<Annotation> = Vec::new();
                 let mut hazards = step.hazards.clone();
-                hazards.sort_by(|a, b| b.severity.cmp(&a.severity));
+                hazards.sort_by_key(|h| std::cmp::Reverse(h.severity));
                 let mut top = top_severity(&step.hazards);
                 if drops_data(&step.title, &step.sql) && top < Some(Severity::Danger) {
                     // Marked DANGER however empty the object is today.
@@ -109,7 +120,10 @@ impl PlanView {
     /// The gutter mark of a line: the top severity of the statement starting there.
     pub fn mark(&self, line: usize) -> Option<Severity> {
         let i = self.statements.partition_point(|s| s.line < line);
-        self.statements.get(i).filter(|s| s.line == line).and_then(|s| s.top)
+        self.statements
+            .get(i)
+            .filter(|s| s.line == line)
+            .and_then(|s| s.top)
     }
 
     /// The first line after `from` where a statement with a warning or worse starts.
@@ -124,7 +138,11 @@ impl PlanView {
     /// Hazard-column rows in `range`, wrapped to `width`: `(row, severity, text)`.
     /// Each statement's hazards start on its first SQL line and push down
     /// when the statement above needs more rows than it has.
-    pub fn hazard_rows(&self, width: usize, range: std::ops::Range<usize>) -> Vec<(usize, Severity, String)> {
+    pub fn hazard_rows(
+        &self,
+        width: usize,
+        range: std::ops::Range<usize>,
+    ) -> Vec<(usize, Severity, String)> {
         let mut placed = self.placed.borrow_mut();
         if placed.as_ref().map(|(w, _)| *w) != Some(width) {
             let mut rows = Vec::new();
@@ -144,7 +162,11 @@ impl PlanView {
         }
         let rows = &placed.as_ref().map(|(_, r)| r.as_slice()).unwrap_or(&[]);
         let first = rows.partition_point(|r| r.0 < range.start);
-        rows[first..].iter().take_while(|r| r.0 < range.end).cloned().collect()
+        rows[first..]
+            .iter()
+            .take_while(|r| r.0 < range.end)
+            .cloned()
+            .collect()
     }
 }
 

@@ -21,7 +21,11 @@ pub struct Palette {
 
 impl Palette {
     pub fn fg(&self, c: Color) -> Style {
-        if self.color { Style::default().fg(c) } else { Style::default() }
+        if self.color {
+            Style::default().fg(c)
+        } else {
+            Style::default()
+        }
     }
     pub fn ok(&self) -> Style {
         self.fg(Color::Green).add_modifier(Modifier::BOLD)
@@ -43,7 +47,11 @@ impl Palette {
         }
     }
     pub fn focus(&self, focused: bool) -> Style {
-        if focused { Style::default().add_modifier(Modifier::REVERSED) } else { Style::default() }
+        if focused {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default()
+        }
     }
 }
 
@@ -70,7 +78,10 @@ pub fn view(app: &App, f: &mut Frame) {
     screens::render(app, f, body);
     if let Some(e) = &app.error {
         f.render_widget(
-            Line::from(vec![Span::styled(format!("{} ", strings::GLYPH_FAIL), p.bad()), Span::raw(e.clone())]),
+            Line::from(vec![
+                Span::styled(format!("{} ", strings::GLYPH_FAIL), p.bad()),
+                Span::raw(e.clone()),
+            ]),
             message,
         );
     } else if let Some(n) = &app.notice {
@@ -89,7 +100,10 @@ fn header_line(app: &App, p: &Palette) -> Line<'static> {
     let w = &app.wizard;
     let mut spans = vec![Span::styled(strings::TITLE, p.accent()), Span::raw("  ")];
     if w.config.mode == "practice" {
-        spans.push(Span::styled(format!("[{}]", strings::PRACTICE_BADGE), p.fg(Color::Magenta)));
+        spans.push(Span::styled(
+            format!("[{}]", strings::PRACTICE_BADGE),
+            p.fg(Color::Magenta),
+        ));
         spans.push(Span::raw("  "));
     }
     spans.push(Span::raw(format!("target {}", w.config.target)));
@@ -106,7 +120,10 @@ fn step_bar(app: &App, p: &Palette) -> Line<'static> {
         let (glyph, style) = if *s < cur {
             (strings::GLYPH_OK, p.ok())
         } else if *s == cur {
-            (strings::GLYPH_RUNNING, p.accent().add_modifier(Modifier::UNDERLINED))
+            (
+                strings::GLYPH_RUNNING,
+                p.accent().add_modifier(Modifier::UNDERLINED),
+            )
         } else {
             (strings::GLYPH_PENDING, p.dim())
         };
@@ -130,13 +147,23 @@ fn hint_bar(app: &App, p: &Palette) -> Line<'static> {
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
 }
 
 fn help_overlay(app: &App, f: &mut Frame, p: &Palette) {
     let mut lines: Vec<Line> = commands::active(app)
         .iter()
-        .map(|c| Line::from(vec![Span::styled(format!("{:>10}  ", c.label), p.accent()), Span::raw(c.what)]))
+        .map(|c| {
+            Line::from(vec![
+                Span::styled(format!("{:>10}  ", c.label), p.accent()),
+                Span::raw(c.what),
+            ])
+        })
         .collect();
     lines.push(Line::from(vec![
         Span::styled(format!("{:>10}  ", commands::CTRL_C.0), p.accent()),
@@ -150,7 +177,11 @@ fn help_overlay(app: &App, f: &mut Frame, p: &Palette) {
     let area = centered(f.area(), 76, lines.len() as u16 + 2);
     f.render_widget(Clear, area);
     f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(format!(" {} — {} ", strings::HELP_TITLE, app.wizard.step.title()))),
+        Paragraph::new(lines).block(Block::bordered().title(format!(
+            " {} — {} ",
+            strings::HELP_TITLE,
+            app.wizard.step.title()
+        ))),
         area,
     );
 }
@@ -161,7 +192,10 @@ fn quit_dialog(f: &mut Frame, p: &Palette) {
     f.render_widget(
         Paragraph::new(strings::QUIT_BODY)
             .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(Span::styled(format!(" {} ", strings::QUIT_TITLE), p.bad()))),
+            .block(
+                Block::bordered()
+                    .title(Span::styled(format!(" {} ", strings::QUIT_TITLE), p.bad())),
+            ),
         area,
     );
 }

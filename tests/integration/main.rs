@@ -5,3 +5,5 @@ mod support;
 
 mod cli;
 mod convergence;
+mod e2e;
+mod tui;

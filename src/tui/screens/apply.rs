@@ -15,17 +15,32 @@ fn list(steps: &[usize]) -> String {
     if steps.is_empty() {
         return "none".into();
     }
-    steps.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+    steps
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn status_cell(app: &App, p: &Palette, s: &StmtStatus) -> Span<'static> {
     let (text, style) = match s {
         StmtStatus::Pending => (format!("{} PENDING", strings::GLYPH_PENDING), p.dim()),
-        StmtStatus::Running => (format!("{} RUNNING {}", strings::GLYPH_RUNNING, spinner(app)), p.accent()),
-        StmtStatus::Ran { ms, .. } => (format!("{} RAN {ms} ms", strings::GLYPH_OK), p.fg(ratatui::style::Color::Green)),
-        StmtStatus::Committed { ms } => (format!("{} COMMITTED {ms} ms", strings::GLYPH_OK), p.ok()),
+        StmtStatus::Running => (
+            format!("{} RUNNING {}", strings::GLYPH_RUNNING, spinner(app)),
+            p.accent(),
+        ),
+        StmtStatus::Ran { ms, .. } => (
+            format!("{} RAN {ms} ms", strings::GLYPH_OK),
+            p.fg(ratatui::style::Color::Green),
+        ),
+        StmtStatus::Committed { ms } => {
+            (format!("{} COMMITTED {ms} ms", strings::GLYPH_OK), p.ok())
+        }
         StmtStatus::Failed => (format!("{} FAILED", strings::GLYPH_FAIL), p.bad()),
-        StmtStatus::RolledBack => (format!("{} ROLLED BACK", strings::GLYPH_ROLLED_BACK), p.bad()),
+        StmtStatus::RolledBack => (
+            format!("{} ROLLED BACK", strings::GLYPH_ROLLED_BACK),
+            p.bad(),
+        ),
         StmtStatus::NotApplied => (format!("{} NOT APPLIED", strings::GLYPH_PENDING), p.dim()),
     };
     Span::styled(format!("  {text:<22}"), style)
@@ -43,32 +58,51 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Line::raw(""),
             kv(&p, "target", w.config.target.to_string()),
             kv(&p, "statements", plan.file.steps.len().to_string()),
-            kv(&p, "signed off by", signoff.map(|s| s.reviewer.clone()).unwrap_or_default()),
-            kv(&p, "plan SHA-256", signoff.map(|s| s.plan_sha256.clone()).unwrap_or_default()),
+            kv(
+                &p,
+                "signed off by",
+                signoff.map(|s| s.reviewer.clone()).unwrap_or_default(),
+            ),
+            kv(
+                &p,
+                "plan SHA-256",
+                signoff.map(|s| s.plan_sha256.clone()).unwrap_or_default(),
+            ),
             kv(
                 &p,
                 "allowed hazards",
                 signoff
-                    .map(|s| s.acknowledged.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", "))
+                    .map(|s| {
+                        s.acknowledged
+                            .iter()
+                            .map(|h| h.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "none".into()),
             ),
             Line::raw(""),
             field(&p, "Database name", &app.typed_target, true),
         ];
-        f.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Apply ")), area);
+        f.render_widget(
+            Paragraph::new(lines).block(Block::bordered().title(" Apply ")),
+            area,
+        );
         return;
     }
     let result_height = match &w.apply.result {
         None => 0,
         Some(r) if r.ok() => 3,
-        Some(_) => 14,
+        Some(_) => 16,
     };
     let [steps_area, result_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(result_height)]).areas(area);
     let visible = steps_area.height.saturating_sub(2) as usize;
     let focus = w.apply.current.unwrap_or(1).saturating_sub(1);
-    let first = focus.saturating_sub(visible.saturating_sub(2)).min(plan.file.steps.len().saturating_sub(visible));
+    let first = focus
+        .saturating_sub(visible.saturating_sub(2))
+        .min(plan.file.steps.len().saturating_sub(visible));
     let rows: Vec<Line> = plan
         .file
         .steps
@@ -76,9 +110,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .zip(&w.apply.statuses)
         .skip(first)
         .take(visible)
-        .map(|(step, s)| Line::from(vec![status_cell(app, &p, s), Span::raw(format!("{:>3}. {}", step.number, step.title))]))
+        .map(|(step, s)| {
+            Line::from(vec![
+                status_cell(app, &p, s),
+                Span::raw(format!("{:>3}. {}", step.number, step.title)),
+            ])
+        })
         .collect();
-    let done = w.apply.numbers(|s| matches!(s, StmtStatus::Committed { .. } | StmtStatus::Ran { .. })).len();
+    let done = w
+        .apply
+        .numbers(|s| matches!(s, StmtStatus::Committed { .. } | StmtStatus::Ran { .. }))
+        .len();
     f.render_widget(
         Paragraph::new(rows).block(Block::bordered().title(format!(
             " Apply to {}: {done}/{} ",
@@ -90,7 +132,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let Some(r) = &w.apply.result else { return };
     let mut lines = Vec::new();
     if r.ok() {
-        lines.push(status(&p, true, strings::APPLY_DONE, format!("({})", r.committed.len())));
+        lines.push(status(
+            &p,
+            true,
+            strings::APPLY_DONE,
+            format!("({})", r.committed.len()),
+        ));
         lines.push(Line::raw(format!("  {}", strings::APPLY_NEXT)));
     } else {
         if let Some(e) = &r.error {
@@ -100,8 +147,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         }
         if let Some((n, e)) = &r.failed {
             let step = plan.file.steps.get(n.saturating_sub(1));
-            lines.push(kv(&p, "statement", format!("{n}. {}", step.map(|s| s.title.as_str()).unwrap_or(""))));
-            let sql = step.map(|s| s.sql.lines().next().unwrap_or("").to_string()).unwrap_or_default();
+            lines.push(kv(
+                &p,
+                "statement",
+                format!("{n}. {}", step.map(|s| s.title.as_str()).unwrap_or("")),
+            ));
+            let sql = step
+                .map(|s| s.sql.lines().next().unwrap_or("").to_string())
+                .unwrap_or_default();
             lines.push(kv(&p, "", sql));
             let code = e.sqlstate.clone().unwrap_or_else(|| "-".into());
             lines.push(Line::from(vec![
@@ -118,12 +171,24 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         lines.push(kv(&p, "committed", list(&r.committed)));
         lines.push(kv(&p, "rolled back", list(&w.apply.rolled_back())));
         lines.push(kv(&p, "not applied", list(&r.not_applied)));
-        lines.push(Line::styled(format!("  {}", strings::APPLY_NO_RERUN), p.bad()));
+        lines.push(Line::styled(
+            format!("  {}", strings::APPLY_NO_RERUN),
+            p.bad(),
+        ));
         if let Some(b) = &w.backup {
             lines.push(kv(&p, "backup", b.path.display().to_string()));
         }
-        lines.push(kv(&p, "rollback owner", w.checklist.rollback_owner.trim().to_string()));
+        lines.push(kv(
+            &p,
+            "rollback owner",
+            w.checklist.rollback_owner.trim().to_string(),
+        ));
         lines.push(Line::raw(format!("  {}", strings::APPLY_NEXT)));
     }
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered()), result_area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered()),
+        result_area,
+    );
 }

@@ -18,7 +18,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         None if app.busy => lines.push(busy(app, strings::BACKUP_RUNNING)),
         None => {
             lines.push(Line::raw(format!("  {}", strings::BACKUP_PROMPT)));
-            lines.push(kv(&p, "session folder", app.wizard.config.session_dir.display().to_string()));
+            lines.push(kv(
+                &p,
+                "session folder",
+                app.wizard.config.session_dir.display().to_string(),
+            ));
         }
         Some(b) => {
             lines.push(status(
@@ -29,11 +33,23 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             ));
             lines.push(Line::raw(""));
             lines.push(kv(&p, "archive", b.path.display().to_string()));
-            lines.push(kv(&p, "size", format!("{} ({} bytes)", human_bytes(b.bytes as i64), b.bytes)));
+            lines.push(kv(
+                &p,
+                "size",
+                format!("{} ({} bytes)", human_bytes(b.bytes as i64), b.bytes),
+            ));
             lines.push(kv(&p, "SHA-256", b.sha256.clone()));
             lines.push(Line::raw(""));
             lines.push(kv(&p, "schema dump", b.schema_path.display().to_string()));
-            lines.push(kv(&p, "size", format!("{} ({} bytes)", human_bytes(b.schema_bytes as i64), b.schema_bytes)));
+            lines.push(kv(
+                &p,
+                "size",
+                format!(
+                    "{} ({} bytes)",
+                    human_bytes(b.schema_bytes as i64),
+                    b.schema_bytes
+                ),
+            ));
             lines.push(kv(&p, "SHA-256", b.schema_sha256.clone()));
             lines.push(kv(&p, "pg_dump", b.pg_dump_version.clone()));
             lines.push(Line::raw(""));

@@ -15,12 +15,24 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         lines.push(super::kv(&p, "plan file", plan.path.display().to_string()));
         lines.push(Line::raw(""));
     }
-    for (i, label) in [strings::CLEANUP_ARCHIVE, strings::CLEANUP_REMOVE].iter().enumerate() {
+    for (i, label) in [strings::CLEANUP_ARCHIVE, strings::CLEANUP_REMOVE]
+        .iter()
+        .enumerate()
+    {
         let selected = app.cleanup_choice == i;
         let mark = if selected { "(•)" } else { "( )" };
-        lines.push(Line::from(vec![Span::raw("  "), Span::styled(format!("{mark} {label}"), p.focus(selected))]));
+        lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled(format!("{mark} {label}"), p.focus(selected)),
+        ]));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled(format!("  {}", strings::CLEANUP_NOTE), p.dim()));
-    f.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Cleanup ")), area);
+    lines.push(Line::styled(
+        format!("  {}", strings::CLEANUP_NOTE),
+        p.dim(),
+    ));
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Cleanup ")),
+        area,
+    );
 }

@@ -12,13 +12,21 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 /// `✖ DANGER 1  ! WARNING 2 …`: counts per severity with glyph and word.
 pub(crate) fn summary_spans(p: &Palette, s: &crate::hazard::Summary) -> Vec<Span<'static>> {
     use crate::hazard::Severity::*;
-    [(Blocker, s.blocker), (Danger, s.danger), (Warning, s.warning), (Info, s.info)]
-        .into_iter()
-        .flat_map(|(sev, n)| {
-            let style = if n > 0 { p.severity(sev) } else { p.dim() };
-            [Span::styled(format!("{} {} {n}", sev.glyph(), sev.label()), style), Span::raw("   ")]
-        })
-        .collect()
+    [
+        (Blocker, s.blocker),
+        (Danger, s.danger),
+        (Warning, s.warning),
+        (Info, s.info),
+    ]
+    .into_iter()
+    .flat_map(|(sev, n)| {
+        let style = if n > 0 { p.severity(sev) } else { p.dim() };
+        [
+            Span::styled(format!("{} {} {n}", sev.glyph(), sev.label()), style),
+            Span::raw("   "),
+        ]
+    })
+    .collect()
 }
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
@@ -44,14 +52,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             }
             for s in plan.file.steps.iter().take(12) {
                 let top = crate::hazard::top_severity(&s.hazards);
-                let mark = top.map(|t| format!("{} {:<7}", t.glyph(), t.label())).unwrap_or_else(|| " ".repeat(9));
+                let mark = top
+                    .map(|t| format!("{} {:<7}", t.glyph(), t.label()))
+                    .unwrap_or_else(|| " ".repeat(9));
                 lines.push(Line::from(vec![
-                    Span::styled(format!("  {mark} "), top.map(|t| p.severity(t)).unwrap_or_default()),
+                    Span::styled(
+                        format!("  {mark} "),
+                        top.map(|t| p.severity(t)).unwrap_or_default(),
+                    ),
                     Span::raw(format!("{:>3}. {}", s.number, s.title)),
                 ]));
             }
             if plan.file.steps.len() > 12 {
-                lines.push(Line::raw(format!("  … and {} more", plan.file.steps.len() - 12)));
+                lines.push(Line::raw(format!(
+                    "  … and {} more",
+                    plan.file.steps.len() - 12
+                )));
             }
             for note in plan.notes.iter().take(3) {
                 lines.push(Line::styled(format!("  note: {note}"), p.dim()));

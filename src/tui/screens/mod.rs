@@ -48,10 +48,17 @@ pub(crate) fn busy(app: &App, what: &str) -> Line<'static> {
 
 /// A text field: `label: [value▏]`, reversed when it has the keyboard.
 pub(crate) fn field(p: &Palette, label: &str, value: &str, focused: bool) -> Line<'static> {
-    let shown = if focused { format!(" {value}▏") } else { format!(" {value} ") };
+    let shown = if focused {
+        format!(" {value}▏")
+    } else {
+        format!(" {value} ")
+    };
     Line::from(vec![
         Span::raw(format!("  {label}: ")),
-        Span::styled(format!("[{shown:<24}]"), p.focus(focused).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!("[{shown:<24}]"),
+            p.focus(focused).add_modifier(Modifier::BOLD),
+        ),
     ])
 }
 

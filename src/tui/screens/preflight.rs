@@ -13,7 +13,13 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let p = palette(app);
-    let facts_height = app.wizard.preflight.as_ref().map(|x| x.checks().len() as u16).unwrap_or(1) + 2;
+    let facts_height = app
+        .wizard
+        .preflight
+        .as_ref()
+        .map(|x| x.checks().len() as u16)
+        .unwrap_or(1)
+        + 2;
     let [facts_area, list_area] =
         Layout::vertical([Constraint::Length(facts_height), Constraint::Min(0)]).areas(area);
 
@@ -27,7 +33,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 let (mark, style) = if c.ok {
                     (format!("{} ok     ", strings::GLYPH_OK), p.ok())
                 } else {
-                    (format!("{} WARNING", strings::GLYPH_WARN), p.severity(crate::hazard::Severity::Warning))
+                    (
+                        format!("{} WARNING", strings::GLYPH_WARN),
+                        p.severity(crate::hazard::Severity::Warning),
+                    )
                 };
                 Line::from(vec![
                     Span::styled(format!("  {mark} "), style),
@@ -51,22 +60,38 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .map(|(i, label)| {
             let mark = if c.ticked[i] { "[x]" } else { "[ ]" };
             let style = p.focus(app.focus == i);
-            Line::from(vec![Span::raw("  "), Span::styled(format!("{mark} {label}"), style)])
+            Line::from(vec![
+                Span::raw("  "),
+                Span::styled(format!("{mark} {label}"), style),
+            ])
         })
         .collect();
     lines.push(Line::raw(""));
-    lines.push(field(&p, strings::OPERATOR_FIELD, &c.operator, app.focus == FOCUS_OPERATOR));
-    lines.push(field(&p, strings::ROLLBACK_OWNER_FIELD, &c.rollback_owner, app.focus == FOCUS_ROLLBACK));
+    lines.push(field(
+        &p,
+        strings::OPERATOR_FIELD,
+        &c.operator,
+        app.focus == FOCUS_OPERATOR,
+    ));
+    lines.push(field(
+        &p,
+        strings::ROLLBACK_OWNER_FIELD,
+        &c.rollback_owner,
+        app.focus == FOCUS_ROLLBACK,
+    ));
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::raw("  "),
         Span::styled(
             format!("< {} >", strings::CONTINUE),
-            p.focus(app.focus == FOCUS_CONTINUE).add_modifier(Modifier::BOLD),
+            p.focus(app.focus == FOCUS_CONTINUE)
+                .add_modifier(Modifier::BOLD),
         ),
     ]));
     f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" Maintenance checklist (the operator ticks each item) ")),
+        Paragraph::new(lines).block(
+            Block::bordered().title(" Maintenance checklist (the operator ticks each item) "),
+        ),
         list_area,
     );
 }

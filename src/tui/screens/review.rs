@@ -15,24 +15,39 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let (Some(plan), Some(view)) = (&app.wizard.plan, &app.plan_view) else {
         return;
     };
-    let [top, main, bottom] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(3)]).areas(area);
+    let [top, main, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(3),
+    ])
+    .areas(area);
 
-    let mut summary = vec![Span::raw(format!(" {} statements   ", plan.file.steps.len()))];
+    let mut summary = vec![Span::raw(format!(
+        " {} statements   ",
+        plan.file.steps.len()
+    ))];
     summary.extend(super::diff::summary_spans(&p, &plan.file.header.summary));
-    summary.push(Span::styled(format!("plan SHA-256 {}…", &plan.file.actual_sha256[..16]), p.dim()));
+    summary.push(Span::styled(
+        format!("plan SHA-256 {}…", &plan.file.actual_sha256[..16]),
+        p.dim(),
+    ));
     f.render_widget(Line::from(summary), top);
 
     if plan.file.steps.is_empty() {
         f.render_widget(
-            Paragraph::new(format!("\n  {}\n\n  {}", strings::NO_DIFFERENCES, strings::NOTHING_TO_SIGN))
-                .block(Block::bordered().title(" Review ")),
+            Paragraph::new(format!(
+                "\n  {}\n\n  {}",
+                strings::NO_DIFFERENCES,
+                strings::NOTHING_TO_SIGN
+            ))
+            .block(Block::bordered().title(" Review ")),
             main,
         );
         return;
     }
 
-    let [left, right] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
     let height = left.height.saturating_sub(2) as usize;
     app.page.set(height.max(1));
     let start = app.scroll.min(view.len().saturating_sub(1));
@@ -57,7 +72,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Line::from(spans)
         })
         .collect();
-    let name = plan.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = plan
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     f.render_widget(
         Paragraph::new(text).block(Block::bordered().title(format!(
             " {name}  lines {}–{} of {} ",
@@ -73,15 +92,27 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     for (row, sev, text) in view.hazard_rows(width, start..end) {
         rows[row - start] = Line::styled(text, p.severity(sev));
     }
-    f.render_widget(Paragraph::new(rows).block(Block::bordered().title(" Hazards, beside each statement ")), right);
+    f.render_widget(
+        Paragraph::new(rows).block(Block::bordered().title(" Hazards, beside each statement ")),
+        right,
+    );
 
-    let danger = app.wizard.plan.as_ref().map(|p| p.danger_ids()).unwrap_or_default();
+    let danger = app
+        .wizard
+        .plan
+        .as_ref()
+        .map(|p| p.danger_ids())
+        .unwrap_or_default();
     let ack = if danger.is_empty() {
         "acknowledges no DANGER hazards (there are none)".to_string()
     } else {
         format!(
             "acknowledges DANGER: {}",
-            danger.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+            danger
+                .iter()
+                .map(|h| h.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     let lines = vec![

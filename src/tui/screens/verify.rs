@@ -23,7 +23,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             lines.push(Line::raw(format!("  {}", strings::VERIFY_NEXT)));
         }
         Some(v) => {
-            lines.push(status(&p, false, strings::NOT_IN_SYNC, format!("({})", v.remaining.len())));
+            lines.push(status(
+                &p,
+                false,
+                strings::NOT_IN_SYNC,
+                format!("({})", v.remaining.len()),
+            ));
             lines.push(Line::raw(""));
             for r in &v.remaining {
                 lines.push(Line::raw(format!("    - {r}")));
