@@ -12,6 +12,7 @@ pub mod commands;
 pub mod db;
 pub mod hazard;
 pub mod plan;
+pub mod rehearse;
 pub mod report;
 pub mod session;
 pub mod strings;

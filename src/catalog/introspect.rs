@@ -52,12 +52,28 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
     tx.batch_execute("SET LOCAL search_path = pg_catalog; SET LOCAL lock_timeout = '10s'")
         .await
         .map_err(|e| anyhow::anyhow!("{}", describe_error(&e)))?;
+    let timings = std::env::var_os("PGALIGN_TIMINGS").is_some();
     let query = |sql: String| {
         let tx = &tx;
         async move {
-            tx.query(&sql, &[])
+            let started = std::time::Instant::now();
+            let rows = tx
+                .query(&sql, &[])
                 .await
-                .map_err(|e| anyhow::anyhow!("catalog query failed: {}", describe_error(&e)))
+                .map_err(|e| anyhow::anyhow!("catalog query failed: {}", describe_error(&e)));
+            if timings {
+                let head: String = sql
+                    .split_whitespace()
+                    .skip(30)
+                    .take(8)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                eprintln!(
+                    "pgalign: catalog query {:>7.1} ms: {head}",
+                    started.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            rows
         }
     };
 

@@ -73,8 +73,8 @@ impl Wizard {
         let records = super::journal::read(&self.journal_path())?;
         let md_path = self.config.session_dir.join("report.md");
         let json_path = self.config.session_dir.join("report.json");
-        let md = super::adapters::render_markdown(&records);
-        let json = serde_json::to_string_pretty(&super::adapters::render_json(&records))
+        let md = crate::report::render_markdown(&records);
+        let json = serde_json::to_string_pretty(&crate::report::render_json(&records))
             .context("encoding the report as JSON")?;
         crate::util::write_private(&md_path, md.as_bytes())
             .with_context(|| format!("writing report {}", md_path.display()))?;

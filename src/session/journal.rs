@@ -143,6 +143,37 @@ pub enum Entry {
     SessionEnded {
         outcome: String,
     },
+    /// The schema-only dump taken with the archive of `BackupVerified`, and the
+    /// pg_dump that wrote both.
+    BackupSchemaDump {
+        path: String,
+        bytes: u64,
+        sha256: String,
+        pg_dump_version: String,
+    },
+    /// The state of the repository holding the desired schema when the session
+    /// ran (the runbooks' "git commit hash" and "clean working tree").
+    GitState {
+        /// The repository's folder.
+        path: String,
+        branch: Option<String>,
+        commit: Option<String>,
+        /// No uncommitted changes.
+        clean: bool,
+    },
+    /// A rehearsal of the plan on a scratch copy (`pgalign rehearse`).
+    Rehearsed {
+        plan_sha256: String,
+        /// Where the scratch copy came from: `clone of …` or `backup file …`.
+        source: String,
+        converged: bool,
+        /// The scratch copy's fingerprint after applying the plan.
+        fingerprint: String,
+        failed_step: Option<usize>,
+        /// Statements that ran, with their measured duration and rows.
+        statements: usize,
+        total_ms: u64,
+    },
 }
 
 /// A journal line: when, and what.

@@ -1,7 +1,6 @@
 //! The wizard's state machine with no terminal in it: steps, checklist,
 //! evidence, sign-off, journal. The TUI and the subcommands both drive it.
 
-pub mod adapters;
 pub mod apply_state;
 mod finish;
 pub mod journal;

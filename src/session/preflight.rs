@@ -40,6 +40,8 @@ impl Activity {
 /// The git state of the current directory (runbook 002: right branch, clean tree).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitState {
+    /// The repository's top-level folder.
+    pub path: String,
     pub branch: String,
     pub commit: String,
     pub changed_files: usize,
@@ -199,6 +201,7 @@ pub fn git_state(dir: &Path) -> Option<GitState> {
         git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "no commit yet".into());
     let changed = git(&["status", "--porcelain"]).unwrap_or_default();
     Some(GitState {
+        path: git(&["rev-parse", "--show-toplevel"]).unwrap_or_else(|| dir.display().to_string()),
         branch: branch.unwrap_or_else(|| "(detached HEAD)".into()),
         commit,
         changed_files: changed.lines().filter(|l| !l.trim().is_empty()).count(),

@@ -2,7 +2,6 @@
 //! functions. The TUI runs them in tokio tasks and feeds their results back to
 //! the [`Wizard`](super::wizard::Wizard); they never touch the terminal.
 
-use super::adapters::{self, BackupEvidence};
 use super::apply_state::ApplyResult;
 use super::journal::Journal;
 use super::preflight::{self, PreflightFacts};
@@ -17,8 +16,8 @@ pub async fn gather_preflight(config: &Config) -> Result<PreflightFacts> {
     preflight::gather(&config.target, &config.session_dir).await
 }
 
-pub async fn backup(config: &Config) -> Result<BackupEvidence> {
-    adapters::backup(&config.target, &config.session_dir)
+pub async fn backup(config: &Config) -> Result<crate::backup::BackupEvidence> {
+    crate::backup::run(&config.target, &config.session_dir)
         .await
         .with_context(|| format!("backing up {}", config.target))
 }

@@ -3,11 +3,11 @@
 //! calls these methods and renders the state; every transition that records
 //! evidence appends it to the journal first.
 
-use super::adapters::BackupEvidence;
 use super::apply_state::{ApplyResult, ApplyState};
 use super::journal::{Entry, Journal};
 use super::preflight::{Checklist, PreflightFacts};
 use crate::apply::ApplyOptions;
+use crate::backup::BackupEvidence;
 use crate::db::ConnSettings;
 use crate::hazard::{HazardId, Severity};
 use crate::plan::PlanFile;
@@ -216,6 +216,14 @@ impl Wizard {
             tables: facts.tables,
             checks: facts.checks(),
         })?;
+        if let Some(git) = &facts.git {
+            self.record(Entry::GitState {
+                path: git.path.clone(),
+                branch: Some(git.branch.clone()),
+                commit: Some(git.commit.clone()),
+                clean: git.changed_files == 0,
+            })?;
+        }
         self.preflight = Some(facts);
         Ok(())
     }
@@ -272,7 +280,9 @@ impl Wizard {
         if let Some(why) = why {
             return Err(Refusal::BackupNotVerified(why));
         }
-        self.record(evidence.entry())?;
+        for entry in evidence.entries() {
+            self.record(entry)?;
+        }
         self.backup = Some(evidence);
         Ok(())
     }

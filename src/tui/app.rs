@@ -5,7 +5,7 @@
 use super::commands::{self, Action};
 use super::plan_view::PlanView;
 use crate::apply::{ApplyOptions, Event};
-use crate::session::adapters::BackupEvidence;
+use crate::backup::BackupEvidence;
 use crate::session::preflight::PreflightFacts;
 use crate::session::{ApplyResult, CleanupAction, PlanState, Step, VerifyResult, Wizard};
 use crate::strings;

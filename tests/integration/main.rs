@@ -3,7 +3,10 @@
 
 mod support;
 
+mod backup;
 mod cli;
 mod convergence;
 mod e2e;
+mod rehearse;
+mod report;
 mod tui;

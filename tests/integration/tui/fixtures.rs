@@ -3,10 +3,10 @@
 //! `[session]` before snapshotting.
 
 use pgalign::apply::Event;
+use pgalign::backup::BackupEvidence;
 use pgalign::db::ConnSettings;
 use pgalign::hazard::{Hazard, HazardId, Severity};
 use pgalign::plan::{Plan, Step as PlanStep, parse_plan, render_plan};
-use pgalign::session::adapters::BackupEvidence;
 use pgalign::session::preflight::{Activity, GitState, PreflightFacts};
 use pgalign::session::{Config, PlanState, Step, Wizard};
 use pgalign::tui::app::{App, Effect, Msg};
@@ -39,6 +39,7 @@ pub fn facts() -> PreflightFacts {
             xact_secs: Some(754),
         }],
         git: Some(GitState {
+            path: "/srv/app".into(),
             branch: "main".into(),
             commit: "0123456789ab".into(),
             changed_files: 0,

@@ -72,7 +72,12 @@ fn tui_the_checklist_refuses_until_every_item_is_ticked_and_both_names_typed() {
     assert_eq!(app.wizard.step, Step::Backup);
     assert_eq!(
         events(dir.path()),
-        ["session-started", "preflight", "checklist-confirmed"]
+        [
+            "session-started",
+            "preflight",
+            "git-state",
+            "checklist-confirmed"
+        ]
     );
 }
 
@@ -308,8 +313,10 @@ fn tui_the_whole_flow_journals_every_step_and_writes_the_report() {
         [
             "session-started",
             "preflight",
+            "git-state",
             "checklist-confirmed",
             "backup-verified",
+            "backup-schema-dump",
             "plan-generated",
             "signed-off",
             "verified",

@@ -1,0 +1,531 @@
+//! What a journal says happened, gathered into one value that both the Markdown
+//! and the JSON report are rendered from (so they can never disagree).
+
+use crate::hazard::{HazardId, Summary};
+use crate::session::journal::{Check, Entry, Record, StatementError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Aligned,
+    NotAligned,
+    Incomplete,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Aligned => "ALIGNED",
+            Outcome::NotAligned => "NOT ALIGNED",
+            Outcome::Incomplete => "INCOMPLETE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementOutcome {
+    Committed,
+    RolledBack,
+    Failed,
+    NotApplied,
+    /// Started, and the journal holds no result (the process died).
+    Interrupted,
+    /// Finished, but no commit of its group was recorded.
+    Uncommitted,
+}
+
+impl StatementOutcome {
+    pub fn words(self) -> &'static str {
+        match self {
+            StatementOutcome::Committed => "✔ committed",
+            StatementOutcome::RolledBack => "↺ rolled back",
+            StatementOutcome::Failed => "✘ failed",
+            StatementOutcome::NotApplied => "– not applied",
+            StatementOutcome::Interrupted => "? interrupted (no result recorded)",
+            StatementOutcome::Uncommitted => "? finished, commit not recorded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub tool_version: String,
+    pub target: String,
+    pub database: String,
+    pub mode: String,
+    pub desired: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Git {
+    pub path: String,
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    pub clean: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Preflight {
+    pub server_version: String,
+    pub database_bytes: i64,
+    pub tables: usize,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Checklist {
+    pub operator: String,
+    pub items: Vec<Check>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Backup {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub entries: usize,
+    pub schema_path: Option<String>,
+    pub schema_bytes: Option<u64>,
+    pub schema_sha256: Option<String>,
+    pub pg_dump_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rehearsal {
+    pub plan_sha256: String,
+    pub source: String,
+    pub converged: bool,
+    pub fingerprint: String,
+    pub failed_step: Option<usize>,
+    pub statements: usize,
+    pub total_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub path: String,
+    pub sha256: String,
+    pub live_fingerprint: String,
+    pub desired_fingerprint: String,
+    pub statements: usize,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignOff {
+    pub reviewer: String,
+    pub plan_sha256: String,
+    pub acknowledged: Vec<HazardId>,
+    /// The signed SHA-256 equals the generated plan's (None: no plan recorded).
+    pub matches_plan: Option<bool>,
+    /// The signed SHA-256 equals the applied plan's (None: nothing applied).
+    pub matches_applied: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Apply {
+    pub plan_sha256: String,
+    pub statements: usize,
+    pub lock_timeout_ms: u64,
+    pub statement_timeout_ms: Option<u64>,
+    /// An `apply-finished` entry was recorded.
+    pub finished: bool,
+    pub ok: Option<bool>,
+    pub committed: Vec<usize>,
+    pub not_applied: Vec<usize>,
+    pub rolled_back_groups: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Statement {
+    pub step: usize,
+    pub group: Option<usize>,
+    pub title: Option<String>,
+    pub outcome: StatementOutcome,
+    pub duration_ms: Option<u64>,
+    pub rows: Option<u64>,
+    pub error: Option<StatementError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub in_sync: bool,
+    pub remaining: Vec<String>,
+    pub fingerprint: String,
+    /// The fingerprint equals the plan's desired fingerprint (None: no plan).
+    pub matches_desired: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cleanup {
+    pub action: String,
+    pub path: String,
+}
+
+/// Everything the report states, with stable snake_case keys.
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    pub outcome: Outcome,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub operator: Option<String>,
+    pub reviewer: Option<String>,
+    pub session: Option<Session>,
+    pub git: Option<Git>,
+    pub preflight: Option<Preflight>,
+    pub checklist: Option<Checklist>,
+    pub backup: Option<Backup>,
+    pub rehearsal: Option<Rehearsal>,
+    pub plan: Option<Plan>,
+    pub sign_off: Option<SignOff>,
+    pub apply: Option<Apply>,
+    pub statements: Vec<Statement>,
+    pub verification: Option<Verification>,
+    pub cleanup: Vec<Cleanup>,
+    pub notes: Vec<String>,
+    /// What the session's last `session-ended` entry said.
+    pub session_outcome: Option<String>,
+}
+
+/// Gathers the facts of a journal. Later entries win over earlier ones (a
+/// resumed run re-records what it did).
+pub fn gather(records: &[Record]) -> Facts {
+    let mut f = Facts {
+        outcome: Outcome::Incomplete,
+        started_at: records.first().map(|r| r.at.clone()),
+        ended_at: None,
+        duration_ms: None,
+        operator: None,
+        reviewer: None,
+        session: None,
+        git: None,
+        preflight: None,
+        checklist: None,
+        backup: None,
+        rehearsal: None,
+        plan: None,
+        sign_off: None,
+        apply: None,
+        statements: Vec::new(),
+        verification: None,
+        cleanup: Vec::new(),
+        notes: Vec::new(),
+        session_outcome: None,
+    };
+    let mut steps: BTreeMap<usize, Statement> = BTreeMap::new();
+    for r in records {
+        match r.entry.clone() {
+            Entry::SessionStarted {
+                tool_version,
+                target,
+                database,
+                mode,
+                desired,
+            } => {
+                if f.session.is_none() {
+                    f.session = Some(Session {
+                        tool_version,
+                        target,
+                        database,
+                        mode,
+                        desired,
+                    });
+                }
+            }
+            Entry::Preflight {
+                server_version,
+                database_bytes,
+                tables,
+                checks,
+            } => {
+                f.preflight = Some(Preflight {
+                    server_version,
+                    database_bytes,
+                    tables,
+                    checks,
+                })
+            }
+            Entry::ChecklistConfirmed { items, operator } => {
+                f.operator = Some(operator.clone());
+                f.checklist = Some(Checklist { operator, items });
+            }
+            Entry::BackupVerified {
+                path,
+                bytes,
+                sha256,
+                entries,
+                schema_path,
+            } => {
+                f.backup = Some(Backup {
+                    path,
+                    bytes,
+                    sha256,
+                    entries,
+                    schema_path,
+                    ..Backup::default()
+                })
+            }
+            Entry::BackupSchemaDump {
+                path,
+                bytes,
+                sha256,
+                pg_dump_version,
+            } => {
+                let b = f.backup.get_or_insert_with(Backup::default);
+                b.schema_path = Some(path);
+                b.schema_bytes = Some(bytes);
+                b.schema_sha256 = Some(sha256);
+                b.pg_dump_version = Some(pg_dump_version);
+            }
+            Entry::GitState {
+                path,
+                branch,
+                commit,
+                clean,
+            } => {
+                f.git = Some(Git {
+                    path,
+                    branch,
+                    commit,
+                    clean,
+                })
+            }
+            Entry::Rehearsed {
+                plan_sha256,
+                source,
+                converged,
+                fingerprint,
+                failed_step,
+                statements,
+                total_ms,
+            } => {
+                f.rehearsal = Some(Rehearsal {
+                    plan_sha256,
+                    source,
+                    converged,
+                    fingerprint,
+                    failed_step,
+                    statements,
+                    total_ms,
+                })
+            }
+            Entry::PlanGenerated {
+                path,
+                sha256,
+                live_fingerprint,
+                desired_fingerprint,
+                statements,
+                summary,
+            } => {
+                f.plan = Some(Plan {
+                    path,
+                    sha256,
+                    live_fingerprint,
+                    desired_fingerprint,
+                    statements,
+                    summary,
+                })
+            }
+            Entry::SignedOff {
+                reviewer,
+                plan_sha256,
+                acknowledged,
+            } => {
+                f.reviewer = Some(reviewer.clone());
+                f.sign_off = Some(SignOff {
+                    reviewer,
+                    plan_sha256,
+                    acknowledged,
+                    matches_plan: None,
+                    matches_applied: None,
+                });
+            }
+            Entry::ApplyStarted {
+                plan_sha256,
+                statements,
+                lock_timeout_ms,
+                statement_timeout_ms,
+            } => {
+                let rolled_back_groups = f
+                    .apply
+                    .take()
+                    .map(|a| a.rolled_back_groups)
+                    .unwrap_or_default();
+                f.apply = Some(Apply {
+                    plan_sha256,
+                    statements,
+                    lock_timeout_ms,
+                    statement_timeout_ms,
+                    finished: false,
+                    ok: None,
+                    committed: Vec::new(),
+                    not_applied: Vec::new(),
+                    rolled_back_groups,
+                });
+            }
+            Entry::StatementStarted { step, group, title } => {
+                steps.insert(
+                    step,
+                    Statement {
+                        step,
+                        group: Some(group),
+                        title: Some(title),
+                        outcome: StatementOutcome::Interrupted,
+                        duration_ms: None,
+                        rows: None,
+                        error: None,
+                    },
+                );
+            }
+            Entry::StatementFinished {
+                step,
+                group,
+                duration_ms,
+                rows,
+            } => {
+                let s = statement(&mut steps, step, group);
+                s.outcome = StatementOutcome::Uncommitted;
+                s.duration_ms = Some(duration_ms);
+                s.rows = Some(rows);
+                s.error = None;
+            }
+            Entry::StatementFailed {
+                step,
+                group,
+                duration_ms,
+                error,
+            } => {
+                let s = statement(&mut steps, step, group);
+                s.outcome = StatementOutcome::Failed;
+                s.duration_ms = Some(duration_ms);
+                s.error = Some(error);
+            }
+            Entry::GroupCommitted { group, steps: list } => {
+                for step in list {
+                    statement(&mut steps, step, group).outcome = StatementOutcome::Committed;
+                }
+            }
+            Entry::GroupRolledBack {
+                group, steps: list, ..
+            } => {
+                if let Some(a) = f.apply.as_mut() {
+                    a.rolled_back_groups.push(group);
+                }
+                for step in list {
+                    let s = statement(&mut steps, step, group);
+                    if s.outcome != StatementOutcome::Failed {
+                        s.outcome = if s.duration_ms.is_some() {
+                            StatementOutcome::RolledBack
+                        } else {
+                            StatementOutcome::NotApplied
+                        };
+                    }
+                }
+            }
+            Entry::ApplyFinished {
+                ok,
+                committed,
+                not_applied,
+            } => {
+                for &step in &committed {
+                    if let Some(s) = steps.get_mut(&step) {
+                        s.outcome = StatementOutcome::Committed;
+                    }
+                }
+                for &step in &not_applied {
+                    steps.entry(step).or_insert_with(|| not_applied_step(step));
+                }
+                if let Some(a) = f.apply.as_mut() {
+                    a.finished = true;
+                    a.ok = Some(ok);
+                    a.committed = committed;
+                    a.not_applied = not_applied;
+                }
+            }
+            Entry::Verified {
+                in_sync,
+                remaining,
+                fingerprint,
+            } => {
+                f.verification = Some(Verification {
+                    in_sync,
+                    remaining,
+                    fingerprint,
+                    matches_desired: None,
+                })
+            }
+            Entry::Cleanup { action, path } => f.cleanup.push(Cleanup { action, path }),
+            Entry::Note { text } => f.notes.push(text),
+            Entry::SessionEnded { outcome } => {
+                f.session_outcome = Some(outcome);
+                f.ended_at = Some(r.at.clone());
+            }
+        }
+    }
+    // Steps of the plan that the journal never mentions were not applied.
+    let planned = f
+        .apply
+        .as_ref()
+        .map(|a| a.statements)
+        .or(f.plan.as_ref().map(|p| p.statements));
+    if let Some(n) = planned {
+        for step in 1..=n {
+            steps.entry(step).or_insert_with(|| not_applied_step(step));
+        }
+    }
+    f.statements = steps.into_values().collect();
+    f.ended_at = f.ended_at.or_else(|| records.last().map(|r| r.at.clone()));
+    f.duration_ms = match (&f.started_at, &f.ended_at) {
+        (Some(a), Some(b)) => duration_ms(a, b),
+        _ => None,
+    };
+    if let (Some(s), Some(p)) = (f.sign_off.as_mut(), f.plan.as_ref()) {
+        s.matches_plan = Some(s.plan_sha256.eq_ignore_ascii_case(&p.sha256));
+    }
+    if let (Some(s), Some(a)) = (f.sign_off.as_mut(), f.apply.as_ref()) {
+        s.matches_applied = Some(s.plan_sha256.eq_ignore_ascii_case(&a.plan_sha256));
+    }
+    if let (Some(v), Some(p)) = (f.verification.as_mut(), f.plan.as_ref()) {
+        v.matches_desired = Some(v.fingerprint == p.desired_fingerprint);
+    }
+    let failed = f
+        .statements
+        .iter()
+        .any(|s| s.outcome == StatementOutcome::Failed)
+        || f.apply.as_ref().is_some_and(|a| a.ok == Some(false));
+    f.outcome = match &f.verification {
+        Some(v) if v.in_sync => Outcome::Aligned,
+        Some(_) => Outcome::NotAligned,
+        None if failed => Outcome::NotAligned,
+        None => Outcome::Incomplete,
+    };
+    f
+}
+
+fn statement(steps: &mut BTreeMap<usize, Statement>, step: usize, group: usize) -> &mut Statement {
+    let s = steps.entry(step).or_insert_with(|| not_applied_step(step));
+    s.group.get_or_insert(group);
+    s
+}
+
+fn not_applied_step(step: usize) -> Statement {
+    Statement {
+        step,
+        group: None,
+        title: None,
+        outcome: StatementOutcome::NotApplied,
+        duration_ms: None,
+        rows: None,
+        error: None,
+    }
+}
+
+fn duration_ms(from: &str, to: &str) -> Option<i64> {
+    let a = chrono::DateTime::parse_from_rfc3339(from).ok()?;
+    let b = chrono::DateTime::parse_from_rfc3339(to).ok()?;
+    Some((b - a).num_milliseconds())
+}
