@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod commands;
+mod handlers;
 pub mod highlight;
 pub mod plan_view;
 pub mod screens;
