@@ -6,6 +6,7 @@ mod finish;
 pub mod journal;
 pub mod preflight;
 pub mod tasks;
+mod types;
 pub mod wizard;
 
 pub use apply_state::{ApplyResult, ApplyState, StmtStatus};
