@@ -1,5 +1,81 @@
-use anyhow::{Result, bail};
+//! `pgalign wizard`: opens the interactive wizard on a live database.
 
-pub async fn run(_args: crate::cli::WizardArgs) -> Result<u8> {
-    bail!("`pgalign wizard` is not implemented yet")
+use crate::cli::WizardArgs;
+use crate::db::ConnSettings;
+use crate::session::{Config, Wizard};
+use anyhow::{Context, Result, bail};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Settings read from `pgalign.toml` (flags win over it).
+#[derive(Debug, Default, serde::Deserialize)]
+struct FileConfig {
+    db: Option<String>,
+    desired: Option<String>,
+    shadow: Option<String>,
+    session_dir: Option<PathBuf>,
+}
+
+fn read_config(path: Option<&Path>) -> Result<FileConfig> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("pgalign.toml"), false),
+    };
+    if !path.is_file() {
+        if required {
+            bail!("configuration file {} does not exist", path.display());
+        }
+        return Ok(FileConfig::default());
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+pub async fn run(args: WizardArgs) -> Result<u8> {
+    let file = read_config(args.config.as_deref())?;
+    let Some(db) = args.db.or(file.db) else {
+        bail!(
+            "the wizard needs a target: pass --db URL, set PGALIGN_DB_URL, or put `db = \"…\"` in pgalign.toml (or try `pgalign practice`)"
+        );
+    };
+    let Some(desired) = args.desired.or(file.desired) else {
+        bail!(
+            "the wizard needs the desired schema: pass --desired SRC or put `desired = \"…\"` in pgalign.toml"
+        );
+    };
+    let target = ConnSettings::parse(&db).context("parsing --db")?;
+    crate::db::shadow::DesiredSource::parse(&desired)?;
+    let session_dir =
+        crate::session::new_session_dir(args.session_dir.or(file.session_dir).as_deref())?;
+    let config = Config {
+        target,
+        desired,
+        shadow: args.shadow.or(file.shadow),
+        session_dir,
+        mode: "live".into(),
+    };
+    open(config).await
+}
+
+/// Runs the wizard on `config` in this terminal; prints where the report (or
+/// the journal of an unfinished session) is on stderr.
+pub async fn open(config: Config) -> Result<u8> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!(
+            "the wizard needs an interactive terminal; in scripts use `pgalign diff`, `pgalign apply` and `pgalign verify`"
+        );
+    }
+    let wizard = Wizard::start(config)?;
+    let (code, app) = crate::tui::run(wizard).await?;
+    let w = &app.wizard;
+    match &w.report {
+        Some((md, _)) => eprintln!("pgalign: {} — report: {}", w.outcome(), md.display()),
+        None => eprintln!(
+            "pgalign: session {} — journal: {}",
+            crate::strings::outcome::ABORTED,
+            w.journal_path().display()
+        ),
+    }
+    Ok(code)
 }

@@ -1,7 +1,16 @@
 //! The wizard's state machine with no terminal in it: steps, checklist,
 //! evidence, sign-off, journal. The TUI and the subcommands both drive it.
 
+pub mod apply_state;
+mod finish;
 pub mod journal;
+pub mod preflight;
+pub mod tasks;
+mod types;
+pub mod wizard;
+
+pub use apply_state::{ApplyResult, ApplyState, StmtStatus};
+pub use wizard::{CleanupAction, Config, PlanState, Refusal, SignOff, Step, VerifyResult, Wizard};
 
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};

@@ -7,5 +7,7 @@ mod backup;
 mod cli;
 mod conn;
 mod convergence;
+mod e2e;
 mod rehearse;
 mod report;
+mod tui;

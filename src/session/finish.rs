@@ -1,0 +1,110 @@
+//! The last steps: cleanup of the plan file, the report, and ending a session.
+
+use super::journal::Entry;
+use super::wizard::{CleanupAction, Refusal, Step, Wizard};
+use crate::strings::{cleanup, outcome};
+use anyhow::Context;
+use std::path::PathBuf;
+
+impl Wizard {
+    /// Archives the plan beside the report (read-only) or removes it.
+    pub fn cleanup(&mut self, action: CleanupAction) -> Result<(), Refusal> {
+        self.expect(Step::Cleanup)?;
+        let Some(plan) = &self.plan else {
+            return Err(Refusal::Io(anyhow::anyhow!("there is no plan to clean up")));
+        };
+        let path = plan.path.clone();
+        let (word, kept) = match action {
+            CleanupAction::Archive => {
+                let short = &plan.file.actual_sha256[..12.min(plan.file.actual_sha256.len())];
+                let dest = self.config.session_dir.join(format!("plan-{short}.sql"));
+                std::fs::rename(&path, &dest).with_context(|| {
+                    format!("archiving plan {} as {}", path.display(), dest.display())
+                })?;
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o400))
+                    .with_context(|| format!("making {} read-only", dest.display()))?;
+                (cleanup::ARCHIVED, dest)
+            }
+            CleanupAction::Remove => {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing plan {}", path.display()))?;
+                (cleanup::REMOVED, path)
+            }
+        };
+        self.record(Entry::Cleanup {
+            action: word.into(),
+            path: kept.display().to_string(),
+        })?;
+        self.cleanup = Some((action, kept));
+        self.step = Step::Report;
+        Ok(())
+    }
+
+    /// How the session ended, in the report's words.
+    pub fn outcome(&self) -> &'static str {
+        if let Some(r) = &self.apply.result
+            && !r.ok()
+        {
+            return outcome::APPLY_FAILED;
+        }
+        match &self.verify {
+            Some(v) if !v.in_sync => outcome::DIFFERENCES_REMAIN,
+            Some(_) if self.plan_is_empty() => outcome::ALREADY_IN_SYNC,
+            Some(_) => outcome::ALIGNED,
+            None => outcome::ABORTED,
+        }
+    }
+
+    /// Ends the session and writes `report.md` and `report.json` beside the
+    /// journal, rendered from the journal alone. Returns their paths.
+    pub fn write_report(&mut self) -> Result<(PathBuf, PathBuf), Refusal> {
+        self.expect(Step::Report)?;
+        if let Some(paths) = &self.report {
+            return Ok(paths.clone());
+        }
+        if !self.ended {
+            let outcome = self.outcome();
+            self.record(Entry::SessionEnded {
+                outcome: outcome.into(),
+            })?;
+            self.ended = true;
+        }
+        let records = super::journal::read(&self.journal_path())?;
+        let md_path = self.config.session_dir.join("report.md");
+        let json_path = self.config.session_dir.join("report.json");
+        let md = crate::report::render_markdown(&records);
+        let json = serde_json::to_string_pretty(&crate::report::render_json(&records))
+            .context("encoding the report as JSON")?;
+        crate::util::write_private(&md_path, md.as_bytes())
+            .with_context(|| format!("writing report {}", md_path.display()))?;
+        crate::util::write_private(&json_path, (json + "\n").as_bytes())
+            .with_context(|| format!("writing report {}", json_path.display()))?;
+        self.report = Some((md_path.clone(), json_path.clone()));
+        Ok((md_path, json_path))
+    }
+
+    /// Records that the session was abandoned (Ctrl-C, quit). Idempotent.
+    pub fn abort(&mut self, why: &str) {
+        if self.ended {
+            return;
+        }
+        let _ = self.record(Entry::Note {
+            text: why.to_string(),
+        });
+        let _ = self.record(Entry::SessionEnded {
+            outcome: outcome::ABORTED.into(),
+        });
+        self.ended = true;
+    }
+
+    /// The exit code of a finished session: 0 when aligned (or already in
+    /// sync), 1 when the apply failed or differences remain.
+    pub fn exit_code(&self) -> u8 {
+        match self.outcome() {
+            outcome::ALIGNED | outcome::ALREADY_IN_SYNC => crate::commands::exit::OK,
+            outcome::ABORTED => crate::commands::exit::ABORTED,
+            _ => crate::commands::exit::ERROR,
+        }
+    }
+}

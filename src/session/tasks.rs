@@ -1,0 +1,94 @@
+//! The slow work of each step (database, pg_dump, files), as plain async
+//! functions. The TUI runs them in tokio tasks and feeds their results back to
+//! the [`Wizard`](super::wizard::Wizard); they never touch the terminal.
+
+use super::apply_state::ApplyResult;
+use super::journal::Journal;
+use super::preflight::{self, PreflightFacts};
+use super::wizard::{Config, PlanState, VerifyResult};
+use crate::apply::{self, ApplyOptions, Event};
+use crate::db::shadow::{DesiredSource, inspect_desired};
+use crate::plan::{self, Plan, PlanFile, PlanOptions};
+use anyhow::{Context, Result};
+use tokio::sync::mpsc::UnboundedSender;
+
+pub async fn gather_preflight(config: &Config) -> Result<PreflightFacts> {
+    preflight::gather(&config.target, &config.session_dir).await
+}
+
+pub async fn backup(config: &Config) -> Result<crate::backup::BackupEvidence> {
+    crate::backup::run(&config.target, &config.session_dir)
+        .await
+        .with_context(|| format!("backing up {}", config.target))
+}
+
+async fn compute(config: &Config) -> Result<Plan> {
+    let source = DesiredSource::parse(&config.desired)?;
+    let (live, want) = tokio::join!(
+        crate::catalog::inspect(&config.target),
+        inspect_desired(&source, config.shadow.as_deref())
+    );
+    let live = live.with_context(|| format!("inspecting {}", config.target))?;
+    let want =
+        want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
+    Ok(plan::diff(&live, &want.model, &PlanOptions::default()))
+}
+
+/// Computes the plan, writes it into the session folder as `plan.sql` and
+/// reads it back, so what is reviewed is exactly what is on disk.
+pub async fn generate_plan(config: &Config) -> Result<PlanState> {
+    let plan = compute(config).await?;
+    let text = plan::render_plan(
+        &plan,
+        &config.target.to_string(),
+        &crate::util::now_rfc3339(),
+    );
+    let path = config.session_dir.join("plan.sql");
+    crate::util::write_private(&path, text.as_bytes())
+        .with_context(|| format!("writing plan file {}", path.display()))?;
+    let read = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading plan file {}", path.display()))?;
+    let file = plan::parse_plan(&read).with_context(|| format!("plan file {}", path.display()))?;
+    Ok(PlanState {
+        path,
+        file,
+        notes: plan.notes,
+    })
+}
+
+/// Runs the pinned plan with its own handle on the session journal (the engine
+/// journals before and after every statement).
+pub async fn run_apply(
+    config: Config,
+    journal_path: std::path::PathBuf,
+    plan: PlanFile,
+    opts: ApplyOptions,
+    events: UnboundedSender<Event>,
+) -> ApplyResult {
+    let mut journal = match Journal::open(&journal_path) {
+        Ok(j) => j,
+        Err(e) => return ApplyResult::refused(format!("{e:#}")),
+    };
+    match apply::run(
+        &config.target,
+        &plan,
+        &opts,
+        Some(events),
+        Some(&mut journal),
+    )
+    .await
+    {
+        Ok(outcome) => ApplyResult::from_outcome(&outcome),
+        Err(e) => ApplyResult::refused(format!("{e:#}")),
+    }
+}
+
+/// Re-diffs: zero steps means in sync.
+pub async fn verify(config: &Config) -> Result<VerifyResult> {
+    let plan = compute(config).await?;
+    Ok(VerifyResult {
+        in_sync: plan.is_empty(),
+        remaining: plan.steps.iter().map(|s| s.title.clone()).collect(),
+        fingerprint: plan.live_fingerprint,
+    })
+}

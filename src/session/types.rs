@@ -1,0 +1,136 @@
+//! The wizard's vocabulary: steps, configuration, what each step records, and
+//! the refusals that keep a session honest.
+
+use crate::db::ConnSettings;
+use crate::hazard::{HazardId, Severity};
+use crate::plan::PlanFile;
+use crate::strings;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// The steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    Preflight,
+    Backup,
+    Diff,
+    Review,
+    Apply,
+    Verify,
+    Cleanup,
+    Report,
+}
+
+impl Step {
+    pub const ALL: [Step; 8] = [
+        Step::Preflight,
+        Step::Backup,
+        Step::Diff,
+        Step::Review,
+        Step::Apply,
+        Step::Verify,
+        Step::Cleanup,
+        Step::Report,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn title(self) -> &'static str {
+        strings::STEP_TITLES[self.index()]
+    }
+}
+
+/// What the session works on. `target` never prints a password.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub target: ConnSettings,
+    /// The `--desired` argument as given.
+    pub desired: String,
+    pub shadow: Option<String>,
+    pub session_dir: PathBuf,
+    /// `practice` or `live`.
+    pub mode: String,
+}
+
+/// A plan written into the session folder and read back from it.
+#[derive(Debug, Clone)]
+pub struct PlanState {
+    pub path: PathBuf,
+    pub file: PlanFile,
+    pub notes: Vec<String>,
+}
+
+impl PlanState {
+    /// Ids of the `danger` hazards the reviewer acknowledges by signing off.
+    pub fn danger_ids(&self) -> Vec<HazardId> {
+        let ids: BTreeSet<HazardId> = self
+            .file
+            .steps
+            .iter()
+            .flat_map(|s| s.hazards.iter())
+            .filter(|h| h.severity == Severity::Danger)
+            .map(|h| h.id)
+            .collect();
+        ids.into_iter().collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOff {
+    pub reviewer: String,
+    pub plan_sha256: String,
+    pub acknowledged: Vec<HazardId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyResult {
+    pub in_sync: bool,
+    pub remaining: Vec<String>,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CleanupAction {
+    Archive,
+    Remove,
+}
+
+/// Why the wizard will not move on. Each message says what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("this needs the {expected} step, but the session is at {actual}")]
+    WrongStep {
+        expected: &'static str,
+        actual: &'static str,
+    },
+    #[error("preflight has not finished reading the target yet")]
+    PreflightPending,
+    #[error("tick every checklist item first; still open: {0}")]
+    ChecklistOpen(String),
+    #[error("type the operator's name first")]
+    NoOperator,
+    #[error("type the rollback owner's name first")]
+    NoRollbackOwner,
+    #[error("the backup is not verified: {0}")]
+    BackupNotVerified(String),
+    #[error("type the reviewer's name to sign off")]
+    NoReviewer,
+    #[error("the reviewer must be someone other than the operator ({0})")]
+    ReviewerIsOperator(String),
+    #[error("the plan has {0} blocker(s); it cannot be signed off or applied as it is")]
+    Blockers(usize),
+    #[error("the plan has not been signed off by a reviewer")]
+    NotSignedOff,
+    #[error("'{typed}' is not the target database's name; type {expected} exactly")]
+    TargetMismatch { typed: String, expected: String },
+    #[error("the plan was already applied in this session; it is never run twice")]
+    AlreadyApplied,
+    #[error("the apply has not finished yet")]
+    ApplyRunning,
+    #[error("verification has not finished yet")]
+    NotVerified,
+    #[error(transparent)]
+    Io(#[from] anyhow::Error),
+}

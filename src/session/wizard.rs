@@ -1,0 +1,319 @@
+//! The wizard's state machine: which step the session is at, what each step
+//! recorded, and the refusals that keep it honest. No terminal in here: the TUI
+//! calls these methods and renders the state; every transition that records
+//! evidence appends it to the journal first.
+
+use super::apply_state::{ApplyResult, ApplyState};
+use super::journal::{Entry, Journal};
+use super::preflight::{Checklist, PreflightFacts};
+use crate::apply::ApplyOptions;
+use crate::backup::BackupEvidence;
+use crate::strings;
+use std::path::PathBuf;
+
+pub use super::types::*;
+
+/// The session: configuration, the journal and everything recorded so far.
+#[derive(Debug)]
+pub struct Wizard {
+    pub config: Config,
+    journal: Journal,
+    pub step: Step,
+    pub preflight: Option<PreflightFacts>,
+    pub checklist: Checklist,
+    pub backup: Option<BackupEvidence>,
+    pub plan: Option<PlanState>,
+    pub signoff: Option<SignOff>,
+    pub apply: ApplyState,
+    pub verify: Option<VerifyResult>,
+    pub cleanup: Option<(CleanupAction, PathBuf)>,
+    pub report: Option<(PathBuf, PathBuf)>,
+    pub ended: bool,
+}
+
+impl Wizard {
+    /// Opens the session's journal and records its start.
+    pub fn start(config: Config) -> anyhow::Result<Wizard> {
+        let mut journal = Journal::open(&config.session_dir.join("journal.jsonl"))?;
+        journal.append(Entry::SessionStarted {
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            target: config.target.to_string(),
+            database: config.target.dbname.clone(),
+            mode: config.mode.clone(),
+            desired: config.desired.clone(),
+        })?;
+        Ok(Wizard {
+            config,
+            journal,
+            step: Step::Preflight,
+            preflight: None,
+            checklist: Checklist::default(),
+            backup: None,
+            plan: None,
+            signoff: None,
+            apply: ApplyState::default(),
+            verify: None,
+            cleanup: None,
+            report: None,
+            ended: false,
+        })
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        self.journal.path().to_path_buf()
+    }
+
+    pub(super) fn record(&mut self, entry: Entry) -> Result<(), Refusal> {
+        self.journal.append(entry)?;
+        Ok(())
+    }
+
+    pub(super) fn expect(&self, step: Step) -> Result<(), Refusal> {
+        if self.step != step {
+            return Err(Refusal::WrongStep {
+                expected: step.title(),
+                actual: self.step.title(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records what preflight found.
+    pub fn preflight_done(&mut self, facts: PreflightFacts) -> Result<(), Refusal> {
+        self.expect(Step::Preflight)?;
+        self.record(Entry::Preflight {
+            server_version: facts.server_version.clone(),
+            database_bytes: facts.database_bytes,
+            tables: facts.tables,
+            checks: facts.checks(),
+        })?;
+        if let Some(git) = &facts.git {
+            self.record(Entry::GitState {
+                path: git.path.clone(),
+                branch: Some(git.branch.clone()),
+                commit: Some(git.commit.clone()),
+                clean: git.changed_files == 0,
+            })?;
+        }
+        self.preflight = Some(facts);
+        Ok(())
+    }
+
+    /// The operator confirms the checklist: every item ticked, both names typed.
+    pub fn confirm_checklist(&mut self) -> Result<(), Refusal> {
+        self.expect(Step::Preflight)?;
+        if self.preflight.is_none() {
+            return Err(Refusal::PreflightPending);
+        }
+        let open: Vec<&str> = strings::CHECKLIST
+            .iter()
+            .zip(self.checklist.ticked)
+            .filter(|(_, t)| !t)
+            .map(|(l, _)| *l)
+            .collect();
+        if !open.is_empty() {
+            return Err(Refusal::ChecklistOpen(open.join("; ")));
+        }
+        let operator = self.checklist.operator.trim().to_string();
+        if operator.is_empty() {
+            return Err(Refusal::NoOperator);
+        }
+        if self.checklist.rollback_owner.trim().is_empty() {
+            return Err(Refusal::NoRollbackOwner);
+        }
+        self.record(Entry::ChecklistConfirmed {
+            items: self.checklist.checks(),
+            operator,
+        })?;
+        self.step = Step::Backup;
+        Ok(())
+    }
+
+    /// Accepts a backup only if its file exists, is non-empty, still has the
+    /// recorded size and `pg_restore --list` read entries from it.
+    pub fn backup_done(&mut self, evidence: BackupEvidence) -> Result<(), Refusal> {
+        self.expect(Step::Backup)?;
+        let size = std::fs::metadata(&evidence.path).map(|m| m.len());
+        let why = match size {
+            Err(_) => Some(format!("{} does not exist", evidence.path.display())),
+            Ok(0) => Some(format!("{} is empty", evidence.path.display())),
+            Ok(n) if n != evidence.bytes => Some(format!(
+                "{} is {n} bytes, the backup recorded {}",
+                evidence.path.display(),
+                evidence.bytes
+            )),
+            Ok(_) if evidence.entries == 0 => Some(format!(
+                "pg_restore --list read no entries from {}",
+                evidence.path.display()
+            )),
+            Ok(_) => None,
+        };
+        if let Some(why) = why {
+            return Err(Refusal::BackupNotVerified(why));
+        }
+        for entry in evidence.entries() {
+            self.record(entry)?;
+        }
+        self.backup = Some(evidence);
+        Ok(())
+    }
+
+    /// Moves from Backup to Diff; refused without a verified backup.
+    pub fn leave_backup(&mut self) -> Result<(), Refusal> {
+        self.expect(Step::Backup)?;
+        if self.backup.is_none() {
+            return Err(Refusal::BackupNotVerified(
+                "no backup has been taken yet".into(),
+            ));
+        }
+        self.step = Step::Diff;
+        Ok(())
+    }
+
+    /// Records the plan written into the session folder.
+    pub fn plan_done(&mut self, plan: PlanState) -> Result<(), Refusal> {
+        self.expect(Step::Diff)?;
+        let f = &plan.file;
+        self.record(Entry::PlanGenerated {
+            path: plan.path.display().to_string(),
+            sha256: f.actual_sha256.clone(),
+            live_fingerprint: f.header.live_fingerprint.clone(),
+            desired_fingerprint: f.header.desired_fingerprint.clone(),
+            statements: f.steps.len(),
+            summary: f.header.summary,
+        })?;
+        self.plan = Some(plan);
+        Ok(())
+    }
+
+    pub fn leave_diff(&mut self) -> Result<(), Refusal> {
+        self.expect(Step::Diff)?;
+        if self.plan.is_none() {
+            return Err(Refusal::Io(anyhow::anyhow!(
+                "the plan has not been computed yet"
+            )));
+        }
+        self.step = Step::Review;
+        Ok(())
+    }
+
+    /// True when the plan has nothing to apply.
+    pub fn plan_is_empty(&self) -> bool {
+        self.plan.as_ref().is_some_and(|p| p.file.steps.is_empty())
+    }
+
+    /// The reviewer signs off: acknowledges the DANGER hazards by id and binds
+    /// the sign-off to the plan's SHA-256. An empty plan needs no sign-off.
+    pub fn sign_off(&mut self, reviewer: &str) -> Result<(), Refusal> {
+        self.expect(Step::Review)?;
+        let Some(plan) = &self.plan else {
+            return Err(Refusal::NotSignedOff);
+        };
+        let reviewer = reviewer.trim().to_string();
+        if reviewer.is_empty() {
+            return Err(Refusal::NoReviewer);
+        }
+        if reviewer.eq_ignore_ascii_case(self.checklist.operator.trim()) {
+            return Err(Refusal::ReviewerIsOperator(reviewer));
+        }
+        if plan.file.header.summary.blocker > 0 {
+            return Err(Refusal::Blockers(plan.file.header.summary.blocker));
+        }
+        let signoff = SignOff {
+            reviewer,
+            plan_sha256: plan.file.actual_sha256.clone(),
+            acknowledged: plan.danger_ids(),
+        };
+        self.record(Entry::SignedOff {
+            reviewer: signoff.reviewer.clone(),
+            plan_sha256: signoff.plan_sha256.clone(),
+            acknowledged: signoff.acknowledged.clone(),
+        })?;
+        self.signoff = Some(signoff);
+        self.step = Step::Apply;
+        Ok(())
+    }
+
+    /// From Review with an empty plan: nothing to sign or apply.
+    pub fn skip_to_verify(&mut self) -> Result<(), Refusal> {
+        self.expect(Step::Review)?;
+        if !self.plan_is_empty() {
+            return Err(Refusal::NotSignedOff);
+        }
+        self.record(Entry::Note {
+            text: strings::NO_DIFFERENCES.into(),
+        })?;
+        self.step = Step::Verify;
+        Ok(())
+    }
+
+    /// The operator types the target database's name. Returns the options the
+    /// apply runs with: the signed-off hash and the acknowledged hazards only.
+    pub fn confirm_target(&mut self, typed: &str) -> Result<ApplyOptions, Refusal> {
+        self.expect(Step::Apply)?;
+        if self.apply.started {
+            return Err(Refusal::AlreadyApplied);
+        }
+        let Some(signoff) = &self.signoff else {
+            return Err(Refusal::NotSignedOff);
+        };
+        if typed.trim() != self.config.target.dbname {
+            return Err(Refusal::TargetMismatch {
+                typed: typed.trim().to_string(),
+                expected: self.config.target.dbname.clone(),
+            });
+        }
+        let opts = ApplyOptions {
+            allowed: signoff.acknowledged.iter().copied().collect(),
+            expect_sha256: Some(signoff.plan_sha256.clone()),
+            ..ApplyOptions::default()
+        };
+        let steps = self.plan.as_ref().map(|p| p.file.steps.len()).unwrap_or(0);
+        self.apply.begin(steps);
+        Ok(opts)
+    }
+
+    /// The apply task ended (its journal entries were written by the engine).
+    pub fn apply_finished(&mut self, result: ApplyResult) -> Result<(), Refusal> {
+        self.expect(Step::Apply)?;
+        if let Some(err) = &result.error {
+            self.record(Entry::Note {
+                text: format!("apply did not run: {err}"),
+            })?;
+        }
+        self.apply.finish(result);
+        Ok(())
+    }
+
+    pub fn leave_apply(&mut self) -> Result<(), Refusal> {
+        self.expect(Step::Apply)?;
+        if !self.apply.started {
+            return Err(Refusal::NotSignedOff);
+        }
+        if self.apply.result.is_none() {
+            return Err(Refusal::ApplyRunning);
+        }
+        self.step = Step::Verify;
+        Ok(())
+    }
+
+    pub fn verify_done(&mut self, result: VerifyResult) -> Result<(), Refusal> {
+        self.expect(Step::Verify)?;
+        self.record(Entry::Verified {
+            in_sync: result.in_sync,
+            remaining: result.remaining.clone(),
+            fingerprint: result.fingerprint.clone(),
+        })?;
+        self.verify = Some(result);
+        Ok(())
+    }
+
+    pub fn leave_verify(&mut self) -> Result<(), Refusal> {
+        self.expect(Step::Verify)?;
+        if self.verify.is_none() {
+            return Err(Refusal::NotVerified);
+        }
+        self.step = Step::Cleanup;
+        Ok(())
+    }
+}

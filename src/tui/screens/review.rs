@@ -1,0 +1,140 @@
+//! Review: the plan highlighted and scrollable, each statement's hazards
+//! beside it, the counts on top, and the reviewer's sign-off below.
+
+use super::field;
+use crate::strings;
+use crate::tui::app::App;
+use crate::tui::view::palette;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let p = palette(app);
+    let (Some(plan), Some(view)) = (&app.wizard.plan, &app.plan_view) else {
+        return;
+    };
+    let [top, main, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(3),
+    ])
+    .areas(area);
+
+    let mut summary = vec![Span::raw(format!(
+        " {} statements   ",
+        plan.file.steps.len()
+    ))];
+    summary.extend(super::diff::summary_spans(&p, &plan.file.header.summary));
+    summary.push(Span::styled(
+        format!("plan SHA-256 {}…", &plan.file.actual_sha256[..16]),
+        p.dim(),
+    ));
+    f.render_widget(Line::from(summary), top);
+
+    if plan.file.steps.is_empty() {
+        f.render_widget(
+            Paragraph::new(format!(
+                "\n  {}\n\n  {}",
+                strings::NO_DIFFERENCES,
+                strings::NOTHING_TO_SIGN
+            ))
+            .block(Block::bordered().title(" Review ")),
+            main,
+        );
+        return;
+    }
+
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
+    let height = left.height.saturating_sub(2) as usize;
+    app.page.set(height.max(1));
+    let start = app.scroll.min(view.len().saturating_sub(1));
+    let end = (start + height).min(view.len());
+
+    let code = view.highlighter.lines(&view.lines, start..end, app.color);
+    let text: Vec<Line> = code
+        .into_iter()
+        .enumerate()
+        .map(|(k, line)| {
+            let n = start + k;
+            let (mark, style) = match view.mark(n) {
+                Some(s) => (s.glyph(), p.severity(s)),
+                None => (" ", p.dim()),
+            };
+            let mut spans = vec![
+                Span::styled(format!("{:>4} ", n + 1), p.dim()),
+                Span::styled(format!("{mark:<1}"), style),
+                Span::styled("│", p.dim()),
+            ];
+            spans.extend(skip_chars(line, app.hscroll));
+            Line::from(spans)
+        })
+        .collect();
+    let name = plan
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    f.render_widget(
+        Paragraph::new(text).block(Block::bordered().title(format!(
+            " {name}  lines {}–{} of {} ",
+            start + 1,
+            end,
+            view.len()
+        ))),
+        left,
+    );
+
+    let width = right.width.saturating_sub(2) as usize;
+    let mut rows: Vec<Line> = vec![Line::raw(""); end - start];
+    for (row, sev, text) in view.hazard_rows(width, start..end) {
+        rows[row - start] = Line::styled(text, p.severity(sev));
+    }
+    f.render_widget(
+        Paragraph::new(rows).block(Block::bordered().title(" Hazards, beside each statement ")),
+        right,
+    );
+
+    let danger = app
+        .wizard
+        .plan
+        .as_ref()
+        .map(|p| p.danger_ids())
+        .unwrap_or_default();
+    let ack = if danger.is_empty() {
+        "acknowledges no DANGER hazards (there are none)".to_string()
+    } else {
+        format!(
+            "acknowledges DANGER: {}",
+            danger
+                .iter()
+                .map(|h| h.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let lines = vec![
+        field(&p, strings::REVIEWER_FIELD, &app.reviewer, app.focus == 1),
+        Line::styled(format!("  {}", strings::SIGN_OFF_NOTE), p.dim()),
+        Line::styled(format!("  This sign-off {ack}."), p.dim()),
+    ];
+    f.render_widget(Paragraph::new(lines), bottom);
+}
+
+/// Drops the first `n` characters of a styled line (sideways scrolling).
+fn skip_chars(line: Line<'static>, mut n: usize) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    for span in line.spans {
+        let len = span.content.chars().count();
+        if n >= len {
+            n -= len;
+            continue;
+        }
+        let rest: String = span.content.chars().skip(n).collect();
+        n = 0;
+        out.push(Span::styled(rest, span.style));
+    }
+    out
+}

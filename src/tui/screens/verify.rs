@@ -1,0 +1,47 @@
+//! Verify: the live schema re-diffed against the desired one.
+
+use super::{busy, kv, status};
+use crate::strings;
+use crate::tui::app::App;
+use crate::tui::view::palette;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let p = palette(app);
+    let mut lines = vec![Line::raw("")];
+    match &app.wizard.verify {
+        None if app.busy => lines.push(busy(app, strings::VERIFY_RUNNING)),
+        None => lines.push(Line::raw("  press Enter to verify again")),
+        Some(v) if v.in_sync => {
+            lines.push(status(&p, true, strings::IN_SYNC, ""));
+            lines.push(Line::raw(""));
+            lines.push(kv(&p, "fingerprint", v.fingerprint.clone()));
+            lines.push(Line::raw(""));
+            lines.push(Line::raw(format!("  {}", strings::VERIFY_NEXT)));
+        }
+        Some(v) => {
+            lines.push(status(
+                &p,
+                false,
+                strings::NOT_IN_SYNC,
+                format!("({})", v.remaining.len()),
+            ));
+            lines.push(Line::raw(""));
+            for r in &v.remaining {
+                lines.push(Line::raw(format!("    - {r}")));
+            }
+            lines.push(Line::raw(""));
+            lines.push(kv(&p, "fingerprint", v.fingerprint.clone()));
+            lines.push(Line::raw(format!("  {}", strings::VERIFY_NEXT)));
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" Verify: re-diff against the desired schema ")),
+        area,
+    );
+}

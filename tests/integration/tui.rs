@@ -1,0 +1,6 @@
+//! The wizard without a terminal: state-machine transitions and refusals
+//! (`tui/state.rs`), and `TestBackend` snapshots of every screen (`tui/screens.rs`).
+
+mod fixtures;
+mod screens;
+mod state;
