@@ -27,7 +27,12 @@ pub struct Cli {
 pub struct DbArgs {
     /// The live database: `postgres://user@host:5432/db` or `host=… dbname=…`.
     /// Without it, libpq's `PG*` variables and service file say where to connect.
-    #[arg(long, env = "PGALIGN_DB_URL", default_value = "", hide_default_value = true)]
+    #[arg(
+        long,
+        env = "PGALIGN_DB_URL",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub db: String,
 }
 

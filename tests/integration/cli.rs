@@ -243,6 +243,9 @@ fn a_wrong_password_is_a_clear_error_without_the_secret() {
     let o = run(&["inspect", "--db", &url]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains(&format!("nobody@{}:{}/postgres", admin.host, admin.port)), "{err}");
+    assert!(
+        err.contains(&format!("nobody@{}:{}/postgres", admin.host, admin.port)),
+        "{err}"
+    );
     assert!(!err.contains("s3cr3t-pw"), "{err}");
 }
