@@ -142,6 +142,8 @@ pub fn const_text(n: &Node) -> Option<String> {
             a_const::Val::Bsval(b) => b.bsval.clone(),
         }),
         NodeEnum::String(s) => Some(s.sval.clone()),
+        NodeEnum::Boolean(b) => Some(b.boolval.to_string()),
+        NodeEnum::Integer(i) => Some(i.ival.to_string()),
         _ => None,
     }
 }

@@ -120,6 +120,7 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
                 hazards.push(finding);
             }
         }
+        hazards.sort_by(|a, b| b.severity.cmp(&a.severity));
         wanted.extend(cx.wanted.take());
         let in_transaction = state.in_tx.is_some();
         drop(cx);
@@ -291,4 +292,14 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
             _ => {}
         }
     }
+}
+
+/// Every action of every statement of `text` (for reading database facts).
+pub fn file_actions(text: &str) -> Vec<Action> {
+    let (_, pieces) = parse_file(text);
+    pieces
+        .iter()
+        .filter_map(|p| p.node.as_ref().ok().map(|n| super::classify::classify(n, &p.sql).1))
+        .flatten()
+        .collect()
 }

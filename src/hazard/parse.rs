@@ -23,13 +23,18 @@ pub struct Piece {
 pub fn parse_file(text: &str) -> (Prepared, Vec<Piece>) {
     let prepared = prepare(text);
     let pieces = match parse_guarded(&prepared.sql) {
-        Ok(stmts) => stmts
-            .into_iter()
-            .filter_map(|(loc, len, node)| {
-                let end = if len == 0 { prepared.sql.len() } else { loc + len };
-                piece(&prepared, loc, end, Ok(node))
-            })
-            .collect(),
+        Ok(stmts) => {
+            let mut prev_end = 0;
+            stmts
+                .into_iter()
+                .filter_map(|(loc, len, node)| {
+                    let end = if len == 0 { prepared.sql.len() } else { loc + len };
+                    let from = prev_end.min(loc);
+                    prev_end = end;
+                    piece(&prepared, from, end, Ok(node))
+                })
+                .collect()
+        }
         Err(_) => split_and_parse(&prepared),
     };
     (prepared, pieces)
@@ -105,12 +110,12 @@ fn parse_one(sql: &str) -> Result<NodeEnum, String> {
 /// Builds a piece from a byte range: skips leading trivia (keeping comments).
 fn piece(p: &Prepared, from: usize, end: usize, node: Result<NodeEnum, String>) -> Option<Piece> {
     let slice = p.sql.get(from..end)?;
-    let body = skip_trivia(slice);
+    let body = skip_trivia(slice.trim_start_matches(|c: char| c == ';' || c.is_whitespace()));
     if body.is_empty() {
         return None;
     }
     let start = end - body.len();
-    let comments = collect_comments(&p.sql[from..start]);
+    let comments = collect_comments(p.sql[from..start].trim_start_matches(|c: char| c == ';' || c.is_whitespace()));
     let sql = p.text[start..end].trim_end().trim_end_matches(';').trim_end().to_string();
     let line = line_of(p.sql.as_bytes(), start);
     let line_start = p.sql[..start].rfind('\n').map(|x| x + 1).unwrap_or(0);

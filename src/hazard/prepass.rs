@@ -119,6 +119,9 @@ pub fn prepare(text: &str) -> Prepared {
                         stmt_start = i + 1;
                         depth = 0;
                     }
+                    if skip_trivia(&text[stmt_start..i]).is_empty() {
+                        stmt_start = end;
+                    }
                     meta.push(MetaCommand { line: line_of(b, i), offset: i, text: cmd });
                     i = end;
                     continue;
