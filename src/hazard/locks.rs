@@ -260,7 +260,7 @@ pub const FACTS: &[LockFact] = &[
     other(row(Op::DropTable, AccessExclusive, false, false, "DROP TABLE t"), Other::Referenced, AccessExclusive, "p"),
     row(Op::Truncate, AccessExclusive, true, false, "TRUNCATE t"),
     versions(row(Op::AddColumn, AccessExclusive, true, false, "ALTER TABLE t ADD COLUMN c int DEFAULT 0"), 0, 10),
-    row(Op::AddColumn, AccessExclusive, false, false, "ALTER TABLE t ADD COLUMN c int DEFAULT 0"),
+    versions(row(Op::AddColumn, AccessExclusive, false, false, "ALTER TABLE t ADD COLUMN c int DEFAULT 0"), 11, ANY),
     row(Op::AddColumnVolatileDefault, AccessExclusive, true, false,
         "ALTER TABLE t ADD COLUMN c float8 DEFAULT random()"),
     row(Op::AddColumnStoredGenerated, AccessExclusive, true, false,
@@ -269,14 +269,17 @@ pub const FACTS: &[LockFact] = &[
         "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS IDENTITY"),
     row(Op::DropColumn, AccessExclusive, false, false, "ALTER TABLE t DROP COLUMN b"),
     row(Op::AlterColumnType, AccessExclusive, true, false, "ALTER TABLE t ALTER COLUMN a TYPE bigint"),
+    row(Op::AlterColumnType, AccessExclusive, true, false,
+        "SET LOCAL timezone = 'Europe/Paris'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz"),
+    row(Op::AlterColumnType, AccessExclusive, true, false, "ALTER TABLE t ALTER COLUMN v TYPE varchar(5)"),
     row(Op::AlterColumnTypeCoercible, AccessExclusive, false, false, "ALTER TABLE t ALTER COLUMN v TYPE varchar(20)"),
     versions(row(Op::TimestampToTimestamptzUtc, AccessExclusive, false, false,
         "SET LOCAL timezone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz"), 12, ANY),
-    row(Op::TimestampToTimestamptzUtc, AccessExclusive, true, false, "ALTER TABLE t ALTER COLUMN ts TYPE timestamptz"),
+    unmeasured(versions(row(Op::TimestampToTimestamptzUtc, AccessExclusive, true, false, ""), 0, 11)),
     row(Op::SetNotNull, AccessExclusive, false, true, "ALTER TABLE t ALTER COLUMN a SET NOT NULL"),
     versions(row(Op::SetNotNullWithCheck, AccessExclusive, false, false, "ALTER TABLE t ALTER COLUMN b SET NOT NULL"), 12, ANY),
-    row(Op::SetNotNullWithCheck, AccessExclusive, false, true, "ALTER TABLE t ALTER COLUMN b SET NOT NULL"),
-    row(Op::DropNotNull, AccessExclusive, false, false, "ALTER TABLE t ALTER COLUMN id DROP NOT NULL; ALTER TABLE p ALTER COLUMN v DROP NOT NULL"),
+    versions(row(Op::SetNotNullWithCheck, AccessExclusive, false, true, "ALTER TABLE t ALTER COLUMN b SET NOT NULL"), 0, 11),
+    row(Op::DropNotNull, AccessExclusive, false, false, "ALTER TABLE t ALTER COLUMN pid DROP NOT NULL"),
     row(Op::SetDefault, AccessExclusive, false, false, "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1"),
     row(Op::AddCheck, AccessExclusive, false, true, "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)"),
     row(Op::AddCheckNotValid, AccessExclusive, false, false, "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID"),
@@ -302,10 +305,9 @@ pub const FACTS: &[LockFact] = &[
     unmeasured(row(Op::ReindexConcurrently, ShareUpdateExclusive, false, true, "")),
     row(Op::RenameTable, AccessExclusive, false, false, "ALTER TABLE t RENAME TO t2"),
     row(Op::RenameColumn, AccessExclusive, false, false, "ALTER TABLE t RENAME COLUMN a TO a2"),
-    versions(other(row(Op::RenameIndex, ShareUpdateExclusive, false, false,
-        "ALTER INDEX t_a_idx RENAME TO t_a_idx2"), Other::Index, ShareUpdateExclusive, "t_a_idx"), 12, ANY),
-    row(Op::RenameIndex, AccessExclusive, false, false, "ALTER INDEX t_a_idx RENAME TO t_a_idx2"),
-    row(Op::SetLoggedOrUnlogged, AccessExclusive, true, false, "ALTER TABLE part1 SET UNLOGGED"),
+    versions(on(row(Op::RenameIndex, ShareUpdateExclusive, false, false, "ALTER INDEX t_a_idx RENAME TO t_a_idx2"), "t_a_idx"), 12, ANY),
+    versions(on(row(Op::RenameIndex, AccessExclusive, false, false, "ALTER INDEX t_a_idx RENAME TO t_a_idx2"), "t_a_idx"), 0, 11),
+    on(row(Op::SetLoggedOrUnlogged, AccessExclusive, true, false, "ALTER TABLE part1 SET UNLOGGED"), "part1"),
     unmeasured(row(Op::SetTablespace, AccessExclusive, true, false, "")),
     unmeasured(row(Op::VacuumFull, AccessExclusive, true, false, "")),
     unmeasured(row(Op::Vacuum, ShareUpdateExclusive, false, true, "")),
@@ -314,8 +316,8 @@ pub const FACTS: &[LockFact] = &[
     on(row(Op::RefreshMatviewConcurrently, Exclusive, false, true, "REFRESH MATERIALIZED VIEW CONCURRENTLY mv"), "mv"),
     versions(on(other(row(Op::AttachPartition, ShareUpdateExclusive, false, true,
         "ALTER TABLE parted ATTACH PARTITION part1 FOR VALUES FROM (0) TO (10)"), Other::Partition, AccessExclusive, "part1"), "parted"), 12, ANY),
-    on(other(row(Op::AttachPartition, AccessExclusive, false, true,
-        "ALTER TABLE parted ATTACH PARTITION part1 FOR VALUES FROM (0) TO (10)"), Other::Partition, AccessExclusive, "part1"), "parted"),
+    versions(on(other(row(Op::AttachPartition, AccessExclusive, false, true,
+        "ALTER TABLE parted ATTACH PARTITION part1 FOR VALUES FROM (0) TO (10)"), Other::Partition, AccessExclusive, "part1"), "parted"), 0, 11),
     unmeasured(other(row(Op::DetachPartition, AccessExclusive, false, false, ""), Other::Partition, AccessExclusive, "")),
     unmeasured(other(row(Op::DetachPartitionConcurrently, ShareUpdateExclusive, false, false, ""), Other::Partition, ShareUpdateExclusive, "")),
     row(Op::CreateTrigger, ShareRowExclusive, false, false,
@@ -332,8 +334,8 @@ pub const FACTS: &[LockFact] = &[
     row(Op::CommentOn, ShareUpdateExclusive, false, false, "COMMENT ON TABLE t IS 'x'"),
     row(Op::Grant, AccessShare, false, false, "GRANT SELECT ON t TO PUBLIC; SELECT 1 FROM t LIMIT 0"),
     row(Op::CreateView, AccessShare, false, false, "CREATE VIEW vw AS SELECT * FROM t"),
-    on(row(Op::AlterSequence, RowExclusive, false, false, "ALTER SEQUENCE s RESTART 5"), "s"),
-    row(Op::Update, RowExclusive, false, false, "UPDATE t SET a = 2"),
+    on(row(Op::AlterSequence, ShareRowExclusive, true, false, "ALTER SEQUENCE s RESTART 5"), "s"),
+    row(Op::Update, RowExclusive, false, false, "UPDATE t SET b = 'z'"),
     row(Op::Delete, RowExclusive, false, false, "DELETE FROM t WHERE a = 0"),
     row(Op::Insert, RowExclusive, false, false, "INSERT INTO t (id, b) VALUES (9, 'y')"),
 ];
@@ -358,6 +360,7 @@ mod tests {
         assert_eq!(fact(Op::DropTable, 15).other, Some((Other::Referenced, AccessExclusive)));
         assert_eq!(fact(Op::ReindexTable, 15).table_lock, Share);
         assert!(fact(Op::TimestampToTimestamptzUtc, 11).rewrite);
+        assert!(fact(Op::AlterColumnType, 15).rewrite);
         assert!(!fact(Op::TimestampToTimestamptzUtc, 15).rewrite);
         assert!(fact(Op::AddColumn, 10).rewrite && !fact(Op::AddColumn, 11).rewrite);
         assert!(fact(Op::SetNotNullWithCheck, 11).scan && !fact(Op::SetNotNullWithCheck, 12).scan);

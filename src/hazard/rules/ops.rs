@@ -20,7 +20,7 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     }
     let Some(e) = effect(action, cx) else { return vec![] };
     match e.op {
-        Some(op) if e.rewrite && !matches!(op, Op::Truncate) && !cx.is_new(&e.table) => {
+        Some(op) if e.rewrite && !matches!(op, Op::Truncate | Op::AlterSequence) && !cx.is_new(&e.table) => {
             i(format!("a rewrite of {} needs free disk for a second copy and writes it all to WAL (replica lag)", cx.name(&e.table)))
         }
         _ => vec![],

@@ -26,7 +26,7 @@ fn help(op: Op) -> Option<&'static str> {
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     let Some(e) = effect(action, cx) else { return vec![] };
     let Some(op) = e.op else { return vec![] };
-    if !e.rewrite || matches!(op, Op::Truncate | Op::RefreshMatview) || cx.is_new(&e.table) {
+    if !e.rewrite || matches!(op, Op::Truncate | Op::RefreshMatview | Op::AlterSequence) || cx.is_new(&e.table) {
         return vec![];
     }
     let mut f = Found::new(
