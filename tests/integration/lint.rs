@@ -2,9 +2,9 @@
 //! facts measured on the server, byte-level fixtures, the CLI contract, and the
 //! shared migration histories.
 
-use crate::support::{block_on, corpus_dir, run, stderr, stdout, temp_dir, test_db};
+use crate::support::{block_on, test_db};
 use pgalign::hazard::locks::{FACTS, FIXTURE, LockMode};
-use pgalign::hazard::{HazardId, LintContext, LintReport, Severity, lint_sql, prepass};
+use pgalign::hazard::{LintContext, LintReport, Severity, lint_sql};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -170,3 +170,5 @@ fn lint_lock_facts_match_the_server() {
     assert!(measured >= 50, "only {measured} rows measured");
     assert!(mismatches.is_empty(), "the lock table disagrees with PostgreSQL {major}:\n{}", mismatches.join("\n"));
 }
+
+mod bytes_and_cli;
