@@ -19,12 +19,22 @@ pub async fn run(args: LintArgs) -> Result<u8> {
                 .await
                 .with_context(|| format!("linting {name} against {settings}"))?
         }
-        None => hazard::lint_sql(&text, &LintContext { file: name.clone(), ..Default::default() })?,
+        None => hazard::lint_sql(
+            &text,
+            &LintContext {
+                file: name.clone(),
+                ..Default::default()
+            },
+        )?,
     };
     let out = match args.format {
         LintFormat::Human => render::human(&report, render::Style::detect()),
         LintFormat::Json => render::json(&report),
     };
     print_stdout(&out)?;
-    Ok(if report.fails(args.fail_on) { exit::DIFFERENCES } else { exit::OK })
+    Ok(if report.fails(args.fail_on) {
+        exit::DIFFERENCES
+    } else {
+        exit::OK
+    })
 }

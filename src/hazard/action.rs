@@ -69,22 +69,54 @@ pub struct ColumnInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TableCmd {
     AddColumn(ColumnInfo),
-    DropColumn { column: String, cascade: bool },
-    AlterType { column: String, to: TypeSpec, using: bool },
-    SetNotNull { column: String },
-    DropNotNull { column: String },
-    SetDefault { column: String },
-    DropDefault { column: String },
+    DropColumn {
+        column: String,
+        cascade: bool,
+    },
+    AlterType {
+        column: String,
+        to: TypeSpec,
+        using: bool,
+    },
+    SetNotNull {
+        column: String,
+    },
+    DropNotNull {
+        column: String,
+    },
+    SetDefault {
+        column: String,
+    },
+    DropDefault {
+        column: String,
+    },
     AddConstraint(Con),
-    ValidateConstraint { name: String },
-    DropConstraint { name: String, cascade: bool },
-    SetLogged { logged: bool },
+    ValidateConstraint {
+        name: String,
+    },
+    DropConstraint {
+        name: String,
+        cascade: bool,
+    },
+    SetLogged {
+        logged: bool,
+    },
     SetTablespace,
-    RowSecurity { what: &'static str },
+    RowSecurity {
+        what: &'static str,
+    },
     OwnerTo,
-    AttachPartition { part: Rel },
-    DetachPartition { part: Rel, concurrent: bool },
-    Trigger { disable: bool, name: String },
+    AttachPartition {
+        part: Rel,
+    },
+    DetachPartition {
+        part: Rel,
+        concurrent: bool,
+    },
+    Trigger {
+        disable: bool,
+        name: String,
+    },
     SetStatistics,
     SetOptions,
     ReplicaIdentity,
@@ -139,39 +171,138 @@ impl ObjKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    CreateTable { rel: Rel, columns: Vec<ColumnInfo>, references: Vec<Rel> },
-    Drop { kind: ObjKind, objects: Vec<Rel>, cascade: bool, concurrent: bool, on: Option<Rel> },
-    Truncate { rels: Vec<Rel>, cascade: bool },
-    AlterTable { rel: Rel, cmd: TableCmd },
-    CreateIndex { rel: Rel, name: String, unique: bool, concurrent: bool, columns: Vec<String> },
-    Reindex { rel: Option<Rel>, index: Option<Rel>, concurrent: bool, wide: bool },
-    Vacuum { rels: Vec<Rel>, full: bool },
-    Cluster { rel: Option<Rel> },
-    Refresh { rel: Rel, concurrent: bool },
-    Update { rel: Rel, has_where: bool },
-    Delete { rel: Rel, has_where: bool },
-    Insert { rel: Rel },
-    Rename { kind: ObjKind, rel: Option<Rel>, object: String, new: String },
+    CreateTable {
+        rel: Rel,
+        columns: Vec<ColumnInfo>,
+        references: Vec<Rel>,
+    },
+    Drop {
+        kind: ObjKind,
+        objects: Vec<Rel>,
+        cascade: bool,
+        concurrent: bool,
+        on: Option<Rel>,
+    },
+    Truncate {
+        rels: Vec<Rel>,
+        cascade: bool,
+    },
+    AlterTable {
+        rel: Rel,
+        cmd: TableCmd,
+    },
+    CreateIndex {
+        rel: Rel,
+        name: String,
+        unique: bool,
+        concurrent: bool,
+        columns: Vec<String>,
+    },
+    Reindex {
+        rel: Option<Rel>,
+        index: Option<Rel>,
+        concurrent: bool,
+        wide: bool,
+    },
+    Vacuum {
+        rels: Vec<Rel>,
+        full: bool,
+    },
+    Cluster {
+        rel: Option<Rel>,
+    },
+    Refresh {
+        rel: Rel,
+        concurrent: bool,
+    },
+    Update {
+        rel: Rel,
+        has_where: bool,
+    },
+    Delete {
+        rel: Rel,
+        has_where: bool,
+    },
+    Insert {
+        rel: Rel,
+    },
+    Rename {
+        kind: ObjKind,
+        rel: Option<Rel>,
+        object: String,
+        new: String,
+    },
     Tx(Tx),
-    Set { name: String, value: String, local: bool },
-    CreateFunction { name: String, security_definer: bool, trigger: bool, body_error: Option<String> },
-    AlterFunction { name: String, security_definer: bool },
+    Set {
+        name: String,
+        value: String,
+        local: bool,
+    },
+    CreateFunction {
+        name: String,
+        security_definer: bool,
+        trigger: bool,
+        body_error: Option<String>,
+    },
+    AlterFunction {
+        name: String,
+        security_definer: bool,
+    },
     Do,
-    Call { name: String },
+    Call {
+        name: String,
+    },
     Execute,
-    SelectCalls { funcs: Vec<String> },
-    AddEnumValue { typ: Rel, value: String },
-    CreateEnum { typ: Rel, values: Vec<String> },
-    Grant { grant: bool, what: String },
-    AlterOwner { what: String },
-    Policy { rel: Rel, verb: &'static str, name: String },
-    CreateTrigger { rel: Rel, name: String },
-    DomainConstraint { domain: Rel, not_valid: bool },
-    AlterSequence { rel: Rel, restart: bool },
-    Lock { rels: Vec<Rel>, mode: LockMode },
-    CreateView { name: Rel },
-    Role { what: String },
-    NoTransaction { what: String },
-    Comment { rel: Option<Rel> },
+    SelectCalls {
+        funcs: Vec<String>,
+    },
+    AddEnumValue {
+        typ: Rel,
+        value: String,
+    },
+    CreateEnum {
+        typ: Rel,
+        values: Vec<String>,
+    },
+    Grant {
+        grant: bool,
+        what: String,
+    },
+    AlterOwner {
+        what: String,
+    },
+    Policy {
+        rel: Rel,
+        verb: &'static str,
+        name: String,
+    },
+    CreateTrigger {
+        rel: Rel,
+        name: String,
+    },
+    DomainConstraint {
+        domain: Rel,
+        not_valid: bool,
+    },
+    AlterSequence {
+        rel: Rel,
+        restart: bool,
+    },
+    Lock {
+        rels: Vec<Rel>,
+        mode: LockMode,
+    },
+    CreateView {
+        name: Rel,
+    },
+    Role {
+        what: String,
+    },
+    NoTransaction {
+        what: String,
+    },
+    Comment {
+        rel: Option<Rel>,
+    },
     Other,
 }

@@ -87,11 +87,19 @@ impl TypeSpec {
         let names = strings(&t.names);
         let name = names.last().cloned().unwrap_or_default();
         let mods = t.typmods.iter().filter_map(int_const).collect();
-        TypeSpec { name, mods, array: !t.array_bounds.is_empty() }
+        TypeSpec {
+            name,
+            mods,
+            array: !t.array_bounds.is_empty(),
+        }
     }
 
     pub fn with_mods(name: &str, mods: &[i64]) -> TypeSpec {
-        TypeSpec { name: name.into(), mods: mods.to_vec(), array: false }
+        TypeSpec {
+            name: name.into(),
+            mods: mods.to_vec(),
+            array: false,
+        }
     }
 }
 
@@ -178,16 +186,38 @@ fn walk_calls(v: &serde_json::Value, out: &mut Vec<String>) {
 }
 
 fn json_sval(v: &serde_json::Value) -> Option<String> {
-    v.pointer("/node/String/sval").and_then(|s| s.as_str()).map(str::to_string)
+    v.pointer("/node/String/sval")
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
 }
 
 /// Functions whose value does not change row by row: a column default using only
 /// these (or none) does not rewrite the table since PostgreSQL 11.
 const NON_VOLATILE: &[&str] = &[
-    "now", "current_timestamp", "transaction_timestamp", "statement_timestamp", "current_date",
-    "to_timestamp", "to_date", "make_date", "make_timestamp", "make_timestamptz", "make_interval",
-    "lower", "upper", "jsonb_build_object", "json_build_object", "jsonb_build_array", "array",
-    "coalesce", "concat", "format", "timezone", "current_setting", "current_user", "length",
+    "now",
+    "current_timestamp",
+    "transaction_timestamp",
+    "statement_timestamp",
+    "current_date",
+    "to_timestamp",
+    "to_date",
+    "make_date",
+    "make_timestamp",
+    "make_timestamptz",
+    "make_interval",
+    "lower",
+    "upper",
+    "jsonb_build_object",
+    "json_build_object",
+    "jsonb_build_array",
+    "array",
+    "coalesce",
+    "concat",
+    "format",
+    "timezone",
+    "current_setting",
+    "current_user",
+    "length",
 ];
 
 /// Whether a default expression is volatile (evaluated per row): any function
@@ -218,7 +248,9 @@ mod tests {
 
     fn expr(sql: &str) -> Node {
         let parsed = pg_query::parse(&format!("SELECT {sql}"), 0).unwrap();
-        let Some(NodeEnum::SelectStmt(s)) = parsed.protobuf.stmts[0].stmt.as_ref().unwrap().node.clone() else {
+        let Some(NodeEnum::SelectStmt(s)) =
+            parsed.protobuf.stmts[0].stmt.as_ref().unwrap().node.clone()
+        else {
             panic!()
         };
         match s.target_list[0].node.as_ref().unwrap() {

@@ -20,7 +20,9 @@ fn obj_kind(t: i32) -> ObjKind {
         Ot::ObjectSchema => ObjKind::Schema,
         Ot::ObjectType => ObjKind::Type,
         Ot::ObjectDomain => ObjKind::Domain,
-        Ot::ObjectFunction | Ot::ObjectProcedure | Ot::ObjectRoutine | Ot::ObjectAggregate => ObjKind::Function,
+        Ot::ObjectFunction | Ot::ObjectProcedure | Ot::ObjectRoutine | Ot::ObjectAggregate => {
+            ObjKind::Function
+        }
         Ot::ObjectColumn => ObjKind::Column,
         Ot::ObjectTrigger => ObjKind::Trigger,
         Ot::ObjectPolicy => ObjKind::Policy,
@@ -70,19 +72,28 @@ pub fn constraint(c: &pb::Constraint, column: Option<&str>) -> Option<Con> {
 pub fn column(d: &pb::ColumnDef) -> ColumnInfo {
     let mut info = ColumnInfo {
         name: d.colname.clone(),
-        typ: d.type_name.as_ref().map(TypeSpec::from).unwrap_or(TypeSpec::with_mods("?", &[])),
+        typ: d
+            .type_name
+            .as_ref()
+            .map(TypeSpec::from)
+            .unwrap_or(TypeSpec::with_mods("?", &[])),
         not_null: d.is_not_null,
         default: d.raw_default.as_deref().map(default_kind),
         generated_stored: d.generated == "s",
         identity: !d.identity.is_empty(),
         constraints: vec![],
     };
-    if matches!(info.typ.name.as_str(), "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "serial2") {
+    if matches!(
+        info.typ.name.as_str(),
+        "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "serial2"
+    ) {
         info.default = Some(Default::Volatile);
         info.not_null = true;
     }
     for n in &d.constraints {
-        let Some(NodeEnum::Constraint(c)) = n.node.as_ref() else { continue };
+        let Some(NodeEnum::Constraint(c)) = n.node.as_ref() else {
+            continue;
+        };
         match ConstrType::try_from(c.contype) {
             Ok(ConstrType::ConstrNotnull) => info.not_null = true,
             Ok(ConstrType::ConstrDefault) => info.default = c.raw_expr.as_deref().map(default_kind),
@@ -99,7 +110,11 @@ pub fn column(d: &pb::ColumnDef) -> ColumnInfo {
 }
 
 fn default_kind(expr: &pb::Node) -> Default {
-    if is_volatile(expr) { Default::Volatile } else { Default::NonVolatile }
+    if is_volatile(expr) {
+        Default::Volatile
+    } else {
+        Default::NonVolatile
+    }
 }
 
 fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
@@ -110,11 +125,18 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
             Some(NodeEnum::ColumnDef(d)) => TableCmd::AddColumn(column(d)),
             _ => TableCmd::Other("ADD COLUMN".into()),
         },
-        At::AtDropColumn => TableCmd::DropColumn { column: col(), cascade: cascade(c.behavior) },
+        At::AtDropColumn => TableCmd::DropColumn {
+            column: col(),
+            cascade: cascade(c.behavior),
+        },
         At::AtAlterColumnType => match def {
             Some(NodeEnum::ColumnDef(d)) => TableCmd::AlterType {
                 column: col(),
-                to: d.type_name.as_ref().map(TypeSpec::from).unwrap_or(TypeSpec::with_mods("?", &[])),
+                to: d
+                    .type_name
+                    .as_ref()
+                    .map(TypeSpec::from)
+                    .unwrap_or(TypeSpec::with_mods("?", &[])),
                 using: d.raw_default.is_some(),
             },
             _ => TableCmd::Other("ALTER COLUMN TYPE".into()),
@@ -131,18 +153,31 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
             _ => TableCmd::Other("ADD CONSTRAINT".into()),
         },
         At::AtValidateConstraint => TableCmd::ValidateConstraint { name: col() },
-        At::AtDropConstraint => TableCmd::DropConstraint { name: col(), cascade: cascade(c.behavior) },
+        At::AtDropConstraint => TableCmd::DropConstraint {
+            name: col(),
+            cascade: cascade(c.behavior),
+        },
         At::AtSetLogged => TableCmd::SetLogged { logged: true },
         At::AtSetUnLogged => TableCmd::SetLogged { logged: false },
         At::AtSetTableSpace => TableCmd::SetTablespace,
-        At::AtEnableRowSecurity => TableCmd::RowSecurity { what: "ENABLE ROW LEVEL SECURITY" },
-        At::AtDisableRowSecurity => TableCmd::RowSecurity { what: "DISABLE ROW LEVEL SECURITY" },
-        At::AtForceRowSecurity => TableCmd::RowSecurity { what: "FORCE ROW LEVEL SECURITY" },
-        At::AtNoForceRowSecurity => TableCmd::RowSecurity { what: "NO FORCE ROW LEVEL SECURITY" },
+        At::AtEnableRowSecurity => TableCmd::RowSecurity {
+            what: "ENABLE ROW LEVEL SECURITY",
+        },
+        At::AtDisableRowSecurity => TableCmd::RowSecurity {
+            what: "DISABLE ROW LEVEL SECURITY",
+        },
+        At::AtForceRowSecurity => TableCmd::RowSecurity {
+            what: "FORCE ROW LEVEL SECURITY",
+        },
+        At::AtNoForceRowSecurity => TableCmd::RowSecurity {
+            what: "NO FORCE ROW LEVEL SECURITY",
+        },
         At::AtChangeOwner => TableCmd::OwnerTo,
         At::AtAttachPartition | At::AtDetachPartition => {
             let (part, concurrent) = match def {
-                Some(NodeEnum::PartitionCmd(p)) => (p.name.as_ref().map(Rel::from_range), p.concurrent),
+                Some(NodeEnum::PartitionCmd(p)) => {
+                    (p.name.as_ref().map(Rel::from_range), p.concurrent)
+                }
                 _ => (None, false),
             };
             let part = part.unwrap_or(Rel::new(None, "?"));
@@ -152,12 +187,24 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
                 TableCmd::DetachPartition { part, concurrent }
             }
         }
-        t @ (At::AtDisableTrig | At::AtDisableTrigAll | At::AtDisableTrigUser) => TableCmd::Trigger {
-            disable: true,
-            name: if t == At::AtDisableTrig { col() } else { "ALL".into() },
+        t @ (At::AtDisableTrig | At::AtDisableTrigAll | At::AtDisableTrigUser) => {
+            TableCmd::Trigger {
+                disable: true,
+                name: if t == At::AtDisableTrig {
+                    col()
+                } else {
+                    "ALL".into()
+                },
+            }
+        }
+        At::AtEnableTrig
+        | At::AtEnableTrigAll
+        | At::AtEnableTrigUser
+        | At::AtEnableAlwaysTrig
+        | At::AtEnableReplicaTrig => TableCmd::Trigger {
+            disable: false,
+            name: col(),
         },
-        At::AtEnableTrig | At::AtEnableTrigAll | At::AtEnableTrigUser | At::AtEnableAlwaysTrig
-        | At::AtEnableReplicaTrig => TableCmd::Trigger { disable: false, name: col() },
         At::AtSetStatistics => TableCmd::SetStatistics,
         At::AtSetRelOptions | At::AtResetRelOptions => TableCmd::SetOptions,
         At::AtReplicaIdentity => TableCmd::ReplicaIdentity,
@@ -178,7 +225,9 @@ fn rels(nodes: &[pb::Node]) -> Vec<Rel> {
 
 pub(super) fn option_value(opts: &[pb::Node], name: &str) -> Option<String> {
     opts.iter().find_map(|o| match o.node.as_ref()? {
-        NodeEnum::DefElem(d) if d.defname == name => Some(d.arg.as_deref().and_then(const_text).unwrap_or_default()),
+        NodeEnum::DefElem(d) if d.defname == name => {
+            Some(d.arg.as_deref().and_then(const_text).unwrap_or_default())
+        }
         _ => None,
     })
 }
@@ -189,18 +238,35 @@ pub fn classify(node: &NodeEnum, sql: &str) -> (String, Vec<Action>) {
     let one = |k: &str, a: Action| (k.to_string(), vec![a]);
     match node {
         N::CreateStmt(s) => {
-            let rel = s.relation.as_ref().map(Rel::from_range).unwrap_or(Rel::new(None, "?"));
+            let rel = s
+                .relation
+                .as_ref()
+                .map(Rel::from_range)
+                .unwrap_or(Rel::new(None, "?"));
             let mut columns = vec![];
             let mut references = vec![];
             for e in &s.table_elts {
                 match e.node.as_ref() {
                     Some(N::ColumnDef(d)) => columns.push(column(d)),
-                    Some(N::Constraint(c)) => references.extend(constraint(c, None).and_then(|c| c.references)),
+                    Some(N::Constraint(c)) => {
+                        references.extend(constraint(c, None).and_then(|c| c.references))
+                    }
                     _ => {}
                 }
             }
-            references.extend(columns.iter().flat_map(|c| c.constraints.iter().filter_map(|k| k.references.clone())));
-            one("CREATE TABLE", Action::CreateTable { rel, columns, references })
+            references.extend(
+                columns
+                    .iter()
+                    .flat_map(|c| c.constraints.iter().filter_map(|k| k.references.clone())),
+            );
+            one(
+                "CREATE TABLE",
+                Action::CreateTable {
+                    rel,
+                    columns,
+                    references,
+                },
+            )
         }
         N::DropStmt(s) => {
             let kind = obj_kind(s.remove_type);
@@ -227,26 +293,56 @@ pub fn classify(node: &NodeEnum, sql: &str) -> (String, Vec<Action>) {
                 }
             }
             let k = format!("DROP {}", kind_words(s.remove_type));
-            one(&k, Action::Drop { kind, objects, cascade: cascade(s.behavior), concurrent: s.concurrent, on })
+            one(
+                &k,
+                Action::Drop {
+                    kind,
+                    objects,
+                    cascade: cascade(s.behavior),
+                    concurrent: s.concurrent,
+                    on,
+                },
+            )
         }
-        N::TruncateStmt(s) => one("TRUNCATE", Action::Truncate { rels: rels(&s.relations), cascade: cascade(s.behavior) }),
+        N::TruncateStmt(s) => one(
+            "TRUNCATE",
+            Action::Truncate {
+                rels: rels(&s.relations),
+                cascade: cascade(s.behavior),
+            },
+        ),
         N::AlterTableStmt(s) => {
-            let rel = s.relation.as_ref().map(Rel::from_range).unwrap_or(Rel::new(None, "?"));
+            let rel = s
+                .relation
+                .as_ref()
+                .map(Rel::from_range)
+                .unwrap_or(Rel::new(None, "?"));
             let kind = format!("ALTER {}", kind_words(s.objtype));
             let actions = s
                 .cmds
                 .iter()
                 .filter_map(|c| match c.node.as_ref() {
-                    Some(N::AlterTableCmd(c)) => Some(Action::AlterTable { rel: rel.clone(), cmd: table_cmd(c) }),
+                    Some(N::AlterTableCmd(c)) => Some(Action::AlterTable {
+                        rel: rel.clone(),
+                        cmd: table_cmd(c),
+                    }),
                     _ => None,
                 })
                 .collect();
             (kind, actions)
         }
         N::IndexStmt(s) => one(
-            if s.unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" },
+            if s.unique {
+                "CREATE UNIQUE INDEX"
+            } else {
+                "CREATE INDEX"
+            },
             Action::CreateIndex {
-                rel: s.relation.as_ref().map(Rel::from_range).unwrap_or(Rel::new(None, "?")),
+                rel: s
+                    .relation
+                    .as_ref()
+                    .map(Rel::from_range)
+                    .unwrap_or(Rel::new(None, "?")),
                 name: s.idxname.clone(),
                 unique: s.unique || s.primary,
                 concurrent: s.concurrent,
@@ -261,44 +357,105 @@ pub fn classify(node: &NodeEnum, sql: &str) -> (String, Vec<Action>) {
             },
         ),
         N::ReindexStmt(s) => {
-            let concurrent = s.params.iter().any(|p| matches!(p.node.as_ref(), Some(N::DefElem(d)) if d.defname == "concurrently"));
-            let k = pb::ReindexObjectType::try_from(s.kind).unwrap_or(pb::ReindexObjectType::Undefined);
+            let concurrent = s.params.iter().any(
+                |p| matches!(p.node.as_ref(), Some(N::DefElem(d)) if d.defname == "concurrently"),
+            );
+            let k =
+                pb::ReindexObjectType::try_from(s.kind).unwrap_or(pb::ReindexObjectType::Undefined);
             let r = s.relation.as_ref().map(Rel::from_range);
             let (rel, index) = match k {
                 pb::ReindexObjectType::ReindexObjectIndex => (None, r),
                 _ => (r, None),
             };
-            let wide = !matches!(k, pb::ReindexObjectType::ReindexObjectIndex | pb::ReindexObjectType::ReindexObjectTable);
-            one("REINDEX", Action::Reindex { rel, index, concurrent, wide })
+            let wide = !matches!(
+                k,
+                pb::ReindexObjectType::ReindexObjectIndex
+                    | pb::ReindexObjectType::ReindexObjectTable
+            );
+            one(
+                "REINDEX",
+                Action::Reindex {
+                    rel,
+                    index,
+                    concurrent,
+                    wide,
+                },
+            )
         }
         N::VacuumStmt(s) => {
-            let full = s.options.iter().any(|o| matches!(o.node.as_ref(), Some(N::DefElem(d)) if d.defname == "full"));
+            let full = s
+                .options
+                .iter()
+                .any(|o| matches!(o.node.as_ref(), Some(N::DefElem(d)) if d.defname == "full"));
             let k = if s.is_vacuumcmd { "VACUUM" } else { "ANALYZE" };
             if s.is_vacuumcmd {
-                one(k, Action::Vacuum { rels: rels(&s.rels), full })
+                one(
+                    k,
+                    Action::Vacuum {
+                        rels: rels(&s.rels),
+                        full,
+                    },
+                )
             } else {
                 one(k, Action::Other)
             }
         }
-        N::ClusterStmt(s) => one("CLUSTER", Action::Cluster { rel: s.relation.as_ref().map(Rel::from_range) }),
+        N::ClusterStmt(s) => one(
+            "CLUSTER",
+            Action::Cluster {
+                rel: s.relation.as_ref().map(Rel::from_range),
+            },
+        ),
         N::RefreshMatViewStmt(s) => one(
             "REFRESH MATERIALIZED VIEW",
-            Action::Refresh { rel: s.relation.as_ref().map(Rel::from_range).unwrap_or(Rel::new(None, "?")), concurrent: s.concurrent },
+            Action::Refresh {
+                rel: s
+                    .relation
+                    .as_ref()
+                    .map(Rel::from_range)
+                    .unwrap_or(Rel::new(None, "?")),
+                concurrent: s.concurrent,
+            },
         ),
         N::UpdateStmt(s) => one(
             "UPDATE",
-            Action::Update { rel: s.relation.as_ref().map(Rel::from_range).unwrap_or(Rel::new(None, "?")), has_where: s.where_clause.is_some() },
+            Action::Update {
+                rel: s
+                    .relation
+                    .as_ref()
+                    .map(Rel::from_range)
+                    .unwrap_or(Rel::new(None, "?")),
+                has_where: s.where_clause.is_some(),
+            },
         ),
         N::DeleteStmt(s) => one(
             "DELETE",
-            Action::Delete { rel: s.relation.as_ref().map(Rel::from_range).unwrap_or(Rel::new(None, "?")), has_where: s.where_clause.is_some() },
+            Action::Delete {
+                rel: s
+                    .relation
+                    .as_ref()
+                    .map(Rel::from_range)
+                    .unwrap_or(Rel::new(None, "?")),
+                has_where: s.where_clause.is_some(),
+            },
         ),
-        N::InsertStmt(s) => one("INSERT", Action::Insert { rel: s.relation.as_ref().map(Rel::from_range).unwrap_or(Rel::new(None, "?")) }),
+        N::InsertStmt(s) => one(
+            "INSERT",
+            Action::Insert {
+                rel: s
+                    .relation
+                    .as_ref()
+                    .map(Rel::from_range)
+                    .unwrap_or(Rel::new(None, "?")),
+            },
+        ),
         _ => super::classify_more::classify_more(node, sql),
     }
 }
 
 pub(super) fn lock_mode(mode: i32) -> LockMode {
-    LockMode::ALL.get((mode.max(1) - 1) as usize).copied().unwrap_or(LockMode::AccessExclusive)
+    LockMode::ALL
+        .get((mode.max(1) - 1) as usize)
+        .copied()
+        .unwrap_or(LockMode::AccessExclusive)
 }
-

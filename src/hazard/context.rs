@@ -73,7 +73,11 @@ pub struct LintContext {
 
 impl Default for LintContext {
     fn default() -> Self {
-        LintContext { file: "<sql>".into(), server_major: 13, db: None }
+        LintContext {
+            file: "<sql>".into(),
+            server_major: 13,
+            db: None,
+        }
     }
 }
 
@@ -106,8 +110,18 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     pub fn new(ctx: &'a LintContext, file: &'a FileState) -> Cx<'a> {
-        let major = ctx.db.as_ref().map(|d| d.major).filter(|m| *m > 0).unwrap_or(ctx.server_major);
-        Cx { major, db: ctx.db.as_ref(), file, wanted: RefCell::new(BTreeSet::new()) }
+        let major = ctx
+            .db
+            .as_ref()
+            .map(|d| d.major)
+            .filter(|m| *m > 0)
+            .unwrap_or(ctx.server_major);
+        Cx {
+            major,
+            db: ctx.db.as_ref(),
+            file,
+            wanted: RefCell::new(BTreeSet::new()),
+        }
     }
 
     /// Created earlier in this file, so empty and unseen by other sessions.
@@ -124,7 +138,9 @@ impl<'a> Cx<'a> {
 
     /// The table's name for messages: resolved when known.
     pub fn name(&self, rel: &Rel) -> String {
-        self.table(rel).map(|t| t.name.clone()).unwrap_or_else(|| rel.to_string())
+        self.table(rel)
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| rel.to_string())
     }
 
     pub fn column_type(&self, rel: &Rel, col: &str) -> Option<TypeSpec> {
@@ -146,19 +162,29 @@ impl<'a> Cx<'a> {
     }
 
     pub fn has_valid_not_null_check(&self, rel: &Rel, col: &str) -> bool {
-        self.file.not_null_checks.contains(&(rel.name.clone(), col.to_string()))
-            || self.table(rel).is_some_and(|t| t.not_null_checks.contains(col))
+        self.file
+            .not_null_checks
+            .contains(&(rel.name.clone(), col.to_string()))
+            || self
+                .table(rel)
+                .is_some_and(|t| t.not_null_checks.contains(col))
     }
 
     pub fn timezone_utc(&self) -> bool {
-        self.file.timezone_utc.or(self.db.map(|d| d.timezone_utc)).unwrap_or(false)
+        self.file
+            .timezone_utc
+            .or(self.db.map(|d| d.timezone_utc))
+            .unwrap_or(false)
     }
 
     /// A probe's result when it ran; otherwise the rule's wish is recorded.
     pub fn probe(&self, key: ProbeKey) -> Option<&'a Outcome> {
         let db = self.db?;
         let table = db.tables.get(match &key {
-            ProbeKey::Nulls(r, _) | ProbeKey::Duplicates(r, _) | ProbeKey::NonNull(r, _) | ProbeKey::EnumUses(r, _, _) => r,
+            ProbeKey::Nulls(r, _)
+            | ProbeKey::Duplicates(r, _)
+            | ProbeKey::NonNull(r, _)
+            | ProbeKey::EnumUses(r, _, _) => r,
         })?;
         if table.kind != 'r' && table.kind != 'p' {
             return None;

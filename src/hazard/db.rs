@@ -20,19 +20,32 @@ pub fn named_relations(actions: &[Action]) -> BTreeSet<Rel> {
                 out.extend(objects.iter().cloned());
                 out.extend(on.iter().cloned());
             }
-            Action::Truncate { rels, .. } | Action::Vacuum { rels, .. } | Action::Lock { rels, .. } => out.extend(rels.iter().cloned()),
+            Action::Truncate { rels, .. }
+            | Action::Vacuum { rels, .. }
+            | Action::Lock { rels, .. } => out.extend(rels.iter().cloned()),
             Action::AlterTable { rel, cmd } => {
                 out.insert(rel.clone());
-                if let TableCmd::AttachPartition { part } | TableCmd::DetachPartition { part, .. } = cmd {
+                if let TableCmd::AttachPartition { part } | TableCmd::DetachPartition { part, .. } =
+                    cmd
+                {
                     out.insert(part.clone());
                 }
             }
-            Action::CreateIndex { rel, .. } | Action::Refresh { rel, .. } | Action::Update { rel, .. } | Action::Delete { rel, .. } => {
+            Action::CreateIndex { rel, .. }
+            | Action::Refresh { rel, .. }
+            | Action::Update { rel, .. }
+            | Action::Delete { rel, .. } => {
                 out.insert(rel.clone());
             }
-            Action::Reindex { rel, index, .. } => out.extend(rel.iter().chain(index.iter()).cloned()),
-            Action::Cluster { rel: Some(r) } | Action::Rename { rel: Some(r), .. } => drop(out.insert(r.clone())),
-            Action::Policy { rel, .. } | Action::CreateTrigger { rel, .. } => drop(out.insert(rel.clone())),
+            Action::Reindex { rel, index, .. } => {
+                out.extend(rel.iter().chain(index.iter()).cloned())
+            }
+            Action::Cluster { rel: Some(r) } | Action::Rename { rel: Some(r), .. } => {
+                drop(out.insert(r.clone()))
+            }
+            Action::Policy { rel, .. } | Action::CreateTrigger { rel, .. } => {
+                drop(out.insert(rel.clone()))
+            }
             _ => {}
         }
     }
@@ -56,7 +69,10 @@ pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
     let mut facts = DbFacts {
         version,
         major: (num / 10000) as u32,
-        timezone_utc: matches!(tz.to_ascii_uppercase().as_str(), "UTC" | "ETC/UTC" | "GMT" | "UCT" | "ZULU" | "ETC/UCT"),
+        timezone_utc: matches!(
+            tz.to_ascii_uppercase().as_str(),
+            "UTC" | "ETC/UTC" | "GMT" | "UCT" | "ZULU" | "ETC/UCT"
+        ),
         ..Default::default()
     };
     let names: Vec<String> = rels.iter().map(|r| r.sql()).collect();
@@ -78,13 +94,19 @@ pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
     let mut by_oid: HashMap<u32, Rel> = HashMap::new();
     for r in rows {
         let x: String = r.get(0);
-        let Some(rel) = rels.iter().find(|rel| rel.sql() == x) else { continue };
+        let Some(rel) = rels.iter().find(|rel| rel.sql() == x) else {
+            continue;
+        };
         let oid: u32 = r.get(1);
         let reltuples: f64 = r.get(4);
         let live: Option<f64> = r.get(7);
         let heap: i64 = r.get(6);
         let kind = r.get::<_, String>(3).chars().next().unwrap_or('r');
-        let rows = if reltuples >= 0.0 && !(reltuples == 0.0 && live.unwrap_or(0.0) > 0.0) { Some(reltuples) } else { live };
+        let rows = if reltuples >= 0.0 && !(reltuples == 0.0 && live.unwrap_or(0.0) > 0.0) {
+            Some(reltuples)
+        } else {
+            live
+        };
         facts.tables.insert(
             rel.clone(),
             TableFacts {
@@ -117,10 +139,22 @@ pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
         .map_err(err)
         .context("reading columns")?;
     for r in cols {
-        let Some(t) = by_oid.get(&r.get::<_, u32>(0)).and_then(|rel| facts.tables.get_mut(rel)) else { continue };
+        let Some(t) = by_oid
+            .get(&r.get::<_, u32>(0))
+            .and_then(|rel| facts.tables.get_mut(rel))
+        else {
+            continue;
+        };
         let typname: String = r.get(2);
         let typ = type_spec(&typname, r.get(3));
-        t.columns.insert(r.get(1), ColFacts { typ, not_null: r.get(4), enum_labels: r.get(5) });
+        t.columns.insert(
+            r.get(1),
+            ColFacts {
+                typ,
+                not_null: r.get(4),
+                enum_labels: r.get(5),
+            },
+        );
     }
     let cons = client
         .query(
@@ -134,18 +168,27 @@ pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
         .context("reading constraints")?;
     for r in cons {
         let contype = r.get::<_, String>(2).chars().next().unwrap_or('?');
-        if let Some(t) = by_oid.get(&r.get::<_, u32>(0)).and_then(|rel| facts.tables.get_mut(rel)) {
+        if let Some(t) = by_oid
+            .get(&r.get::<_, u32>(0))
+            .and_then(|rel| facts.tables.get_mut(rel))
+        {
             let target: Option<String> = (contype == 'f').then(|| r.get(4));
             t.constraints.insert(r.get(1), (contype, target));
             let def: String = r.get(5);
             if contype == 'c' && r.get::<_, bool>(3) {
-                if let Some(col) = def.strip_prefix("CHECK ((").and_then(|d| d.strip_suffix(" IS NOT NULL))")) {
+                if let Some(col) = def
+                    .strip_prefix("CHECK ((")
+                    .and_then(|d| d.strip_suffix(" IS NOT NULL))"))
+                {
                     t.not_null_checks.insert(col.trim_matches('"').to_string());
                 }
             }
         }
         if contype == 'f' && r.get::<_, u32>(0) != r.get::<_, u32>(6) {
-            if let Some(t) = by_oid.get(&r.get::<_, u32>(6)).and_then(|rel| facts.tables.get_mut(rel)) {
+            if let Some(t) = by_oid
+                .get(&r.get::<_, u32>(6))
+                .and_then(|rel| facts.tables.get_mut(rel))
+            {
                 let from: String = r.get(7);
                 if !t.referenced_by.contains(&from) {
                     t.referenced_by.push(from);
@@ -169,7 +212,11 @@ fn type_spec(typname: &str, typmod: i32) -> TypeSpec {
         ("timestamp" | "timestamptz" | "time" | "timetz" | "varbit" | "bit", m) => vec![m as i64],
         _ => vec![],
     };
-    TypeSpec { name: base.to_string(), mods, array }
+    TypeSpec {
+        name: base.to_string(),
+        mods,
+        array,
+    }
 }
 
 #[cfg(test)]
@@ -187,10 +234,19 @@ mod tests {
 /// Lints `text` against a live database: reads the facts of the relations it
 /// names, lints, runs the probes the rules asked for (unless `probes` is
 /// false), and lints again with their results.
-pub async fn lint_live(text: &str, file: &str, client: &Client, probes: bool) -> Result<super::LintReport> {
+pub async fn lint_live(
+    text: &str,
+    file: &str,
+    client: &Client,
+    probes: bool,
+) -> Result<super::LintReport> {
     let rels = named_relations(&super::lint::file_actions(text));
     let mut facts = gather(client, &rels).await?;
-    let mut ctx = super::LintContext { file: file.to_string(), server_major: facts.major, db: Some(facts.clone()) };
+    let mut ctx = super::LintContext {
+        file: file.to_string(),
+        server_major: facts.major,
+        db: Some(facts.clone()),
+    };
     let report = super::lint_sql(text, &ctx)?;
     if !probes || report.wanted_probes.is_empty() {
         return Ok(report);

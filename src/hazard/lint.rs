@@ -46,7 +46,10 @@ pub struct StatementReport {
 impl StatementReport {
     /// The hazards in the planner's form.
     pub fn hazards(&self) -> Vec<Hazard> {
-        self.hazards.iter().map(|f| Hazard::new(f.id, f.severity, f.detail.clone())).collect()
+        self.hazards
+            .iter()
+            .map(|f| Hazard::new(f.id, f.severity, f.detail.clone()))
+            .collect()
     }
 }
 
@@ -88,7 +91,11 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
     let mut state = FileState::default();
     let mut statements = Vec::new();
     let mut wanted = std::collections::BTreeSet::new();
-    let mut metas = prepared.meta.iter().filter_map(|m| opaque::meta_command(&m.text).map(|f| (m, f))).peekable();
+    let mut metas = prepared
+        .meta
+        .iter()
+        .filter_map(|m| opaque::meta_command(&m.text).map(|f| (m, f)))
+        .peekable();
     for piece in &pieces {
         while let Some((m, f)) = metas.next_if(|(m, _)| m.offset < piece.start) {
             statements.push(meta_statement(m.line, &m.text, f, &state));
@@ -98,25 +105,46 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
             Err(e) => ("UNPARSED".to_string(), vec![], vec![opaque::unparsable(e)]),
             Ok(node) => {
                 let (kind, actions) = super::classify::classify(node, &piece.sql);
-                let mut found: Vec<Found> = actions.iter().flat_map(|a| rules::check_all(a, &cx)).collect();
+                let mut found: Vec<Found> = actions
+                    .iter()
+                    .flat_map(|a| rules::check_all(a, &cx))
+                    .collect();
                 found.extend(non_transactional::uses_new_enum_value(&piece.sql, &cx));
                 (kind, actions, found)
             }
         };
-        let warn_timeout = !state.warned_lock_timeout && !cx.lock_timeout() && found.iter().any(|f| f.id == HazardId::Lock);
+        let warn_timeout = !state.warned_lock_timeout
+            && !cx.lock_timeout()
+            && found.iter().any(|f| f.id == HazardId::Lock);
         if warn_timeout {
-            found.push(Found::new(HazardId::Session, Severity::Warning, session::NO_LOCK_TIMEOUT).help(rules::lock::HELP));
+            found.push(
+                Found::new(
+                    HazardId::Session,
+                    Severity::Warning,
+                    session::NO_LOCK_TIMEOUT,
+                )
+                .help(rules::lock::HELP),
+            );
         }
         let locks = actions.iter().filter_map(|a| effect(a, &cx)).flat_map(|e| {
-            let mut v = vec![LockTaken { relation: cx.name(&e.table), mode: e.mode.to_string() }];
-            v.extend(e.others.iter().map(|(r, m)| LockTaken { relation: cx.name(r), mode: m.to_string() }));
+            let mut v = vec![LockTaken {
+                relation: cx.name(&e.table),
+                mode: e.mode.to_string(),
+            }];
+            v.extend(e.others.iter().map(|(r, m)| LockTaken {
+                relation: cx.name(r),
+                mode: m.to_string(),
+            }));
             v
         });
         let locks: Vec<LockTaken> = locks.collect();
         let mut hazards: Vec<Finding> = Vec::new();
         for f in found {
             let finding = sized(f, &cx);
-            if !hazards.iter().any(|h| h.id == finding.id && h.detail == finding.detail) {
+            if !hazards
+                .iter()
+                .any(|h| h.id == finding.id && h.detail == finding.detail)
+            {
                 hazards.push(finding);
             }
         }
@@ -142,7 +170,11 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
         statements.push(meta_statement(m.line, &m.text, f, &state));
     }
     if let Some(line) = state.in_tx {
-        if let Some(s) = statements.iter_mut().rev().find(|s| s.line == line && s.kind == "BEGIN") {
+        if let Some(s) = statements
+            .iter_mut()
+            .rev()
+            .find(|s| s.line == line && s.kind == "BEGIN")
+        {
             s.hazards.push(Finding {
                 id: HazardId::Session,
                 severity: Severity::Warning,
@@ -152,7 +184,10 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
             });
         }
     }
-    let mut summary = ReportSummary { statements: statements.len(), ..Default::default() };
+    let mut summary = ReportSummary {
+        statements: statements.len(),
+        ..Default::default()
+    };
     for (i, s) in statements.iter_mut().enumerate() {
         s.index = i + 1;
         for h in &s.hazards {
@@ -183,7 +218,13 @@ fn meta_statement(line: usize, text: &str, f: Found, state: &FileState) -> State
         kind: format!("psql {}", text.split_whitespace().next().unwrap_or("\\")),
         in_transaction: state.in_tx.is_some(),
         locks: vec![],
-        hazards: vec![Finding { id: f.id, severity: f.severity, detail: f.detail, help: f.help, acknowledged: None }],
+        hazards: vec![Finding {
+            id: f.id,
+            severity: f.severity,
+            detail: f.detail,
+            help: f.help,
+            acknowledged: None,
+        }],
     }
 }
 
@@ -200,13 +241,26 @@ fn sized(f: Found, cx: &Cx) -> Finding {
             detail.push_str(" — created in this file, so empty");
         }
     }
-    Finding { id: f.id, severity, detail, help: f.help, acknowledged: None }
+    Finding {
+        id: f.id,
+        severity,
+        detail,
+        help: f.help,
+        acknowledged: None,
+    }
 }
 
 /// `-- pgalign:allow <id> <reason>` before a statement acknowledges that hazard.
-fn apply_suppressions(comments: &[String], hazards: &mut [Finding], file: &str, line: usize) -> Result<()> {
+fn apply_suppressions(
+    comments: &[String],
+    hazards: &mut [Finding],
+    file: &str,
+    line: usize,
+) -> Result<()> {
     for c in comments {
-        let Some(rest) = c.trim().strip_prefix("pgalign:allow") else { continue };
+        let Some(rest) = c.trim().strip_prefix("pgalign:allow") else {
+            continue;
+        };
         let mut words = rest.trim().splitn(2, char::is_whitespace);
         let id_text = words.next().unwrap_or("");
         let id: HazardId = match id_text.parse() {
@@ -228,11 +282,21 @@ fn apply_suppressions(comments: &[String], hazards: &mut [Finding], file: &str, 
 fn advance(state: &mut FileState, actions: &[Action], line: usize) {
     for a in actions {
         match a {
-            Action::CreateTable { rel, columns, references } => {
+            Action::CreateTable {
+                rel,
+                columns,
+                references,
+            } => {
                 state.created.insert(rel.name.clone(), columns.clone());
-                state.created_refs.insert(rel.name.clone(), references.clone());
+                state
+                    .created_refs
+                    .insert(rel.name.clone(), references.clone());
             }
-            Action::Drop { kind: super::action::ObjKind::Table, objects, .. } => {
+            Action::Drop {
+                kind: super::action::ObjKind::Table,
+                objects,
+                ..
+            } => {
                 for o in objects {
                     state.created.remove(&o.name);
                 }
@@ -244,7 +308,11 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                     }
                 }
                 TableCmd::AlterType { column, to, .. } => {
-                    if let Some(c) = state.created.get_mut(&rel.name).and_then(|cols| cols.iter_mut().find(|c| &c.name == column)) {
+                    if let Some(c) = state
+                        .created
+                        .get_mut(&rel.name)
+                        .and_then(|cols| cols.iter_mut().find(|c| &c.name == column))
+                    {
                         c.typ = to.clone();
                     }
                 }
@@ -265,13 +333,22 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                 }
                 _ => {}
             },
-            Action::Rename { kind: super::action::ObjKind::Table, rel: Some(r), new, .. } => {
+            Action::Rename {
+                kind: super::action::ObjKind::Table,
+                rel: Some(r),
+                new,
+                ..
+            } => {
                 if let Some(cols) = state.created.remove(&r.name) {
                     state.created.insert(new.clone(), cols);
                 }
             }
-            Action::CreateEnum { typ, values } => drop(state.enums.insert(typ.name.clone(), values.clone())),
-            Action::AddEnumValue { typ, value } if state.in_tx.is_some() => state.tx_enum_values.push((typ.to_string(), value.clone())),
+            Action::CreateEnum { typ, values } => {
+                drop(state.enums.insert(typ.name.clone(), values.clone()))
+            }
+            Action::AddEnumValue { typ, value } if state.in_tx.is_some() => {
+                state.tx_enum_values.push((typ.to_string(), value.clone()))
+            }
             Action::Tx(Tx::Begin) if state.in_tx.is_none() => state.in_tx = Some(line),
             Action::Tx(Tx::Commit | Tx::Rollback) => {
                 state.in_tx = None;
@@ -279,7 +356,12 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                 state.tx_enum_values.clear();
             }
             Action::Set { name, value, local } if name == "lock_timeout" => {
-                let on = !(value == "DEFAULT" || value.trim_matches('\'').trim_end_matches("ms").trim_end_matches('s') == "0");
+                let on = !(value == "DEFAULT"
+                    || value
+                        .trim_matches('\'')
+                        .trim_end_matches("ms")
+                        .trim_end_matches('s')
+                        == "0");
                 if *local {
                     state.local_lock_timeout = on && state.in_tx.is_some();
                 } else {
@@ -287,7 +369,10 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                 }
             }
             Action::Set { name, value, .. } if name == "timezone" => {
-                state.timezone_utc = Some(matches!(value.to_ascii_uppercase().as_str(), "UTC" | "ETC/UTC" | "GMT" | "Z" | "UCT"));
+                state.timezone_utc = Some(matches!(
+                    value.to_ascii_uppercase().as_str(),
+                    "UTC" | "ETC/UTC" | "GMT" | "Z" | "UCT"
+                ));
             }
             _ => {}
         }
@@ -299,7 +384,12 @@ pub fn file_actions(text: &str) -> Vec<Action> {
     let (_, pieces) = parse_file(text);
     pieces
         .iter()
-        .filter_map(|p| p.node.as_ref().ok().map(|n| super::classify::classify(n, &p.sql).1))
+        .filter_map(|p| {
+            p.node
+                .as_ref()
+                .ok()
+                .map(|n| super::classify::classify(n, &p.sql).1)
+        })
         .flatten()
         .collect()
 }

@@ -7,13 +7,13 @@ pub mod classify;
 mod classify_more;
 pub mod context;
 pub mod db;
-pub mod probe;
-pub mod render;
 pub mod effects;
 pub mod lint;
 pub mod locks;
 pub mod parse;
 pub mod prepass;
+pub mod probe;
+pub mod render;
 pub mod rules;
 pub mod size;
 pub mod types;
@@ -97,7 +97,9 @@ impl FromStr for Severity {
         Severity::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown severity '{s}' (expected info, warning, danger or blocker)"))
+            .ok_or_else(|| {
+                format!("unknown severity '{s}' (expected info, warning, danger or blocker)")
+            })
     }
 }
 
@@ -234,7 +236,10 @@ mod tests {
     fn ids_round_trip_through_their_names() {
         for id in HazardId::ALL {
             assert_eq!(id.as_str().parse::<HazardId>().unwrap(), id);
-            assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{}\"", id.as_str()));
+            assert_eq!(
+                serde_json::to_string(&id).unwrap(),
+                format!("\"{}\"", id.as_str())
+            );
         }
         assert!("drop-everything".parse::<HazardId>().is_err());
     }

@@ -28,7 +28,11 @@ pub fn parse_file(text: &str) -> (Prepared, Vec<Piece>) {
             stmts
                 .into_iter()
                 .filter_map(|(loc, len, node)| {
-                    let end = if len == 0 { prepared.sql.len() } else { loc + len };
+                    let end = if len == 0 {
+                        prepared.sql.len()
+                    } else {
+                        loc + len
+                    };
                     let from = prev_end.min(loc);
                     prev_end = end;
                     piece(&prepared, from, end, Ok(node))
@@ -51,7 +55,11 @@ fn parse_guarded(sql: &str) -> Result<Vec<(usize, usize, NodeEnum)>, String> {
             .into_iter()
             .filter_map(|raw| {
                 let node = raw.stmt?.node?;
-                Some((raw.stmt_location.max(0) as usize, raw.stmt_len.max(0) as usize, node))
+                Some((
+                    raw.stmt_location.max(0) as usize,
+                    raw.stmt_len.max(0) as usize,
+                    node,
+                ))
             })
             .collect()),
         Ok(Err(e)) => Err(e.to_string()),
@@ -115,12 +123,26 @@ fn piece(p: &Prepared, from: usize, end: usize, node: Result<NodeEnum, String>) 
         return None;
     }
     let start = end - body.len();
-    let comments = collect_comments(p.sql[from..start].trim_start_matches(|c: char| c == ';' || c.is_whitespace()));
-    let sql = p.text[start..end].trim_end().trim_end_matches(';').trim_end().to_string();
+    let comments = collect_comments(
+        p.sql[from..start].trim_start_matches(|c: char| c == ';' || c.is_whitespace()),
+    );
+    let sql = p.text[start..end]
+        .trim_end()
+        .trim_end_matches(';')
+        .trim_end()
+        .to_string();
     let line = line_of(p.sql.as_bytes(), start);
     let line_start = p.sql[..start].rfind('\n').map(|x| x + 1).unwrap_or(0);
     let column = p.sql[line_start..start].chars().count() + 1;
-    Some(Piece { start, end, line, column, sql, comments, node })
+    Some(Piece {
+        start,
+        end,
+        line,
+        column,
+        sql,
+        comments,
+        node,
+    })
 }
 
 /// The `--` and `/* */` comments of a stretch of trivia, without their markers.
@@ -160,7 +182,8 @@ mod tests {
 
     #[test]
     fn lines_and_comments_come_with_each_statement() {
-        let (_, ps) = parse_file("-- hello\nSELECT 1;\n\n/* c */ -- pgalign:allow lock ok\nDROP TABLE t;\n");
+        let (_, ps) =
+            parse_file("-- hello\nSELECT 1;\n\n/* c */ -- pgalign:allow lock ok\nDROP TABLE t;\n");
         assert_eq!(ps.len(), 2);
         assert_eq!((ps[0].line, ps[1].line), (2, 5));
         assert_eq!(ps[1].sql, "DROP TABLE t");

@@ -42,14 +42,20 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<String> {
         }
     };
     if let Some(at) = text.find('\0') {
-        bail!("{name} contains a NUL byte at line {}", line_of(text.as_bytes(), at));
+        bail!(
+            "{name} contains a NUL byte at line {}",
+            line_of(text.as_bytes(), at)
+        );
     }
     Ok(text.replace("\r\n", "\n"))
 }
 
 /// 1-based line of byte `offset` in `bytes`.
 pub fn line_of(bytes: &[u8], offset: usize) -> usize {
-    1 + bytes[..offset.min(bytes.len())].iter().filter(|&&b| b == b'\n').count()
+    1 + bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -76,7 +82,8 @@ pub fn prepare(text: &str) -> Prepared {
         match state {
             State::Normal => match c {
                 b'\'' => {
-                    let e = i > 0 && matches!(b[i - 1], b'e' | b'E') && (i < 2 || !is_ident(b[i - 2]));
+                    let e =
+                        i > 0 && matches!(b[i - 1], b'e' | b'E') && (i < 2 || !is_ident(b[i - 2]));
                     state = State::Quote { escapes: e };
                 }
                 b'"' => state = State::Ident,
@@ -89,7 +96,9 @@ pub fn prepare(text: &str) -> Prepared {
                     if let Some(tag_len) = dollar_tag(&b[i..]) {
                         let tag = &b[i..i + tag_len];
                         let body = i + tag_len;
-                        let end = find(&b[body..], tag).map(|p| body + p + tag_len).unwrap_or(b.len());
+                        let end = find(&b[body..], tag)
+                            .map(|p| body + p + tag_len)
+                            .unwrap_or(b.len());
                         i = end;
                         continue;
                     }
@@ -107,7 +116,11 @@ pub fn prepare(text: &str) -> Prepared {
                     stmt_start = i + 1;
                 }
                 b'\\' => {
-                    let end = b[i..].iter().position(|&x| x == b'\n').map(|p| i + p).unwrap_or(b.len());
+                    let end = b[i..]
+                        .iter()
+                        .position(|&x| x == b'\n')
+                        .map(|p| i + p)
+                        .unwrap_or(b.len());
                     let cmd = text[i..end].trim_end().to_string();
                     for o in out.iter_mut().take(end).skip(i) {
                         *o = b' ';
@@ -122,7 +135,11 @@ pub fn prepare(text: &str) -> Prepared {
                     if skip_trivia(&text[stmt_start..i]).is_empty() {
                         stmt_start = end;
                     }
-                    meta.push(MetaCommand { line: line_of(b, i), offset: i, text: cmd });
+                    meta.push(MetaCommand {
+                        line: line_of(b, i),
+                        offset: i,
+                        text: cmd,
+                    });
                     i = end;
                     continue;
                 }
@@ -153,7 +170,11 @@ pub fn prepare(text: &str) -> Prepared {
             }
             State::Block(d) => {
                 if c == b'*' && b.get(i + 1) == Some(&b'/') {
-                    state = if d == 1 { State::Normal } else { State::Block(d - 1) };
+                    state = if d == 1 {
+                        State::Normal
+                    } else {
+                        State::Block(d - 1)
+                    };
                     i += 1;
                 } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
                     state = State::Block(d + 1);
@@ -164,7 +185,12 @@ pub fn prepare(text: &str) -> Prepared {
         i += 1;
     }
     let sql = String::from_utf8(out).unwrap_or_else(|_| text.to_string());
-    Prepared { text: text.to_string(), sql, meta, semicolons }
+    Prepared {
+        text: text.to_string(),
+        sql,
+        meta,
+        semicolons,
+    }
 }
 
 fn is_ident(c: u8) -> bool {
@@ -225,7 +251,10 @@ pub fn skip_trivia(s: &str) -> &str {
 fn is_copy_from_stdin(stmt: &str) -> bool {
     let s = skip_trivia(stmt).to_ascii_lowercase();
     let words: Vec<&str> = s.split_whitespace().collect();
-    words.first() == Some(&"copy") && words.windows(2).any(|w| w[0].ends_with("from") && w[1].starts_with("stdin"))
+    words.first() == Some(&"copy")
+        && words
+            .windows(2)
+            .any(|w| w[0].ends_with("from") && w[1].starts_with("stdin"))
 }
 
 /// Blanks COPY data from the line after `from` up to and including the `\.` line.
@@ -235,7 +264,11 @@ fn blank_copy_data(b: &[u8], out: &mut [u8], from: usize) -> usize {
     };
     let mut i = from + nl + 1;
     while i < b.len() {
-        let end = b[i..].iter().position(|&x| x == b'\n').map(|p| i + p).unwrap_or(b.len());
+        let end = b[i..]
+            .iter()
+            .position(|&x| x == b'\n')
+            .map(|p| i + p)
+            .unwrap_or(b.len());
         let line_is_end = &b[i..end] == b"\\.";
         for o in out.iter_mut().take(end).skip(i) {
             *o = b' ';
@@ -254,8 +287,13 @@ mod tests {
 
     #[test]
     fn bom_crlf_and_bad_bytes() {
-        assert_eq!(decode(b"\xEF\xBB\xBFSELECT 1;\r\n", "f.sql").unwrap(), "SELECT 1;\n");
-        let err = decode(b"SELECT 1;\nSELECT '\xE9';\n", "f.sql").unwrap_err().to_string();
+        assert_eq!(
+            decode(b"\xEF\xBB\xBFSELECT 1;\r\n", "f.sql").unwrap(),
+            "SELECT 1;\n"
+        );
+        let err = decode(b"SELECT 1;\nSELECT '\xE9';\n", "f.sql")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not valid UTF-8 (line 2"), "{err}");
         assert!(decode(b"SELECT\0", "f.sql").is_err());
     }
@@ -273,7 +311,9 @@ mod tests {
 
     #[test]
     fn semicolons_inside_bodies_quotes_and_comments_do_not_split() {
-        let p = prepare("DO $x$ BEGIN; END $x$; /* a; /* b; */ c; */ SELECT E'\\';', \"q;\" ; SELECT $$;$$;");
+        let p = prepare(
+            "DO $x$ BEGIN; END $x$; /* a; /* b; */ c; */ SELECT E'\\';', \"q;\" ; SELECT $$;$$;",
+        );
         assert_eq!(p.semicolons.len(), 3);
     }
 }

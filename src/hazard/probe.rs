@@ -22,12 +22,19 @@ fn qualified(name: &str) -> String {
 pub fn query(key: &ProbeKey, facts: &DbFacts) -> Option<String> {
     let table = |r| facts.tables.get(r).map(|t| qualified(&t.name));
     Some(match key {
-        ProbeKey::Nulls(r, c) => format!("SELECT count(*) FROM {} WHERE {} IS NULL", table(r)?, quote_ident(c)),
+        ProbeKey::Nulls(r, c) => format!(
+            "SELECT count(*) FROM {} WHERE {} IS NULL",
+            table(r)?,
+            quote_ident(c)
+        ),
         ProbeKey::NonNull(r, c) => format!("SELECT count({}) FROM {}", quote_ident(c), table(r)?),
         ProbeKey::Duplicates(r, cols) => {
             let list: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
             let list = list.join(", ");
-            let not_null: Vec<String> = cols.iter().map(|c| format!("{} IS NOT NULL", quote_ident(c))).collect();
+            let not_null: Vec<String> = cols
+                .iter()
+                .map(|c| format!("{} IS NOT NULL", quote_ident(c)))
+                .collect();
             format!(
                 "SELECT count(*) FROM (SELECT 1 FROM {} WHERE {} GROUP BY {list} HAVING count(*) > 1) d",
                 table(r)?,
@@ -36,7 +43,12 @@ pub fn query(key: &ProbeKey, facts: &DbFacts) -> Option<String> {
         }
         ProbeKey::EnumUses(r, c, labels) => {
             let list: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
-            format!("SELECT count(*) FROM {} WHERE {}::text IN ({})", table(r)?, quote_ident(c), list.join(", "))
+            format!(
+                "SELECT count(*) FROM {} WHERE {}::text IN ({})",
+                table(r)?,
+                quote_ident(c),
+                list.join(", ")
+            )
         }
     })
 }
@@ -46,15 +58,21 @@ pub async fn run(client: &Client, facts: &mut DbFacts, keys: &[ProbeKey]) {
     if keys.is_empty() {
         return;
     }
-    let setup = format!("SET statement_timeout = '{TIMEOUT}'; SET default_transaction_read_only = on; SET lock_timeout = '1s'");
+    let setup = format!(
+        "SET statement_timeout = '{TIMEOUT}'; SET default_transaction_read_only = on; SET lock_timeout = '1s'"
+    );
     if let Err(e) = client.batch_execute(&setup).await {
         for k in keys {
-            facts.probes.insert(k.clone(), Outcome::Failed(describe_error(&e)));
+            facts
+                .probes
+                .insert(k.clone(), Outcome::Failed(describe_error(&e)));
         }
         return;
     }
     for key in keys {
-        let Some(sql) = query(key, facts) else { continue };
+        let Some(sql) = query(key, facts) else {
+            continue;
+        };
         let outcome = match client.query_one(&sql, &[]).await {
             Ok(row) => Outcome::Count(row.get::<_, i64>(0)),
             Err(e) => Outcome::Failed(describe_error(&e)),
@@ -73,10 +91,24 @@ mod tests {
     fn probe_queries_quote_names() {
         let mut facts = DbFacts::default();
         let rel = Rel::new(None, "Users");
-        facts.tables.insert(rel.clone(), TableFacts { name: "public.Users".into(), kind: 'r', ..Default::default() });
+        facts.tables.insert(
+            rel.clone(),
+            TableFacts {
+                name: "public.Users".into(),
+                kind: 'r',
+                ..Default::default()
+            },
+        );
         let q = query(&ProbeKey::Nulls(rel.clone(), "e mail".into()), &facts).unwrap();
-        assert_eq!(q, "SELECT count(*) FROM public.\"Users\" WHERE \"e mail\" IS NULL");
-        let q = query(&ProbeKey::EnumUses(rel, "s".into(), vec!["o'k".into()]), &facts).unwrap();
+        assert_eq!(
+            q,
+            "SELECT count(*) FROM public.\"Users\" WHERE \"e mail\" IS NULL"
+        );
+        let q = query(
+            &ProbeKey::EnumUses(rel, "s".into(), vec!["o'k".into()]),
+            &facts,
+        )
+        .unwrap();
         assert!(q.ends_with("IN ('o''k')"));
     }
 }

@@ -16,11 +16,17 @@ impl Style {
         use std::io::IsTerminal;
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        Style { color: std::io::stdout().is_terminal() && !no_color && !dumb }
+        Style {
+            color: std::io::stdout().is_terminal() && !no_color && !dumb,
+        }
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
-        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
     }
 
     fn severity(&self, sev: Severity) -> &'static str {
@@ -57,17 +63,35 @@ pub fn human(report: &LintReport, style: Style) -> String {
 }
 
 fn statement(out: &mut String, file: &str, s: &StatementReport, style: Style) {
-    let _ = writeln!(out, "{}", style.paint("1", &format!("{file}:{}:{}: {}", s.line, s.column, s.kind)));
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint("1", &format!("{file}:{}:{}: {}", s.line, s.column, s.kind))
+    );
     let lines: Vec<&str> = s.sql.lines().collect();
     let width = (s.line + lines.len().min(4)).to_string().len();
     let pad = " ".repeat(width);
     let _ = writeln!(out, "{pad} |");
     for (i, l) in lines.iter().take(4).enumerate() {
         let shown: String = l.chars().take(160).collect();
-        let _ = writeln!(out, "{:>width$} | {}{shown}", s.line + i, if i == 0 { " ".repeat(s.column - 1) } else { String::new() });
+        let _ = writeln!(
+            out,
+            "{:>width$} | {}{shown}",
+            s.line + i,
+            if i == 0 {
+                " ".repeat(s.column - 1)
+            } else {
+                String::new()
+            }
+        );
         if i == 0 {
             let carets = "^".repeat(shown.trim_end().chars().count().max(1));
-            let _ = writeln!(out, "{pad} | {}{}", " ".repeat(s.column - 1), style.paint("1;31", &carets));
+            let _ = writeln!(
+                out,
+                "{pad} | {}{}",
+                " ".repeat(s.column - 1),
+                style.paint("1;31", &carets)
+            );
         }
     }
     if lines.len() > 4 {
@@ -75,8 +99,18 @@ fn statement(out: &mut String, file: &str, s: &StatementReport, style: Style) {
     }
     for h in &s.hazards {
         let tag = format!("{}[{}]", h.severity, h.id);
-        let ack = if h.acknowledged.is_some() { "acknowledged " } else { "" };
-        let _ = writeln!(out, "{pad} = {} {ack}{}: {}", h.severity.glyph(), style.paint(style.severity(h.severity), &tag), h.detail);
+        let ack = if h.acknowledged.is_some() {
+            "acknowledged "
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{pad} = {} {ack}{}: {}",
+            h.severity.glyph(),
+            style.paint(style.severity(h.severity), &tag),
+            h.detail
+        );
         if let Some(reason) = &h.acknowledged {
             let _ = writeln!(out, "{pad}   {} {reason}", style.paint("32", "reason:"));
         }
@@ -89,7 +123,8 @@ fn statement(out: &mut String, file: &str, s: &StatementReport, style: Style) {
 
 /// The JSON document of DESIGN.md §3 (one object, pretty-printed).
 pub fn json(report: &LintReport) -> String {
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -100,12 +135,22 @@ mod tests {
 
     #[test]
     fn human_output_points_at_the_statement() {
-        let r = crate::hazard::lint_sql("SELECT 1;\n  DROP TABLE users;\n", &crate::hazard::LintContext { file: "m.sql".into(), ..Default::default() }).unwrap();
+        let r = crate::hazard::lint_sql(
+            "SELECT 1;\n  DROP TABLE users;\n",
+            &crate::hazard::LintContext {
+                file: "m.sql".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let text = human(&r, Style { color: false });
         assert!(text.contains("m.sql:2:3: DROP TABLE"), "{text}");
         assert!(text.contains("2 |   DROP TABLE users"), "{text}");
         assert!(text.contains("  | ^^^^^^^^^^^^^^^^"), "{text}");
-        assert!(text.contains("danger[data-loss]: drops table users"), "{text}");
+        assert!(
+            text.contains("danger[data-loss]: drops table users"),
+            "{text}"
+        );
         assert!(text.contains("help: "), "{text}");
         assert!(!text.contains('\x1b'));
     }

@@ -15,7 +15,10 @@ pub fn describe(t: &TableFacts) -> String {
         return "empty".into();
     }
     let rows = match t.rows {
-        Some(r) if r >= 0.0 => format!(", ~{} rows", super::rules::data_loss::human(r.round() as i64)),
+        Some(r) if r >= 0.0 => format!(
+            ", ~{} rows",
+            super::rules::data_loss::human(r.round() as i64)
+        ),
         _ => String::new(),
     };
     format!("{}{rows}", bytes(t.bytes))
@@ -29,7 +32,13 @@ pub fn bytes(b: i64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b} bytes") } else if v < 10.0 { format!("{v:.1} {}", units[u]) } else { format!("{v:.0} {}", units[u]) }
+    if u == 0 {
+        format!("{b} bytes")
+    } else if v < 10.0 {
+        format!("{v:.1} {}", units[u])
+    } else {
+        format!("{v:.0} {}", units[u])
+    }
 }
 
 pub fn is_big(t: &TableFacts) -> bool {
@@ -56,17 +65,43 @@ mod tests {
     use super::*;
 
     fn t(bytes: i64, rows: f64, empty: bool) -> TableFacts {
-        TableFacts { name: "public.t".into(), bytes, rows: Some(rows), empty, ..Default::default() }
+        TableFacts {
+            name: "public.t".into(),
+            bytes,
+            rows: Some(rows),
+            empty,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn empty_tables_de_escalate_and_big_ones_escalate() {
         let w = Severity::Warning;
-        assert_eq!(adjust(w, Sizing::BySize, false, Some(&t(0, 0.0, true))), Severity::Info);
-        assert_eq!(adjust(w, Sizing::BySize, false, Some(&t(2 << 30, 1.0, false))), Severity::Danger);
-        assert_eq!(adjust(w, Sizing::BySize, false, Some(&t(8192, 2e7, false))), Severity::Danger);
-        assert_eq!(adjust(w, Sizing::BySize, false, Some(&t(8192, 10.0, false))), w);
-        assert_eq!(adjust(Severity::Danger, Sizing::EmptyIsInfo, false, Some(&t(0, 0.0, true))), Severity::Info);
+        assert_eq!(
+            adjust(w, Sizing::BySize, false, Some(&t(0, 0.0, true))),
+            Severity::Info
+        );
+        assert_eq!(
+            adjust(w, Sizing::BySize, false, Some(&t(2 << 30, 1.0, false))),
+            Severity::Danger
+        );
+        assert_eq!(
+            adjust(w, Sizing::BySize, false, Some(&t(8192, 2e7, false))),
+            Severity::Danger
+        );
+        assert_eq!(
+            adjust(w, Sizing::BySize, false, Some(&t(8192, 10.0, false))),
+            w
+        );
+        assert_eq!(
+            adjust(
+                Severity::Danger,
+                Sizing::EmptyIsInfo,
+                false,
+                Some(&t(0, 0.0, true))
+            ),
+            Severity::Info
+        );
         assert_eq!(adjust(w, Sizing::BySize, true, None), Severity::Info);
         assert_eq!(adjust(w, Sizing::Fixed, true, None), w);
     }
@@ -74,6 +109,9 @@ mod tests {
     #[test]
     fn sizes_read_like_a_person_wrote_them() {
         assert_eq!(bytes(41 * (1 << 30)), "41 GB");
-        assert_eq!(describe(&t(3 << 20, 1_200_000.0, false)), "3.0 MB, ~1.2M rows");
+        assert_eq!(
+            describe(&t(3 << 20, 1_200_000.0, false)),
+            "3.0 MB, ~1.2M rows"
+        );
     }
 }

@@ -36,7 +36,12 @@ fn wider_or_equal(from: Option<i64>, to: Option<i64>) -> bool {
 }
 
 /// Whether `from → to` needs no table rewrite. `None` when pgalign cannot tell.
-pub fn binary_coercible(from: &TypeSpec, to: &TypeSpec, timezone_utc: bool, major: u32) -> Option<bool> {
+pub fn binary_coercible(
+    from: &TypeSpec,
+    to: &TypeSpec,
+    timezone_utc: bool,
+    major: u32,
+) -> Option<bool> {
     if from.array != to.array {
         return Some(false);
     }
@@ -50,7 +55,8 @@ pub fn binary_coercible(from: &TypeSpec, to: &TypeSpec, timezone_utc: bool, majo
         ("numeric", "numeric") => {
             to.mods.is_empty()
                 || (!from.mods.is_empty()
-                    && from.mods.get(1).copied().unwrap_or(0) == to.mods.get(1).copied().unwrap_or(0)
+                    && from.mods.get(1).copied().unwrap_or(0)
+                        == to.mods.get(1).copied().unwrap_or(0)
                     && wider_or_equal(fm, tm))
         }
         ("timestamp" | "timestamptz" | "time" | "interval", _) if f == t => wider_or_equal(fm, tm),
@@ -65,8 +71,25 @@ fn known(t: &str) -> bool {
     TEXTUAL.contains(&t)
         || INTS.contains(&t)
         || [
-            "numeric", "float4", "float8", "bool", "date", "timestamp", "timestamptz", "time", "timetz",
-            "interval", "uuid", "json", "jsonb", "bytea", "inet", "cidr", "varbit", "bit", "money",
+            "numeric",
+            "float4",
+            "float8",
+            "bool",
+            "date",
+            "timestamp",
+            "timestamptz",
+            "time",
+            "timetz",
+            "interval",
+            "uuid",
+            "json",
+            "jsonb",
+            "bytea",
+            "inet",
+            "cidr",
+            "varbit",
+            "bit",
+            "money",
         ]
         .contains(&t)
 }
@@ -80,24 +103,46 @@ pub fn lossy(from: &TypeSpec, to: &TypeSpec) -> Option<String> {
     }
     match (f, t) {
         _ if f == t && from.mods == to.mods => None,
-        ("varchar" | "text" | "citext" | "bpchar", "varchar" | "bpchar") if !wider_or_equal(fm, tm) => {
-            Some(format!("values longer than {} characters are rejected", tm.unwrap_or(1)))
+        ("varchar" | "text" | "citext" | "bpchar", "varchar" | "bpchar")
+            if !wider_or_equal(fm, tm) =>
+        {
+            Some(format!(
+                "values longer than {} characters are rejected",
+                tm.unwrap_or(1)
+            ))
         }
         (_, "varchar" | "text" | "citext") => None,
-        (_, "bpchar") if tm.is_some_and(|n| n < 20) => Some(format!("values longer than {} characters are rejected", tm.unwrap_or(1))),
-        ("numeric", "numeric") if !binary_coercible(from, to, false, 99).unwrap_or(false) && !to.mods.is_empty() => {
+        (_, "bpchar") if tm.is_some_and(|n| n < 20) => Some(format!(
+            "values longer than {} characters are rejected",
+            tm.unwrap_or(1)
+        )),
+        ("numeric", "numeric")
+            if !binary_coercible(from, to, false, 99).unwrap_or(false) && !to.mods.is_empty() =>
+        {
             Some("values are rounded or rejected by the smaller precision or scale".into())
         }
-        (a, b) if INTS.contains(&a) && INTS.contains(&b) && rank(b) < rank(a) => Some("values out of range are rejected".into()),
-        (a, b) if INTS.contains(&a) && (b == "numeric" || b == "float8" || INTS.contains(&b)) => None,
-        ("numeric" | "float4" | "float8", b) if INTS.contains(&b) => Some("fractions are rounded and large values rejected".into()),
+        (a, b) if INTS.contains(&a) && INTS.contains(&b) && rank(b) < rank(a) => {
+            Some("values out of range are rejected".into())
+        }
+        (a, b) if INTS.contains(&a) && (b == "numeric" || b == "float8" || INTS.contains(&b)) => {
+            None
+        }
+        ("numeric" | "float4" | "float8", b) if INTS.contains(&b) => {
+            Some("fractions are rounded and large values rejected".into())
+        }
         ("float8", "float4") => Some("precision is lost".into()),
         ("timestamptz", "timestamp") => Some("the time zone offset is dropped".into()),
         ("timestamptz" | "timestamp", "date") => Some("the time of day is dropped".into()),
-        ("timestamp", "timestamptz") | ("date", "timestamp" | "timestamptz") | ("int2" | "int4", "numeric") => None,
+        ("timestamp", "timestamptz")
+        | ("date", "timestamp" | "timestamptz")
+        | ("int2" | "int4", "numeric") => None,
         ("json", "jsonb") => None,
-        (a, _) if TEXTUAL.contains(&a) => Some(format!("values that do not parse as {to} are rejected")),
-        (a, b) if known(a) && known(b) && a != b => Some(format!("not every value of {from} converts to {to}")),
+        (a, _) if TEXTUAL.contains(&a) => {
+            Some(format!("values that do not parse as {to} are rejected"))
+        }
+        (a, b) if known(a) && known(b) && a != b => {
+            Some(format!("not every value of {from} converts to {to}"))
+        }
         (a, b) if a == b => None,
         _ => None,
     }
@@ -113,11 +158,26 @@ mod tests {
 
     #[test]
     fn widening_varchar_and_numeric_does_not_rewrite() {
-        assert_eq!(binary_coercible(&t("varchar", &[10]), &t("varchar", &[20]), false, 15), Some(true));
-        assert_eq!(binary_coercible(&t("varchar", &[10]), &t("text", &[]), false, 15), Some(true));
-        assert_eq!(binary_coercible(&t("numeric", &[10, 2]), &t("numeric", &[12, 2]), false, 15), Some(true));
-        assert_eq!(binary_coercible(&t("int4", &[]), &t("int8", &[]), false, 15), Some(false));
-        assert_eq!(binary_coercible(&t("mood", &[]), &t("text", &[]), false, 15), None);
+        assert_eq!(
+            binary_coercible(&t("varchar", &[10]), &t("varchar", &[20]), false, 15),
+            Some(true)
+        );
+        assert_eq!(
+            binary_coercible(&t("varchar", &[10]), &t("text", &[]), false, 15),
+            Some(true)
+        );
+        assert_eq!(
+            binary_coercible(&t("numeric", &[10, 2]), &t("numeric", &[12, 2]), false, 15),
+            Some(true)
+        );
+        assert_eq!(
+            binary_coercible(&t("int4", &[]), &t("int8", &[]), false, 15),
+            Some(false)
+        );
+        assert_eq!(
+            binary_coercible(&t("mood", &[]), &t("text", &[]), false, 15),
+            None
+        );
     }
 
     #[test]

@@ -34,22 +34,44 @@ fn cases() -> Vec<Case> {
 }
 
 fn case_sql(c: &Case) -> String {
-    if c.raw { c.sql.clone() } else { format!("SET lock_timeout = '2s';\n{}", c.sql) }
+    if c.raw {
+        c.sql.clone()
+    } else {
+        format!("SET lock_timeout = '2s';\n{}", c.sql)
+    }
 }
 
 /// Ids and top severity over every statement (acknowledged or not).
 fn outcome(r: &LintReport) -> (BTreeSet<String>, Option<Severity>) {
     let hs: Vec<_> = r.statements.iter().flat_map(|s| &s.hazards).collect();
-    (hs.iter().map(|h| h.id.to_string()).collect(), hs.iter().map(|h| h.severity).max())
+    (
+        hs.iter().map(|h| h.id.to_string()).collect(),
+        hs.iter().map(|h| h.severity).max(),
+    )
 }
 
-fn compare(c: &Case, r: &LintReport, ids: &[String], top: Option<&String>, errors: &mut Vec<String>) {
+fn compare(
+    c: &Case,
+    r: &LintReport,
+    ids: &[String],
+    top: Option<&String>,
+    errors: &mut Vec<String>,
+) {
     let (got, got_top) = outcome(r);
     let want: BTreeSet<String> = ids.iter().cloned().collect();
     let want_top = top.map(|t| t.parse::<Severity>().unwrap());
     if got != want || (want_top.is_some() || !want.is_empty()) && got_top != want_top {
-        let details: Vec<String> = r.statements.iter().flat_map(|s| &s.hazards).map(|h| format!("{}[{}] {}", h.severity, h.id, h.detail)).collect();
-        errors.push(format!("{}\n  want {want:?} {want_top:?}\n  got  {got:?} {got_top:?}\n    {}", c.sql, details.join("\n    ")));
+        let details: Vec<String> = r
+            .statements
+            .iter()
+            .flat_map(|s| &s.hazards)
+            .map(|h| format!("{}[{}] {}", h.severity, h.id, h.detail))
+            .collect();
+        errors.push(format!(
+            "{}\n  want {want:?} {want_top:?}\n  got  {got:?} {got_top:?}\n    {}",
+            c.sql,
+            details.join("\n    ")
+        ));
     }
 }
 
@@ -62,7 +84,13 @@ fn lint_labelled_corpus_without_a_database() {
         let r = lint_sql(&case_sql(c), &LintContext::default()).unwrap();
         compare(c, &r, &c.ids, c.top.as_ref(), &mut errors);
     }
-    assert!(errors.is_empty(), "{} of {} cases differ:\n{}", errors.len(), cases.len(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{} of {} cases differ:\n{}",
+        errors.len(),
+        cases.len(),
+        errors.join("\n")
+    );
 }
 
 const DB_FIXTURE: &str = "
@@ -84,15 +112,31 @@ fn lint_labelled_corpus_with_a_database() {
     let mut checked = 0;
     block_on(async {
         let client = pgalign::db::connect(&db.settings).await.unwrap();
-        for c in cases.iter().filter(|c| c.db_ids.is_some() || c.db_top.is_some()) {
-            let r = pgalign::hazard::db::lint_live(&case_sql(c), "case.sql", &client, true).await.unwrap();
+        for c in cases
+            .iter()
+            .filter(|c| c.db_ids.is_some() || c.db_top.is_some())
+        {
+            let r = pgalign::hazard::db::lint_live(&case_sql(c), "case.sql", &client, true)
+                .await
+                .unwrap();
             let ids = c.db_ids.clone().unwrap_or(c.ids.clone());
-            compare(c, &r, &ids, c.db_top.as_ref().or(c.top.as_ref()), &mut errors);
+            compare(
+                c,
+                &r,
+                &ids,
+                c.db_top.as_ref().or(c.top.as_ref()),
+                &mut errors,
+            );
             checked += 1;
         }
     });
     assert!(checked >= 10);
-    assert!(errors.is_empty(), "{} cases differ with a database:\n{}", errors.len(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{} cases differ with a database:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
 }
 
 #[test]
@@ -102,44 +146,83 @@ fn lint_names_sizes_and_probe_figures() {
     let sql = "SET lock_timeout = '1s';\nALTER TABLE users DROP COLUMN legacy;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;";
     let r = block_on(async {
         let client = pgalign::db::connect(&db.settings).await.unwrap();
-        pgalign::hazard::db::lint_live(sql, "f.sql", &client, true).await.unwrap()
+        pgalign::hazard::db::lint_live(sql, "f.sql", &client, true)
+            .await
+            .unwrap()
     });
-    let d: Vec<&str> = r.statements.iter().flat_map(|s| &s.hazards).map(|h| h.detail.as_str()).collect();
-    assert!(d.iter().any(|d| d.contains("public.users (") && d.contains("1000 non-null values")), "{d:#?}");
+    let d: Vec<&str> = r
+        .statements
+        .iter()
+        .flat_map(|s| &s.hazards)
+        .map(|h| h.detail.as_str())
+        .collect();
+    assert!(
+        d.iter()
+            .any(|d| d.contains("public.users (") && d.contains("1000 non-null values")),
+        "{d:#?}"
+    );
     assert!(d.iter().any(|d| d.contains("has 100 NULLs")), "{d:#?}");
     let no_probes = block_on(async {
         let client = pgalign::db::connect(&db.settings).await.unwrap();
-        pgalign::hazard::db::lint_live(sql, "f.sql", &client, false).await.unwrap()
+        pgalign::hazard::db::lint_live(sql, "f.sql", &client, false)
+            .await
+            .unwrap()
     });
-    assert!(!no_probes.statements.iter().flat_map(|s| &s.hazards).any(|h| h.detail.contains("NULLs:") || h.detail.contains("has 100")));
+    assert!(
+        !no_probes
+            .statements
+            .iter()
+            .flat_map(|s| &s.hazards)
+            .any(|h| h.detail.contains("NULLs:") || h.detail.contains("has 100"))
+    );
 }
 
 #[test]
 fn lint_lock_facts_match_the_server() {
     let db = test_db("lint_locks");
-    let major: u32 = db.query_one("SELECT (current_setting('server_version_num')::int / 10000)::text").parse().unwrap();
+    let major: u32 = db
+        .query_one("SELECT (current_setting('server_version_num')::int / 10000)::text")
+        .parse()
+        .unwrap();
     let mut mismatches = vec![];
     let mut measured = 0;
     block_on(async {
         let client = pgalign::db::connect(&db.settings).await.unwrap();
         for f in FACTS.iter().filter(|f| f.from <= major && major <= f.to) {
             let Some(sample) = f.sample else { continue };
-            let setup = format!("DROP SCHEMA IF EXISTS m CASCADE; CREATE SCHEMA m; SET search_path = m; {FIXTURE}");
+            let setup = format!(
+                "DROP SCHEMA IF EXISTS m CASCADE; CREATE SCHEMA m; SET search_path = m; {FIXTURE}"
+            );
             client.batch_execute(&setup).await.unwrap();
-            let node = |rel: &str| format!("SELECT pg_relation_filenode(to_regclass('m.{rel}'))::text");
+            let node =
+                |rel: &str| format!("SELECT pg_relation_filenode(to_regclass('m.{rel}'))::text");
             client.batch_execute("BEGIN").await.unwrap();
-            let names_sql = "SELECT oid, relname::text FROM pg_class WHERE relnamespace = 'm'::regnamespace";
+            let names_sql =
+                "SELECT oid, relname::text FROM pg_class WHERE relnamespace = 'm'::regnamespace";
             let mut names: BTreeMap<u32, String> = BTreeMap::new();
             for r in client.query(names_sql, &[]).await.unwrap() {
                 names.insert(r.get(0), r.get(1));
             }
-            let before: Option<String> = client.query_one(&node(sample.table), &[]).await.unwrap().get(0);
+            let before: Option<String> = client
+                .query_one(&node(sample.table), &[])
+                .await
+                .unwrap()
+                .get(0);
             if let Err(e) = client.batch_execute(sample.sql).await {
-                mismatches.push(format!("{:?}: {} failed: {}", f.op, sample.sql, pgalign::db::describe_error(&e)));
+                mismatches.push(format!(
+                    "{:?}: {} failed: {}",
+                    f.op,
+                    sample.sql,
+                    pgalign::db::describe_error(&e)
+                ));
                 client.batch_execute("ROLLBACK").await.unwrap();
                 continue;
             }
-            let after: Option<String> = client.query_one(&node(sample.table), &[]).await.unwrap().get(0);
+            let after: Option<String> = client
+                .query_one(&node(sample.table), &[])
+                .await
+                .unwrap()
+                .get(0);
             for r in client.query(names_sql, &[]).await.unwrap() {
                 names.entry(r.get(0)).or_insert(r.get(1));
             }
@@ -148,7 +231,9 @@ fn lint_lock_facts_match_the_server() {
             client.batch_execute("ROLLBACK").await.unwrap();
             let mut locks: BTreeMap<String, LockMode> = BTreeMap::new();
             for r in rows {
-                let Some(name) = names.get(&r.get::<_, u32>(0)) else { continue };
+                let Some(name) = names.get(&r.get::<_, u32>(0)) else {
+                    continue;
+                };
                 let mode = LockMode::from_pg_name(r.get::<_, &str>(1)).unwrap();
                 let e = locks.entry(name.clone()).or_insert(mode);
                 *e = (*e).max(mode);
@@ -156,19 +241,40 @@ fn lint_lock_facts_match_the_server() {
             let rewrite = before.is_some() && after.is_some() && before != after;
             let mut check = |what: &str, want: String, got: String| {
                 if want != got {
-                    mismatches.push(format!("{:?} `{}`: {what}: table says {want}, server did {got}", f.op, sample.sql));
+                    mismatches.push(format!(
+                        "{:?} `{}`: {what}: table says {want}, server did {got}",
+                        f.op, sample.sql
+                    ));
                 }
             };
-            check(&format!("lock on {}", sample.table), f.table_lock.to_string(), locks.get(sample.table).map(|m| m.to_string()).unwrap_or("none".into()));
+            check(
+                &format!("lock on {}", sample.table),
+                f.table_lock.to_string(),
+                locks
+                    .get(sample.table)
+                    .map(|m| m.to_string())
+                    .unwrap_or("none".into()),
+            );
             if let (Some(rel), Some((_, mode))) = (sample.other, f.other) {
-                check(&format!("lock on {rel}"), mode.to_string(), locks.get(rel).map(|m| m.to_string()).unwrap_or("none".into()));
+                check(
+                    &format!("lock on {rel}"),
+                    mode.to_string(),
+                    locks
+                        .get(rel)
+                        .map(|m| m.to_string())
+                        .unwrap_or("none".into()),
+                );
             }
             check("rewrite", f.rewrite.to_string(), rewrite.to_string());
             measured += 1;
         }
     });
     assert!(measured >= 50, "only {measured} rows measured");
-    assert!(mismatches.is_empty(), "the lock table disagrees with PostgreSQL {major}:\n{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "the lock table disagrees with PostgreSQL {major}:\n{}",
+        mismatches.join("\n")
+    );
 }
 
 mod bytes_and_cli;

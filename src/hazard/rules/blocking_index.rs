@@ -7,23 +7,45 @@ use crate::hazard::effects::effect;
 use crate::hazard::{HazardId::BlockingIndex, Severity};
 
 fn found(detail: String, table: &crate::hazard::ast::Rel, help: &str) -> Found {
-    Found::new(BlockingIndex, Severity::Warning, detail).sized(table, Sizing::BySize).help(help)
+    Found::new(BlockingIndex, Severity::Warning, detail)
+        .sized(table, Sizing::BySize)
+        .help(help)
 }
 
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
-    let lock = || effect(action, cx).map(|e| format!("{} ({})", e.describe(cx), e.strongest().blocks())).unwrap_or_default();
+    let lock = || {
+        effect(action, cx)
+            .map(|e| format!("{} ({})", e.describe(cx), e.strongest().blocks()))
+            .unwrap_or_default()
+    };
     match action {
-        Action::CreateIndex { rel, name, concurrent: false, .. } if !cx.is_new(rel) => vec![found(
+        Action::CreateIndex {
+            rel,
+            name,
+            concurrent: false,
+            ..
+        } if !cx.is_new(rel) => vec![found(
             format!("builds index {name} on {} under {}", cx.name(rel), lock()),
             rel,
             "CREATE INDEX CONCURRENTLY, outside a transaction block",
         )],
-        Action::Drop { kind: ObjKind::Index, objects, concurrent: false, .. } => {
+        Action::Drop {
+            kind: ObjKind::Index,
+            objects,
+            concurrent: false,
+            ..
+        } => {
             let e = effect(action, cx);
-            let table = e.as_ref().map(|e| e.table.clone()).unwrap_or_else(|| objects[0].clone());
+            let table = e
+                .as_ref()
+                .map(|e| e.table.clone())
+                .unwrap_or_else(|| objects[0].clone());
             let names: Vec<String> = objects.iter().map(|o| o.to_string()).collect();
             vec![found(
-                format!("drops index {} under ACCESS EXCLUSIVE on its table (blocks reads and writes while it waits)", names.join(", ")),
+                format!(
+                    "drops index {} under ACCESS EXCLUSIVE on its table (blocks reads and writes while it waits)",
+                    names.join(", ")
+                ),
                 &table,
                 "DROP INDEX CONCURRENTLY, outside a transaction block",
             )]
@@ -45,19 +67,48 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 })
                 .collect()
         }
-        Action::Reindex { concurrent: false, rel, index, .. } => {
-            let target = rel.as_ref().or(index.as_ref()).cloned().unwrap_or(crate::hazard::ast::Rel::new(None, "?"));
-            let what = if rel.is_some() { "every index of" } else { "index" };
+        Action::Reindex {
+            concurrent: false,
+            rel,
+            index,
+            ..
+        } => {
+            let target = rel
+                .as_ref()
+                .or(index.as_ref())
+                .cloned()
+                .unwrap_or(crate::hazard::ast::Rel::new(None, "?"));
+            let what = if rel.is_some() {
+                "every index of"
+            } else {
+                "index"
+            };
             let e = effect(action, cx);
-            let table = e.as_ref().map(|e| e.table.clone()).unwrap_or(target.clone());
+            let table = e
+                .as_ref()
+                .map(|e| e.table.clone())
+                .unwrap_or(target.clone());
             vec![found(
-                format!("REINDEX rebuilds {what} {target} under {}", if e.is_some() { lock() } else { "SHARE on the table (blocks writes)".into() }),
+                format!(
+                    "REINDEX rebuilds {what} {target} under {}",
+                    if e.is_some() {
+                        lock()
+                    } else {
+                        "SHARE on the table (blocks writes)".into()
+                    }
+                ),
                 &table,
                 "REINDEX … CONCURRENTLY (PostgreSQL 12+), outside a transaction block",
             )]
         }
-        Action::Refresh { rel, concurrent: false } => vec![found(
-            format!("REFRESH MATERIALIZED VIEW {} under ACCESS EXCLUSIVE (blocks reads)", cx.name(rel)),
+        Action::Refresh {
+            rel,
+            concurrent: false,
+        } => vec![found(
+            format!(
+                "REFRESH MATERIALIZED VIEW {} under ACCESS EXCLUSIVE (blocks reads)",
+                cx.name(rel)
+            ),
             rel,
             "REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)",
         )],
@@ -82,7 +133,11 @@ mod tests {
             "REINDEX INDEX i",
             "REFRESH MATERIALIZED VIEW mv",
         ] {
-            assert_eq!(ids(check, sql), vec![(BlockingIndex, Severity::Warning)], "{sql}");
+            assert_eq!(
+                ids(check, sql),
+                vec![(BlockingIndex, Severity::Warning)],
+                "{sql}"
+            );
         }
     }
 

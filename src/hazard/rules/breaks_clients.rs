@@ -10,12 +10,41 @@ const EXPAND: &str = "expand and contract: ship application code that no longer 
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     let w = |d: String| Found::new(BreaksClients, Severity::Warning, d);
     match action {
-        Action::Drop { kind: kind @ (ObjKind::Table | ObjKind::View | ObjKind::MatView | ObjKind::Function | ObjKind::Type | ObjKind::Schema), objects, .. } => objects
+        Action::Drop {
+            kind:
+                kind @ (ObjKind::Table
+                | ObjKind::View
+                | ObjKind::MatView
+                | ObjKind::Function
+                | ObjKind::Type
+                | ObjKind::Schema),
+            objects,
+            ..
+        } => objects
             .iter()
             .filter(|r| !cx.is_new(r))
-            .map(|r| w(format!("drops {} {}: running application versions that use it fail", kind.word(), cx.name(r))).help(EXPAND))
+            .map(|r| {
+                w(format!(
+                    "drops {} {}: running application versions that use it fail",
+                    kind.word(),
+                    cx.name(r)
+                ))
+                .help(EXPAND)
+            })
             .collect(),
-        Action::Rename { kind: kind @ (ObjKind::Table | ObjKind::Column | ObjKind::View | ObjKind::MatView | ObjKind::Function | ObjKind::Type | ObjKind::Schema), rel, object, new } => {
+        Action::Rename {
+            kind:
+                kind @ (ObjKind::Table
+                | ObjKind::Column
+                | ObjKind::View
+                | ObjKind::MatView
+                | ObjKind::Function
+                | ObjKind::Type
+                | ObjKind::Schema),
+            rel,
+            object,
+            new,
+        } => {
             if rel.as_ref().is_some_and(|r| cx.is_new(r)) {
                 return vec![];
             }
@@ -35,8 +64,14 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
             }
             TableCmd::DropDefault { column } => match cx.column_not_null(rel, column) {
                 Some(false) => vec![],
-                Some(true) => vec![w(format!("drops the default of NOT NULL column {}.{column}: inserts that omit it fail", cx.name(rel)))],
-                None => vec![w(format!("drops the default of {}.{column}: if it is NOT NULL, inserts that omit it fail", cx.name(rel)))],
+                Some(true) => vec![w(format!(
+                    "drops the default of NOT NULL column {}.{column}: inserts that omit it fail",
+                    cx.name(rel)
+                ))],
+                None => vec![w(format!(
+                    "drops the default of {}.{column}: if it is NOT NULL, inserts that omit it fail",
+                    cx.name(rel)
+                ))],
             },
             _ => vec![],
         },
@@ -60,7 +95,11 @@ mod tests {
             "ALTER TABLE t ALTER COLUMN c TYPE bigint",
             "ALTER TABLE t ALTER COLUMN c DROP DEFAULT",
         ] {
-            assert_eq!(ids(check, sql), vec![(BreaksClients, Severity::Warning)], "{sql}");
+            assert_eq!(
+                ids(check, sql),
+                vec![(BreaksClients, Severity::Warning)],
+                "{sql}"
+            );
         }
     }
 

@@ -10,7 +10,11 @@ const HELP: &str = "add a new column of the new type, backfill and check it, the
 
 /// Targets that accept every value of any type (text) or of any smaller type.
 fn widest(name: &str, mods: &[i64]) -> bool {
-    mods.is_empty() && matches!(canon(name), "text" | "varchar" | "int8" | "numeric" | "float8" | "jsonb" | "timestamptz" | "citext")
+    mods.is_empty()
+        && matches!(
+            canon(name),
+            "text" | "varchar" | "int8" | "numeric" | "float8" | "jsonb" | "timestamptz" | "citext"
+        )
 }
 
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
@@ -56,9 +60,18 @@ mod tests {
 
     #[test]
     fn using_and_narrowing_targets_are_flagged() {
-        assert_eq!(ids(check, "ALTER TABLE t ALTER COLUMN c TYPE int USING c::int"), vec![(LossyCast, Severity::Danger)]);
-        assert_eq!(ids(check, "ALTER TABLE t ALTER COLUMN c TYPE varchar(10)"), vec![(LossyCast, Severity::Warning)]);
-        assert_eq!(ids(check, "ALTER SEQUENCE s RESTART WITH 1"), vec![(LossyCast, Severity::Danger)]);
+        assert_eq!(
+            ids(check, "ALTER TABLE t ALTER COLUMN c TYPE int USING c::int"),
+            vec![(LossyCast, Severity::Danger)]
+        );
+        assert_eq!(
+            ids(check, "ALTER TABLE t ALTER COLUMN c TYPE varchar(10)"),
+            vec![(LossyCast, Severity::Warning)]
+        );
+        assert_eq!(
+            ids(check, "ALTER SEQUENCE s RESTART WITH 1"),
+            vec![(LossyCast, Severity::Danger)]
+        );
     }
 
     #[test]
@@ -72,6 +85,10 @@ mod tests {
         let sql = "CREATE TABLE t (c varchar(20)); ALTER TABLE t ALTER COLUMN c TYPE varchar(10);";
         let report = crate::hazard::lint::lint_sql(sql, &Default::default()).unwrap();
         let h = &report.statements[1].hazards;
-        assert!(h.iter().any(|h| h.id == LossyCast && h.severity == Severity::Danger), "{h:?}");
+        assert!(
+            h.iter()
+                .any(|h| h.id == LossyCast && h.severity == Severity::Danger),
+            "{h:?}"
+        );
     }
 }

@@ -45,7 +45,14 @@ pub struct Found {
 
 impl Found {
     pub fn new(id: HazardId, severity: Severity, detail: impl Into<String>) -> Found {
-        Found { id, severity, detail: detail.into(), help: None, table: None, sizing: Sizing::Fixed }
+        Found {
+            id,
+            severity,
+            detail: detail.into(),
+            help: None,
+            table: None,
+            sizing: Sizing::Fixed,
+        }
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Found {
@@ -103,6 +110,9 @@ pub(crate) mod testing {
     }
 
     pub fn ids(rule: Rule, sql: &str) -> Vec<(HazardId, Severity)> {
-        findings(rule, sql).into_iter().map(|f| (f.id, f.severity)).collect()
+        findings(rule, sql)
+            .into_iter()
+            .map(|f| (f.id, f.severity))
+            .collect()
     }
 }

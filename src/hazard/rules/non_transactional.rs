@@ -10,31 +10,71 @@ fn outside_tx(what: String, cx: &Cx, leftover: &str) -> Found {
         Some(line) => Found::new(
             NonTransactional,
             Severity::Blocker,
-            format!("{what} cannot run inside a transaction block (BEGIN at line {line}): it will fail"),
+            format!(
+                "{what} cannot run inside a transaction block (BEGIN at line {line}): it will fail"
+            ),
         )
         .help("move it after the COMMIT, as a statement of its own"),
-        None => Found::new(NonTransactional, Severity::Warning, format!("{what} runs outside any transaction; {leftover}")),
+        None => Found::new(
+            NonTransactional,
+            Severity::Warning,
+            format!("{what} runs outside any transaction; {leftover}"),
+        ),
     }
 }
 
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     let invalid = "if it fails or is cancelled it leaves an INVALID index to drop and retry";
     let f = match action {
-        Action::CreateIndex { name, concurrent: true, .. } => outside_tx(format!("CREATE INDEX CONCURRENTLY {name}"), cx, invalid),
-        Action::Drop { kind: ObjKind::Index, objects, concurrent: true, .. } => {
+        Action::CreateIndex {
+            name,
+            concurrent: true,
+            ..
+        } => outside_tx(format!("CREATE INDEX CONCURRENTLY {name}"), cx, invalid),
+        Action::Drop {
+            kind: ObjKind::Index,
+            objects,
+            concurrent: true,
+            ..
+        } => {
             let names: Vec<String> = objects.iter().map(|o| o.to_string()).collect();
-            outside_tx(format!("DROP INDEX CONCURRENTLY {}", names.join(", ")), cx, "it cannot be rolled back")
+            outside_tx(
+                format!("DROP INDEX CONCURRENTLY {}", names.join(", ")),
+                cx,
+                "it cannot be rolled back",
+            )
         }
-        Action::Reindex { concurrent: true, .. } => outside_tx("REINDEX CONCURRENTLY".into(), cx, invalid),
-        Action::Reindex { wide: true, .. } => outside_tx("REINDEX SCHEMA/DATABASE/SYSTEM".into(), cx, "it cannot be rolled back"),
-        Action::AlterTable { rel, cmd: TableCmd::DetachPartition { part, concurrent: true } } => {
-            outside_tx(format!("DETACH PARTITION {part} CONCURRENTLY from {rel}"), cx, "if interrupted, finish it with DETACH PARTITION … FINALIZE")
-        }
+        Action::Reindex {
+            concurrent: true, ..
+        } => outside_tx("REINDEX CONCURRENTLY".into(), cx, invalid),
+        Action::Reindex { wide: true, .. } => outside_tx(
+            "REINDEX SCHEMA/DATABASE/SYSTEM".into(),
+            cx,
+            "it cannot be rolled back",
+        ),
+        Action::AlterTable {
+            rel,
+            cmd:
+                TableCmd::DetachPartition {
+                    part,
+                    concurrent: true,
+                },
+        } => outside_tx(
+            format!("DETACH PARTITION {part} CONCURRENTLY from {rel}"),
+            cx,
+            "if interrupted, finish it with DETACH PARTITION … FINALIZE",
+        ),
         Action::Vacuum { .. } => outside_tx("VACUUM".into(), cx, "it cannot be rolled back"),
         Action::NoTransaction { what } => outside_tx(what.clone(), cx, "it cannot be rolled back"),
         Action::AddEnumValue { typ, value } => {
             if cx.file.in_tx.is_some() && cx.major < 12 {
-                Found::new(NonTransactional, Severity::Blocker, format!("ALTER TYPE {typ} ADD VALUE cannot run inside a transaction block before PostgreSQL 12"))
+                Found::new(
+                    NonTransactional,
+                    Severity::Blocker,
+                    format!(
+                        "ALTER TYPE {typ} ADD VALUE cannot run inside a transaction block before PostgreSQL 12"
+                    ),
+                )
             } else if cx.file.in_tx.is_some() {
                 Found::new(
                     NonTransactional,
@@ -43,7 +83,13 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 )
                 .help("add enum values in their own transaction, before the statements that use them")
             } else {
-                Found::new(NonTransactional, Severity::Info, format!("adds '{value}' to {typ}: takes effect at once, it cannot be removed again"))
+                Found::new(
+                    NonTransactional,
+                    Severity::Info,
+                    format!(
+                        "adds '{value}' to {typ}: takes effect at once, it cannot be removed again"
+                    ),
+                )
             }
         }
         _ => return vec![],
@@ -76,9 +122,20 @@ mod tests {
 
     #[test]
     fn concurrently_is_a_warning_alone_and_a_blocker_in_a_transaction() {
-        assert_eq!(ids(check, "CREATE INDEX CONCURRENTLY i ON t (a)"), vec![(NonTransactional, Severity::Warning)]);
-        let file = FileState { in_tx: Some(1), ..Default::default() };
-        let f = findings_with(check, "CREATE INDEX CONCURRENTLY i ON t (a)", &LintContext::default(), &file);
+        assert_eq!(
+            ids(check, "CREATE INDEX CONCURRENTLY i ON t (a)"),
+            vec![(NonTransactional, Severity::Warning)]
+        );
+        let file = FileState {
+            in_tx: Some(1),
+            ..Default::default()
+        };
+        let f = findings_with(
+            check,
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            &LintContext::default(),
+            &file,
+        );
         assert_eq!(f[0].severity, Severity::Blocker);
         assert!(f[0].detail.contains("line 1"));
     }

@@ -8,7 +8,11 @@ use crate::hazard::locks::Op;
 use crate::hazard::{HazardId::ScanUnderLock, Severity};
 
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
-    if let Action::DomainConstraint { domain, not_valid: false } = action {
+    if let Action::DomainConstraint {
+        domain,
+        not_valid: false,
+    } = action
+    {
         return vec![Found::new(
             ScanUnderLock,
             Severity::Warning,
@@ -16,7 +20,9 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
         )
         .help("ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT")];
     }
-    let Some(e) = effect(action, cx) else { return vec![] };
+    let Some(e) = effect(action, cx) else {
+        return vec![];
+    };
     let Some(op) = e.op else { return vec![] };
     if !e.scan || !e.strongest().blocks_writes() || cx.is_new(&e.table) {
         return vec![];
@@ -42,9 +48,17 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
         _ => return vec![],
     };
     vec![
-        Found::new(ScanUnderLock, Severity::Warning, format!("{what} under {} ({})", e.describe(cx), e.strongest().blocks()))
-            .sized(&e.table, Sizing::BySize)
-            .help(help),
+        Found::new(
+            ScanUnderLock,
+            Severity::Warning,
+            format!(
+                "{what} under {} ({})",
+                e.describe(cx),
+                e.strongest().blocks()
+            ),
+        )
+        .sized(&e.table, Sizing::BySize)
+        .help(help),
     ]
 }
 
@@ -62,7 +76,11 @@ mod tests {
             "ALTER TABLE p ATTACH PARTITION p1 FOR VALUES FROM (1) TO (2)",
             "ALTER DOMAIN d ADD CONSTRAINT c CHECK (VALUE > 0)",
         ] {
-            assert_eq!(ids(check, sql), vec![(ScanUnderLock, Severity::Warning)], "{sql}");
+            assert_eq!(
+                ids(check, sql),
+                vec![(ScanUnderLock, Severity::Warning)],
+                "{sql}"
+            );
         }
     }
 
@@ -81,7 +99,12 @@ mod tests {
     fn a_validated_not_null_check_skips_the_scan() {
         let mut file = crate::hazard::context::FileState::default();
         file.not_null_checks.insert(("t".into(), "c".into()));
-        let f = findings_with(check, "ALTER TABLE t ALTER COLUMN c SET NOT NULL", &Default::default(), &file);
+        let f = findings_with(
+            check,
+            "ALTER TABLE t ALTER COLUMN c SET NOT NULL",
+            &Default::default(),
+            &file,
+        );
         assert!(f.is_empty());
     }
 }

@@ -8,7 +8,14 @@ use pgalign::hazard::{LintContext, LintReport, lint_sql, prepass};
 fn lint_fixture(name: &str) -> LintReport {
     let bytes = std::fs::read(fixtures().join(name)).unwrap();
     let text = prepass::decode(&bytes, name).unwrap();
-    lint_sql(&text, &LintContext { file: name.into(), ..Default::default() }).unwrap()
+    lint_sql(
+        &text,
+        &LintContext {
+            file: name.into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 fn path(name: &str) -> String {
@@ -28,7 +35,11 @@ fn lint_bom_crlf_and_tabs_keep_lines() {
 fn lint_dollar_bodies_e_strings_and_nested_comments() {
     let r = lint_fixture("bodies_and_strings.sql");
     let kinds: Vec<&str> = r.statements.iter().map(|s| s.kind.as_str()).collect();
-    assert_eq!(kinds, ["CREATE FUNCTION", "CREATE FUNCTION", "SELECT", "DROP TABLE"], "{r:#?}");
+    assert_eq!(
+        kinds,
+        ["CREATE FUNCTION", "CREATE FUNCTION", "SELECT", "DROP TABLE"],
+        "{r:#?}"
+    );
     assert_eq!(r.statements[3].line, 9);
     assert!(r.statements.iter().all(|s| s.kind != "UNPARSED"));
 }
@@ -36,9 +47,25 @@ fn lint_dollar_bodies_e_strings_and_nested_comments() {
 #[test]
 fn lint_psql_meta_commands_and_copy_data_are_not_sql() {
     let r = lint_fixture("psql_meta.sql");
-    let kinds: Vec<(usize, &str)> = r.statements.iter().map(|s| (s.line, s.kind.as_str())).collect();
-    assert_eq!(kinds, [(2, "psql \\connect"), (3, "COPY"), (7, "psql \\i"), (8, "ALTER TABLE")], "{kinds:?}");
-    assert!(!r.statements.iter().any(|s| s.kind == "DROP TABLE"), "COPY data must not be linted");
+    let kinds: Vec<(usize, &str)> = r
+        .statements
+        .iter()
+        .map(|s| (s.line, s.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (2, "psql \\connect"),
+            (3, "COPY"),
+            (7, "psql \\i"),
+            (8, "ALTER TABLE")
+        ],
+        "{kinds:?}"
+    );
+    assert!(
+        !r.statements.iter().any(|s| s.kind == "DROP TABLE"),
+        "COPY data must not be linted"
+    );
 }
 
 #[test]
@@ -51,10 +78,20 @@ fn lint_trigger_functions_are_not_file_errors() {
 #[test]
 fn lint_cli_exit_codes_and_fail_on() {
     let f = path("bom_crlf_tabs.sql");
-    assert_eq!(run(&["lint", &f]).status.code(), Some(2), "data-loss is danger");
-    assert_eq!(run(&["lint", &f, "--fail-on", "blocker"]).status.code(), Some(0));
+    assert_eq!(
+        run(&["lint", &f]).status.code(),
+        Some(2),
+        "data-loss is danger"
+    );
+    assert_eq!(
+        run(&["lint", &f, "--fail-on", "blocker"]).status.code(),
+        Some(0)
+    );
     let t = path("trigger_function.sql");
-    assert_eq!(run(&["lint", &t, "--fail-on", "warning"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["lint", &t, "--fail-on", "warning"]).status.code(),
+        Some(2)
+    );
     assert_eq!(run(&["lint", &t]).status.code(), Some(0));
 }
 
@@ -62,12 +99,24 @@ fn lint_cli_exit_codes_and_fail_on() {
 fn lint_cli_errors_are_one_sentence() {
     let o = run(&["lint", &path("latin1.sql")]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("is not valid UTF-8 (line 2"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not valid UTF-8 (line 2"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["lint", &path("unknown_allow.sql")]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("unknown hazard id 'drop-everything'"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown hazard id 'drop-everything'"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["lint", "/nonexistent/x.sql"]);
-    assert!(stderr(&o).starts_with("pgalign: error: reading /nonexistent/x.sql"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("pgalign: error: reading /nonexistent/x.sql"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -89,7 +138,10 @@ fn lint_cli_json_shape_and_no_color() {
     let o = run(&["lint", &path("psql_meta.sql")]);
     let text = stdout(&o);
     assert!(!text.contains('\x1b'), "NO_COLOR is set by the helper");
-    assert!(text.contains("psql_meta.sql:8:1: ALTER TABLE") && text.contains("help:"), "{text}");
+    assert!(
+        text.contains("psql_meta.sql:8:1: ALTER TABLE") && text.contains("help:"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -99,31 +151,56 @@ fn lint_shared_migration_histories_drop_nothing() {
     let (mut files, mut statements) = (0, 0);
     for project in ["lemmy", "documenso"] {
         let dir = corpus.join("history").join(project);
-        let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         paths.retain(|p| p.extension().is_some_and(|e| e == "sql"));
         paths.sort();
         for p in paths {
             let name = p.display().to_string();
-            let text = prepass::decode(&std::fs::read(&p).unwrap(), &name).unwrap_or_else(|e| panic!("{e:#}"));
-            let r = lint_sql(&text, &LintContext { file: name.clone(), ..Default::default() }).unwrap_or_else(|e| panic!("{e:#}"));
+            let text = prepass::decode(&std::fs::read(&p).unwrap(), &name)
+                .unwrap_or_else(|e| panic!("{e:#}"));
+            let r = lint_sql(
+                &text,
+                &LintContext {
+                    file: name.clone(),
+                    ..Default::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e:#}"));
             // Every chunk between top-level semicolons lies inside some statement.
             let prepared = prepass::prepare(&text);
             let mut from = 0;
-            for end in prepared.semicolons.iter().copied().chain([prepared.sql.len()]) {
+            for end in prepared
+                .semicolons
+                .iter()
+                .copied()
+                .chain([prepared.sql.len()])
+            {
                 let chunk = &prepared.sql[from..end];
                 let body = prepass::skip_trivia(chunk);
                 if !body.is_empty() {
                     let line = prepass::line_of(prepared.sql.as_bytes(), end - body.len());
-                    let covered = r.statements.iter().any(|s| s.line <= line && line < s.line + s.sql.lines().count().max(1));
+                    let covered = r
+                        .statements
+                        .iter()
+                        .any(|s| s.line <= line && line < s.line + s.sql.lines().count().max(1));
                     assert!(covered, "{name}:{line}: a statement was dropped");
                 }
                 from = end + 1;
             }
-            assert!(r.statements.iter().all(|s| s.kind != "UNPARSED"), "{name}: unparsed statement");
+            assert!(
+                r.statements.iter().all(|s| s.kind != "UNPARSED"),
+                "{name}: unparsed statement"
+            );
             files += 1;
             statements += r.statements.len();
         }
     }
-    eprintln!("linted {files} files, {statements} statements in {:?}", start.elapsed());
+    eprintln!(
+        "linted {files} files, {statements} statements in {:?}",
+        start.elapsed()
+    );
     assert!(files > 400);
 }
