@@ -249,9 +249,7 @@ pub struct ReportArgs {
 /// Parses `5s`, `500ms`, `2min`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num
         .parse()
@@ -261,11 +259,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "ms" => n / 1000.0,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit '{other}' in '{s}' (use ms, s, min or h)"
-            ));
-        }
+        other => return Err(format!("unknown duration unit '{other}' in '{s}' (use ms, s, min or h)")),
     };
     Ok(std::time::Duration::from_secs_f64(secs))
 }

@@ -43,9 +43,7 @@ impl Default for ApplyOptions {
 /// Why a plan was refused before anything ran (exit code 3).
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
-    #[error(
-        "the plan is not the one that was reviewed: its SHA-256 is {actual}, expected {expected}"
-    )]
+    #[error("the plan is not the one that was reviewed: its SHA-256 is {actual}, expected {expected}")]
     NotReviewed { expected: String, actual: String },
     #[error(
         "the live schema drifted since the plan was generated: its fingerprint is {actual}, the plan was made for {expected}; run `pgalign diff` again and review the new plan"
@@ -67,36 +65,14 @@ pub enum Refusal {
 #[derive(Clone)]
 pub enum Event {
     /// Connected; `cancel` cancels the running statement on the server.
-    Connected {
-        cancel: CancelToken,
-    },
-    Checked {
-        fingerprint: String,
-    },
-    StatementStarted {
-        step: usize,
-        group: usize,
-        title: String,
-    },
-    StatementFinished {
-        step: usize,
-        duration: Duration,
-        rows: u64,
-    },
-    Notice {
-        step: usize,
-        message: String,
-    },
-    StatementFailed {
-        step: usize,
-        error: StatementError,
-    },
-    GroupCommitted {
-        group: usize,
-    },
-    GroupRolledBack {
-        group: usize,
-    },
+    Connected { cancel: CancelToken },
+    Checked { fingerprint: String },
+    StatementStarted { step: usize, group: usize, title: String },
+    StatementFinished { step: usize, duration: Duration, rows: u64 },
+    Notice { step: usize, message: String },
+    StatementFailed { step: usize, error: StatementError },
+    GroupCommitted { group: usize },
+    GroupRolledBack { group: usize },
 }
 
 impl std::fmt::Debug for Event {
@@ -104,14 +80,8 @@ impl std::fmt::Debug for Event {
         match self {
             Event::Connected { .. } => write!(f, "Connected"),
             Event::Checked { fingerprint } => write!(f, "Checked({fingerprint})"),
-            Event::StatementStarted { step, group, title } => {
-                write!(f, "StatementStarted({step}, {group}, {title})")
-            }
-            Event::StatementFinished {
-                step,
-                duration,
-                rows,
-            } => write!(f, "StatementFinished({step}, {duration:?}, {rows})"),
+            Event::StatementStarted { step, group, title } => write!(f, "StatementStarted({step}, {group}, {title})"),
+            Event::StatementFinished { step, duration, rows } => write!(f, "StatementFinished({step}, {duration:?}, {rows})"),
             Event::Notice { step, message } => write!(f, "Notice({step}, {message})"),
             Event::StatementFailed { step, error } => write!(f, "StatementFailed({step}, {error})"),
             Event::GroupCommitted { group } => write!(f, "GroupCommitted({group})"),
@@ -197,12 +167,9 @@ pub async fn run(
 ) -> Result<Outcome> {
     check_plan(plan, opts)?;
     let (mut client, mut notices) = connect_with_notices(target).await?;
-    send(
-        &events,
-        Event::Connected {
-            cancel: client.cancel_token(),
-        },
-    );
+    send(&events, Event::Connected {
+        cancel: client.cancel_token(),
+    });
     let locked: bool = client
         .query_one("SELECT pg_try_advisory_lock($1)", &[&APPLY_LOCK_KEY])
         .await
@@ -214,15 +181,7 @@ pub async fn run(
         }
         .into());
     }
-    let result = run_locked(
-        &mut client,
-        &mut notices,
-        plan,
-        opts,
-        &events,
-        &mut journal_file,
-    )
-    .await;
+    let result = run_locked(&mut client, &mut notices, plan, opts, &events, &mut journal_file).await;
     let _ = client
         .query_one("SELECT pg_advisory_unlock($1)", &[&APPLY_LOCK_KEY])
         .await;
@@ -274,17 +233,17 @@ async fn run_locked(
         .map_err(|e| anyhow::anyhow!("setting timeouts: {}", crate::db::describe_error(&e)))?;
 
     for group in groups {
-        let steps: Vec<&crate::plan::Step> =
-            plan.steps.iter().filter(|s| s.group == group).collect();
+        let steps: Vec<&crate::plan::Step> = plan.steps.iter().filter(|s| s.group == group).collect();
         let transactional = steps.iter().all(|s| s.transactional);
         if outcome.failed.is_some() {
             outcome.not_applied.extend(steps.iter().map(|s| s.number));
             continue;
         }
         if transactional {
-            client.batch_execute("BEGIN").await.map_err(|e| {
-                anyhow::anyhow!("starting group {group}: {}", crate::db::describe_error(&e))
-            })?;
+            client
+                .batch_execute("BEGIN")
+                .await
+                .map_err(|e| anyhow::anyhow!("starting group {group}: {}", crate::db::describe_error(&e)))?;
         }
         let mut done_in_group = Vec::new();
         for step in &steps {
@@ -296,25 +255,16 @@ async fn run_locked(
                     title: step.title.clone(),
                 },
             )?;
-            send(
-                events,
-                Event::StatementStarted {
-                    step: step.number,
-                    group,
-                    title: step.title.clone(),
-                },
-            );
+            send(events, Event::StatementStarted {
+                step: step.number,
+                group,
+                title: step.title.clone(),
+            });
             let started = Instant::now();
             let result = client.execute(step.sql.as_str(), &[]).await;
             let elapsed = started.elapsed();
             while let Ok(message) = notices.try_recv() {
-                send(
-                    events,
-                    Event::Notice {
-                        step: step.number,
-                        message,
-                    },
-                );
+                send(events, Event::Notice { step: step.number, message });
             }
             match result {
                 Ok(rows) => {
@@ -327,14 +277,11 @@ async fn run_locked(
                             rows,
                         },
                     )?;
-                    send(
-                        events,
-                        Event::StatementFinished {
-                            step: step.number,
-                            duration: elapsed,
-                            rows,
-                        },
-                    );
+                    send(events, Event::StatementFinished {
+                        step: step.number,
+                        duration: elapsed,
+                        rows,
+                    });
                     outcome.finished.push((step.number, elapsed, rows));
                     done_in_group.push(step.number);
                     if !transactional {
@@ -352,13 +299,10 @@ async fn run_locked(
                             error: error.clone(),
                         },
                     )?;
-                    send(
-                        events,
-                        Event::StatementFailed {
-                            step: step.number,
-                            error: error.clone(),
-                        },
-                    );
+                    send(events, Event::StatementFailed {
+                        step: step.number,
+                        error: error.clone(),
+                    });
                     outcome.failed = Some((step.number, error.clone()));
                     if transactional {
                         let _ = client.batch_execute("ROLLBACK").await;

@@ -8,11 +8,7 @@ pub fn create_schema(name: &str) -> String {
 
 pub fn create_enum(e: &EnumType) -> String {
     let labels: Vec<String> = e.labels.iter().map(|l| quote_literal(l)).collect();
-    format!(
-        "CREATE TYPE {} AS ENUM ({});",
-        e.name.sql(),
-        labels.join(", ")
-    )
+    format!("CREATE TYPE {} AS ENUM ({});", e.name.sql(), labels.join(", "))
 }
 
 /// `CREATE SEQUENCE` without `OWNED BY` (the owning table may not exist yet).
@@ -55,10 +51,7 @@ pub fn column_def(c: &Column) -> String {
         s.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
     }
     if let Some(identity) = &c.identity {
-        s.push_str(&format!(
-            " GENERATED {} AS IDENTITY",
-            identity.to_uppercase()
-        ));
+        s.push_str(&format!(" GENERATED {} AS IDENTITY", identity.to_uppercase()));
     }
     if let Some(d) = &c.default {
         s.push_str(&format!(" DEFAULT {d}"));
@@ -75,11 +68,7 @@ pub fn create_table(t: &Table) -> String {
     let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
     for c in t.constraints.values() {
         if c.kind != ConstraintKind::ForeignKey {
-            parts.push(format!(
-                "CONSTRAINT {} {}",
-                quote_ident(&c.name),
-                c.definition
-            ));
+            parts.push(format!("CONSTRAINT {} {}", quote_ident(&c.name), c.definition));
         }
     }
     format!(

@@ -10,14 +10,11 @@ use std::io::IsTerminal;
 pub async fn run(args: ApplyArgs) -> Result<u8> {
     let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
     if args.resume.is_some() {
-        bail!(
-            "--resume is not supported yet: inspect the journal with `pgalign report --journal FILE` and re-run `pgalign diff` for what is left"
-        );
+        bail!("--resume is not supported yet: inspect the journal with `pgalign report --journal FILE` and re-run `pgalign diff` for what is left");
     }
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("reading plan file {}", args.plan.display()))?;
-    let plan_file =
-        plan::parse_plan(&text).with_context(|| format!("plan file {}", args.plan.display()))?;
+    let plan_file = plan::parse_plan(&text).with_context(|| format!("plan file {}", args.plan.display()))?;
     match &args.confirm_target {
         Some(name) if name == &settings.dbname => {}
         Some(name) => {
@@ -32,10 +29,7 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line)?;
             if line.trim() != settings.dbname {
-                eprintln!(
-                    "pgalign: refused: the typed name does not match {}",
-                    settings.dbname
-                );
+                eprintln!("pgalign: refused: the typed name does not match {}", settings.dbname);
                 return Ok(exit::REFUSED);
             }
         }
@@ -71,16 +65,12 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
     let printer = tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
             match ev {
-                Event::StatementStarted { step, title, .. } => {
-                    eprintln!("[{step}/{total}] {title} …")
-                }
+                Event::StatementStarted { step, title, .. } => eprintln!("[{step}/{total}] {title} …"),
                 Event::StatementFinished { step, duration, .. } => {
                     eprintln!("[{step}/{total}] done in {} ms", duration.as_millis())
                 }
                 Event::Notice { message, .. } => eprintln!("    server {message}"),
-                Event::StatementFailed { step, error } => {
-                    eprintln!("[{step}/{total}] FAILED: {error}")
-                }
+                Event::StatementFailed { step, error } => eprintln!("[{step}/{total}] FAILED: {error}"),
                 Event::GroupRolledBack { group } => eprintln!("group {group} rolled back"),
                 _ => {}
             }
@@ -98,10 +88,7 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
         );
         return Ok(exit::ERROR);
     }
-    eprintln!(
-        "pgalign: applied {} statement(s) to {settings}",
-        outcome.committed.len()
-    );
+    eprintln!("pgalign: applied {} statement(s) to {settings}", outcome.committed.len());
     Ok(exit::OK)
 }
 
@@ -109,9 +96,5 @@ fn list(steps: &[usize]) -> String {
     if steps.is_empty() {
         return "none".into();
     }
-    steps
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    steps.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
 }

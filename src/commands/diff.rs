@@ -19,8 +19,7 @@ pub async fn compute(
         crate::db::shadow::inspect_desired(&source, shadow)
     );
     let live = live?;
-    let want =
-        want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
+    let want = want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
     Ok((settings, plan::diff(&live, &want.model, opts)))
 }
 
@@ -46,13 +45,7 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     let opts = PlanOptions {
         additive: args.additive,
     };
-    let (settings, plan) = compute(
-        &args.db.db,
-        &args.desired.desired,
-        args.desired.shadow.as_deref(),
-        &opts,
-    )
-    .await?;
+    let (settings, plan) = compute(&args.db.db, &args.desired.desired, args.desired.shadow.as_deref(), &opts).await?;
     let text = plan::render_plan(&plan, &settings.to_string(), &crate::util::now_rfc3339());
     let out = match args.format {
         PlanFormat::Sql => text.clone(),
@@ -74,9 +67,5 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         }
         None => super::print_stdout(&out)?,
     }
-    Ok(if plan.is_empty() {
-        exit::OK
-    } else {
-        exit::DIFFERENCES
-    })
+    Ok(if plan.is_empty() { exit::OK } else { exit::DIFFERENCES })
 }

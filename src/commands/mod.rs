@@ -39,15 +39,13 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
-        let command = cli
-            .command
-            .unwrap_or(Command::Wizard(crate::cli::WizardArgs {
-                db: None,
-                desired: None,
-                shadow: None,
-                session_dir: None,
-                config: None,
-            }));
+        let command = cli.command.unwrap_or(Command::Wizard(crate::cli::WizardArgs {
+            db: None,
+            desired: None,
+            shadow: None,
+            session_dir: None,
+            config: None,
+        }));
         let interactive = matches!(command, Command::Wizard(_) | Command::Practice(_));
         if !interactive {
             crate::db::cluster::install_signal_cleanup();
@@ -69,10 +67,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Err(e) => {
                 let refused = e.downcast_ref::<crate::apply::Refusal>().is_some()
                     || e.downcast_ref::<crate::plan::file::PlanError>().is_some();
-                eprintln!(
-                    "pgalign: {}: {e:#}",
-                    if refused { "refused" } else { "error" }
-                );
+                eprintln!("pgalign: {}: {e:#}", if refused { "refused" } else { "error" });
                 if refused { exit::REFUSED } else { exit::ERROR }
             }
         }

@@ -12,10 +12,7 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
     )
     .await?;
     if plan.is_empty() {
-        eprintln!(
-            "pgalign: {settings} is in sync with the desired schema (fingerprint {})",
-            plan.live_fingerprint
-        );
+        eprintln!("pgalign: {settings} is in sync with the desired schema (fingerprint {})", plan.live_fingerprint);
         return Ok(exit::OK);
     }
     let mut out = format!("{} difference(s) remain on {settings}:\n", plan.steps.len());

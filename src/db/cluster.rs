@@ -362,10 +362,9 @@ pub fn cleanup_all() {
 pub fn install_signal_cleanup() {
     tokio::spawn(async {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        let (Ok(mut int), Ok(mut term)) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
             return;
         };
         tokio::select! {

@@ -35,11 +35,7 @@ impl fmt::Debug for ConnSettings {
 
 impl fmt::Display for ConnSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}@{}:{}/{}",
-            self.user, self.host, self.port, self.dbname
-        )
+        write!(f, "{}@{}:{}/{}", self.user, self.host, self.port, self.dbname)
     }
 }
 
@@ -290,9 +286,7 @@ fn parse_conninfo(s: &str) -> Result<BTreeMap<String, String>> {
             chars.next();
         }
         if chars.next() != Some('=') {
-            bail!(
-                "connection string: missing '=' after '{key}' (expected a postgres:// URL or key=value pairs)"
-            );
+            bail!("connection string: missing '=' after '{key}' (expected a postgres:// URL or key=value pairs)");
         }
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
@@ -339,12 +333,10 @@ pub async fn connect_with_notices(
 ) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<String>)> {
     use futures_util::StreamExt;
     let config = settings.driver_config();
-    let (client, mut connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| {
-        anyhow::anyhow!(
-            "connecting to {settings}: {}",
-            crate::db::describe_error(&e)
-        )
-    })?;
+    let (client, mut connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to {settings}: {}", crate::db::describe_error(&e)))?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -367,9 +359,8 @@ mod tests {
 
     #[test]
     fn url_parts_are_decoded() {
-        let p =
-            parse_url("postgresql://us%40er:p%3Ass@db.example.com:6543/my%20db?sslmode=require")
-                .unwrap();
+        let p = parse_url("postgresql://us%40er:p%3Ass@db.example.com:6543/my%20db?sslmode=require")
+            .unwrap();
         assert_eq!(p["user"], "us@er");
         assert_eq!(p["password"], "p:ss");
         assert_eq!(p["host"], "db.example.com");

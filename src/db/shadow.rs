@@ -43,9 +43,7 @@ impl DesiredSource {
         if src.contains('=') && !src.contains('/') {
             return Ok(DesiredSource::Database(src.to_string()));
         }
-        bail!(
-            "desired schema '{src}': no such file or directory (expected a .sql file, a directory of .sql files, a database URL or cmd:<command>)"
-        )
+        bail!("desired schema '{src}': no such file or directory (expected a .sql file, a directory of .sql files, a database URL or cmd:<command>)")
     }
 
     /// How the source is shown in plans and reports (never with secrets).
@@ -95,11 +93,7 @@ pub fn psql_path() -> PathBuf {
 
 /// Runs SQL from `file` (or from `stdin_sql`) against `target` with psql and
 /// `ON_ERROR_STOP`; an error names the file and line as psql reports them.
-pub fn run_psql(
-    target: &ConnSettings,
-    file: Option<&Path>,
-    stdin_sql: Option<&[u8]>,
-) -> Result<()> {
+pub fn run_psql(target: &ConnSettings, file: Option<&Path>, stdin_sql: Option<&[u8]>) -> Result<()> {
     let mut cmd = Command::new(psql_path());
     target.apply_env(&mut cmd);
     cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc"]);
@@ -115,9 +109,9 @@ pub fn run_psql(
         }
     }
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().context(
-        "running psql (install the PostgreSQL client: apt-get install postgresql-client)",
-    )?;
+    let mut child = cmd
+        .spawn()
+        .context("running psql (install the PostgreSQL client: apt-get install postgresql-client)")?;
     if let (Some(sql), Some(mut stdin)) = (stdin_sql, child.stdin.take()) {
         use std::io::Write;
         let sql = sql.to_vec();
@@ -153,9 +147,7 @@ impl ShadowHost {
                 _cluster: None,
             }),
             None => {
-                let cluster = Cluster::start().context(
-                    "starting a throwaway PostgreSQL for the desired schema (or pass --shadow URL)",
-                )?;
+                let cluster = Cluster::start().context("starting a throwaway PostgreSQL for the desired schema (or pass --shadow URL)")?;
                 Ok(ShadowHost {
                     admin: cluster.settings("postgres"),
                     _cluster: Some(cluster),
@@ -199,19 +191,11 @@ async fn load_into_temp_db(host: &ShadowHost, src: &DesiredSource) -> Result<Ins
         std::process::id(),
         chrono::Utc::now().timestamp_micros()
     );
-    let admin = connect(host.admin())
-        .await
-        .context("connecting to the shadow server")?;
+    let admin = connect(host.admin()).await.context("connecting to the shadow server")?;
     admin
         .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "creating shadow database on {}: {}",
-                host.admin(),
-                super::describe_error(&e)
-            )
-        })?;
+        .map_err(|e| anyhow::anyhow!("creating shadow database on {}: {}", host.admin(), super::describe_error(&e)))?;
     let target = host.admin().with_dbname(&name);
     let loaded = load_sql(&target, src).await;
     let inspected = match loaded {
@@ -246,8 +230,7 @@ pub async fn load_sql(target: &ConnSettings, src: &DesiredSource) -> Result<()> 
             }
             DesiredSource::File(_) | DesiredSource::Dir(_) => {
                 for f in src.sql_files()? {
-                    let text =
-                        std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
+                    let text = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
                     if std::str::from_utf8(&text).is_err() {
                         bail!("{} is not valid UTF-8", f.display());
                     }

@@ -283,13 +283,13 @@ pub fn classify(node: &NodeEnum, sql: &str) -> (String, Vec<Action>) {
                 .collect();
             // DROP TRIGGER/POLICY x ON t: the list is [schema.]table.name.
             let mut on = None;
-            if matches!(kind, ObjKind::Trigger | ObjKind::Policy) {
-                if let Some(Some(N::List(l))) = s.objects.first().map(|o| o.node.as_ref()) {
-                    let parts = strings(&l.items);
-                    if parts.len() >= 2 {
-                        on = Some(Rel::from_names(&l.items[..l.items.len() - 1]));
-                        objects = vec![Rel::new(None, &parts[parts.len() - 1])];
-                    }
+            if matches!(kind, ObjKind::Trigger | ObjKind::Policy)
+                && let Some(Some(N::List(l))) = s.objects.first().map(|o| o.node.as_ref())
+            {
+                let parts = strings(&l.items);
+                if parts.len() >= 2 {
+                    on = Some(Rel::from_names(&l.items[..l.items.len() - 1]));
+                    objects = vec![Rel::new(None, &parts[parts.len() - 1])];
                 }
             }
             let k = format!("DROP {}", kind_words(s.remove_type));

@@ -397,11 +397,10 @@ pub fn classify_more(node: &NodeEnum, sql: &str) -> (String, Vec<Action>) {
                         Some(N::List(l)) => Rel::from_names(&l.items),
                         _ => Rel::new(None, "?"),
                     };
-                    if s.objtype == Ot::ObjectColumn as i32 {
-                        if let Some(Some(N::List(l))) = s.object.as_deref().map(|o| o.node.as_ref())
-                        {
-                            r = Rel::from_names(&l.items[..l.items.len().saturating_sub(1)]);
-                        }
+                    if s.objtype == Ot::ObjectColumn as i32
+                        && let Some(Some(N::List(l))) = s.object.as_deref().map(|o| o.node.as_ref())
+                    {
+                        r = Rel::from_names(&l.items[..l.items.len().saturating_sub(1)]);
                     }
                     r
                 });

@@ -41,10 +41,10 @@ pub fn named_relations(actions: &[Action]) -> BTreeSet<Rel> {
                 out.extend(rel.iter().chain(index.iter()).cloned())
             }
             Action::Cluster { rel: Some(r) } | Action::Rename { rel: Some(r), .. } => {
-                drop(out.insert(r.clone()))
+                out.insert(r.clone());
             }
             Action::Policy { rel, .. } | Action::CreateTrigger { rel, .. } => {
-                drop(out.insert(rel.clone()))
+                out.insert(rel.clone());
             }
             _ => {}
         }
@@ -175,24 +175,24 @@ pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
             let target: Option<String> = (contype == 'f').then(|| r.get(4));
             t.constraints.insert(r.get(1), (contype, target));
             let def: String = r.get(5);
-            if contype == 'c' && r.get::<_, bool>(3) {
-                if let Some(col) = def
+            if contype == 'c'
+                && r.get::<_, bool>(3)
+                && let Some(col) = def
                     .strip_prefix("CHECK ((")
                     .and_then(|d| d.strip_suffix(" IS NOT NULL))"))
-                {
-                    t.not_null_checks.insert(col.trim_matches('"').to_string());
-                }
+            {
+                t.not_null_checks.insert(col.trim_matches('"').to_string());
             }
         }
-        if contype == 'f' && r.get::<_, u32>(0) != r.get::<_, u32>(6) {
-            if let Some(t) = by_oid
+        if contype == 'f'
+            && r.get::<_, u32>(0) != r.get::<_, u32>(6)
+            && let Some(t) = by_oid
                 .get(&r.get::<_, u32>(6))
                 .and_then(|rel| facts.tables.get_mut(rel))
-            {
-                let from: String = r.get(7);
-                if !t.referenced_by.contains(&from) {
-                    t.referenced_by.push(from);
-                }
+        {
+            let from: String = r.get(7);
+            if !t.referenced_by.contains(&from) {
+                t.referenced_by.push(from);
             }
         }
     }
@@ -219,18 +219,6 @@ fn type_spec(typname: &str, typmod: i32) -> TypeSpec {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn typmods_decode() {
-        assert_eq!(type_spec("varchar", 24).mods, vec![20]);
-        assert_eq!(type_spec("numeric", ((12 << 16) | 2) + 4).mods, vec![12, 2]);
-        assert!(type_spec("_int4", -1).array);
-    }
-}
-
 /// Lints `text` against a live database: reads the facts of the relations it
 /// names, lints, runs the probes the rules asked for (unless `probes` is
 /// false), and lints again with their results.
@@ -254,4 +242,16 @@ pub async fn lint_live(
     super::probe::run(client, &mut facts, &report.wanted_probes).await;
     ctx.db = Some(facts);
     super::lint_sql(text, &ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typmods_decode() {
+        assert_eq!(type_spec("varchar", 24).mods, vec![20]);
+        assert_eq!(type_spec("numeric", ((12 << 16) | 2) + 4).mods, vec![12, 2]);
+        assert!(type_spec("_int4", -1).array);
+    }
 }

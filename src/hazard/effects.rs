@@ -53,10 +53,10 @@ impl Effect {
 
 /// Whether a constraint of `rel` named `name` is a foreign key.
 pub fn is_foreign_key(rel: &Rel, name: &str, cx: &Cx) -> (bool, Option<Rel>) {
-    if let Some(t) = cx.table(rel) {
-        if let Some((kind, target)) = t.constraints.get(name) {
-            return (*kind == 'f', target.as_deref().map(|n| qualified(n)));
-        }
+    if let Some(t) = cx.table(rel)
+        && let Some((kind, target)) = t.constraints.get(name)
+    {
+        return (*kind == 'f', target.as_deref().map(qualified));
     }
     let fk = name.ends_with("_fkey")
         || name.ends_with("_fk")

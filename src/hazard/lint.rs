@@ -148,7 +148,7 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
                 hazards.push(finding);
             }
         }
-        hazards.sort_by(|a, b| b.severity.cmp(&a.severity));
+        hazards.sort_by_key(|h| std::cmp::Reverse(h.severity));
         wanted.extend(cx.wanted.take());
         let in_transaction = state.in_tx.is_some();
         drop(cx);
@@ -169,20 +169,19 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
     for (m, f) in metas {
         statements.push(meta_statement(m.line, &m.text, f, &state));
     }
-    if let Some(line) = state.in_tx {
-        if let Some(s) = statements
+    if let Some(line) = state.in_tx
+        && let Some(s) = statements
             .iter_mut()
             .rev()
             .find(|s| s.line == line && s.kind == "BEGIN")
-        {
-            s.hazards.push(Finding {
+    {
+        s.hazards.push(Finding {
                 id: HazardId::Session,
                 severity: Severity::Warning,
                 detail: format!("BEGIN at line {line} is never committed: at the end of the script the session ends and everything after it is rolled back"),
                 help: Some("end the file with COMMIT".into()),
                 acknowledged: None,
             });
-        }
     }
     let mut summary = ReportSummary {
         statements: statements.len(),
@@ -320,8 +319,12 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                     if let Some(col) = &c.not_null_of {
                         let key = (rel.name.clone(), col.clone());
                         match (&c.name, c.not_valid) {
-                            (_, false) => drop(state.not_null_checks.insert(key)),
-                            (Some(n), true) => drop(state.pending_checks.insert(n.clone(), key)),
+                            (_, false) => {
+                                state.not_null_checks.insert(key);
+                            }
+                            (Some(n), true) => {
+                                state.pending_checks.insert(n.clone(), key);
+                            }
                             _ => {}
                         }
                     }
@@ -344,7 +347,7 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                 }
             }
             Action::CreateEnum { typ, values } => {
-                drop(state.enums.insert(typ.name.clone(), values.clone()))
+                state.enums.insert(typ.name.clone(), values.clone());
             }
             Action::AddEnumValue { typ, value } if state.in_tx.is_some() => {
                 state.tx_enum_values.push((typ.to_string(), value.clone()))

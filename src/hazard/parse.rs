@@ -87,15 +87,15 @@ fn split_and_parse(p: &Prepared) -> Vec<Piece> {
         }
         let mut result = parse_one(&p.sql[start..end]);
         let mut used = 1;
-        if let Err(e) = &result {
-            if e.contains("end of input") {
-                for extra in 1..=64.min(bounds.len() - k - 1) {
-                    let e2 = bounds[k + extra].1;
-                    if let Ok(node) = parse_one(&p.sql[start..e2]) {
-                        result = Ok(node);
-                        used = extra + 1;
-                        break;
-                    }
+        if let Err(e) = &result
+            && e.contains("end of input")
+        {
+            for extra in 1..=64.min(bounds.len() - k - 1) {
+                let e2 = bounds[k + extra].1;
+                if let Ok(node) = parse_one(&p.sql[start..e2]) {
+                    result = Ok(node);
+                    used = extra + 1;
+                    break;
                 }
             }
         }

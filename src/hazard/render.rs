@@ -146,7 +146,7 @@ mod tests {
         let text = human(&r, Style { color: false });
         assert!(text.contains("m.sql:2:3: DROP TABLE"), "{text}");
         assert!(text.contains("2 |   DROP TABLE users"), "{text}");
-        assert!(text.contains("  | ^^^^^^^^^^^^^^^^"), "{text}");
+        assert!(text.contains("  |   ^^^^^^^^^^^^^^^^\n"), "{text}");
         assert!(
             text.contains("danger[data-loss]: drops table users"),
             "{text}"

@@ -78,8 +78,7 @@ pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
             b.omitted.len()
         ));
         let omitted = std::mem::take(&mut b.omitted);
-        b.notes
-            .extend(omitted.into_iter().map(|o| format!("  omitted: {o}")));
+        b.notes.extend(omitted.into_iter().map(|o| format!("  omitted: {o}")));
     }
     b.steps.sort_by_key(|(phase, seq, _)| (*phase, *seq));
     let mut plan = Plan {
@@ -101,14 +100,7 @@ impl<'a> Builder<'a> {
         self.push_tx(phase, title, sql, hazards, true);
     }
 
-    fn push_tx(
-        &mut self,
-        phase: Phase,
-        title: String,
-        sql: String,
-        hazards: Vec<Hazard>,
-        tx: bool,
-    ) {
+    fn push_tx(&mut self, phase: Phase, title: String, sql: String, hazards: Vec<Hazard>, tx: bool) {
         let seq = self.steps.len();
         self.steps.push((
             phase,
@@ -163,10 +155,7 @@ impl<'a> Builder<'a> {
     fn size(&self, t: &QName) -> String {
         match self.stats(t) {
             Some(s) if s.rows.is_some_and(|r| r <= 0.0) => "empty".into(),
-            Some(TableStats {
-                rows: Some(rows),
-                bytes,
-            }) => {
+            Some(TableStats { rows: Some(rows), bytes }) => {
                 format!("{}, {}", human_bytes(bytes), human_rows(rows))
             }
             Some(TableStats { rows: None, bytes }) => {
@@ -192,10 +181,7 @@ impl<'a> Builder<'a> {
         h(
             HazardId::Lock,
             Severity::Info,
-            format!(
-                "takes an ACCESS EXCLUSIVE lock on {t} ({}) {what}",
-                self.size(t)
-            ),
+            format!("takes an ACCESS EXCLUSIVE lock on {t} ({}) {what}", self.size(t)),
         )
     }
 
@@ -256,33 +242,15 @@ impl<'a> Builder<'a> {
     }
 
     fn enum_change(&mut self, name: &QName, have: &EnumType, want: &EnumType) {
-        let kept: Vec<&String> = want
-            .labels
-            .iter()
-            .filter(|l| have.labels.contains(l))
-            .collect();
-        let removed: Vec<&String> = have
-            .labels
-            .iter()
-            .filter(|l| !want.labels.contains(l))
-            .collect();
-        let order_kept = have
-            .labels
-            .iter()
-            .filter(|l| want.labels.contains(l))
-            .collect::<Vec<_>>()
-            == kept;
+        let kept: Vec<&String> = want.labels.iter().filter(|l| have.labels.contains(l)).collect();
+        let removed: Vec<&String> = have.labels.iter().filter(|l| !want.labels.contains(l)).collect();
+        let order_kept = have.labels.iter().filter(|l| want.labels.contains(l)).collect::<Vec<_>>() == kept;
         if !removed.is_empty() || !order_kept {
             let why = if removed.is_empty() {
-                format!(
-                    "enum {name} reorders its values; that needs a new type and a cast, which pgalign does not plan yet"
-                )
+                format!("enum {name} reorders its values; that needs a new type and a cast, which pgalign does not plan yet")
             } else {
                 let list: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
-                format!(
-                    "enum {name} drops value(s) {}; that needs a new type and a cast, which pgalign does not plan yet",
-                    list.join(", ")
-                )
+                format!("enum {name} drops value(s) {}; that needs a new type and a cast, which pgalign does not plan yet", list.join(", "))
             };
             if self.opts.additive {
                 self.omitted.push(why);
@@ -320,13 +288,7 @@ impl<'a> Builder<'a> {
             let at = present
                 .iter()
                 .position(|l| position.contains(&quote_literal(l)))
-                .map(|p| {
-                    if position.starts_with(" AFTER") {
-                        p + 1
-                    } else {
-                        p
-                    }
-                })
+                .map(|p| if position.starts_with(" AFTER") { p + 1 } else { p })
                 .unwrap_or(present.len());
             present.insert(at, label.clone());
         }
@@ -358,11 +320,7 @@ impl<'a> Builder<'a> {
                         self.push(
                             Phase::CreateSequence,
                             format!("alter sequence {name}"),
-                            format!(
-                                "ALTER SEQUENCE {} {};",
-                                name.sql(),
-                                ddl::sequence_options(want)
-                            ),
+                            format!("ALTER SEQUENCE {} {};", name.sql(), ddl::sequence_options(want)),
                             vec![],
                         );
                     }
@@ -429,22 +387,12 @@ impl<'a> Builder<'a> {
         let mut fk_dropped: BTreeSet<(QName, String)> = BTreeSet::new();
         for t in live.tables.values() {
             let want = self.desired.tables.get(&t.name);
-            for c in t
-                .constraints
-                .values()
-                .filter(|c| c.kind == ConstraintKind::ForeignKey)
-            {
+            for c in t.constraints.values().filter(|c| c.kind == ConstraintKind::ForeignKey) {
                 let wanted = want.and_then(|w| w.constraints.get(&c.name));
-                let target_rebuilt = c
-                    .references
-                    .as_ref()
-                    .is_some_and(|r| rebuilt_keys.contains(r));
+                let target_rebuilt = c.references.as_ref().is_some_and(|r| rebuilt_keys.contains(r));
                 if wanted != Some(c) || target_rebuilt {
                     fk_dropped.insert((t.name.clone(), c.name.clone()));
-                    let mut hz = vec![self.lock(
-                        &t.name,
-                        "and a SHARE ROW EXCLUSIVE lock on the referenced table",
-                    )];
+                    let mut hz = vec![self.lock(&t.name, "and a SHARE ROW EXCLUSIVE lock on the referenced table")];
                     if want.is_some() && wanted.is_none() {
                         hz.push(h(
                             HazardId::BreaksClients,
@@ -477,16 +425,8 @@ impl<'a> Builder<'a> {
                     format!("drop table {}", t.name),
                     format!("DROP TABLE {};", t.name.sql()),
                     vec![
-                        h(
-                            HazardId::DataLoss,
-                            sev,
-                            format!("drops table {} and all its rows ({size})", t.name),
-                        ),
-                        h(
-                            HazardId::BreaksClients,
-                            Severity::Warning,
-                            format!("clients that read or write {} break", t.name),
-                        ),
+                        h(HazardId::DataLoss, sev, format!("drops table {} and all its rows ({size})", t.name)),
+                        h(HazardId::BreaksClients, Severity::Warning, format!("clients that read or write {} break", t.name)),
                         self.lock(&t.name, "and on the tables its foreign keys point to"),
                     ],
                 );
@@ -505,11 +445,7 @@ impl<'a> Builder<'a> {
                 );
             }
             let have = live.tables.get(&t.name);
-            for c in t
-                .constraints
-                .values()
-                .filter(|c| c.kind == ConstraintKind::ForeignKey)
-            {
+            for c in t.constraints.values().filter(|c| c.kind == ConstraintKind::ForeignKey) {
                 let existing = have.and_then(|h| h.constraints.get(&c.name));
                 if existing == Some(c) && !fk_dropped.contains(&(t.name.clone(), c.name.clone())) {
                     continue;
@@ -524,10 +460,7 @@ impl<'a> Builder<'a> {
                     hz.push(h(
                         HazardId::MayFail,
                         Severity::Warning,
-                        format!(
-                            "fails if a row of {} has no matching referenced row",
-                            t.name
-                        ),
+                        format!("fails if a row of {} has no matching referenced row", t.name),
                     ));
                 }
                 self.push(
@@ -543,11 +476,7 @@ impl<'a> Builder<'a> {
     fn alter_table(&mut self, have: &Table, want: &Table, _fk_dropped: &BTreeSet<(QName, String)>) {
         let t = &have.name;
         // Constraints other than foreign keys: drop changed/removed, add changed/new.
-        for c in have
-            .constraints
-            .values()
-            .filter(|c| c.kind != ConstraintKind::ForeignKey)
-        {
+        for c in have.constraints.values().filter(|c| c.kind != ConstraintKind::ForeignKey) {
             let wanted = want.constraints.get(&c.name);
             if wanted == Some(c) {
                 continue;
@@ -556,33 +485,16 @@ impl<'a> Builder<'a> {
             let hz = vec![self.lock(t, "")];
             // Dropping a constraint whose columns go anyway is part of that drop.
             if wanted.is_some() {
-                self.push(
-                    Phase::DropConstraint,
-                    title,
-                    ddl::drop_constraint(t, &c.name),
-                    hz,
-                );
+                self.push(Phase::DropConstraint, title, ddl::drop_constraint(t, &c.name), hz);
             } else {
-                self.destructive(
-                    Phase::DropConstraint,
-                    title,
-                    ddl::drop_constraint(t, &c.name),
-                    hz,
-                );
+                self.destructive(Phase::DropConstraint, title, ddl::drop_constraint(t, &c.name), hz);
             }
         }
         if have.unlogged != want.unlogged {
             self.push(
                 Phase::AlterColumn,
-                format!(
-                    "set {} {t}",
-                    if want.unlogged { "unlogged" } else { "logged" }
-                ),
-                format!(
-                    "ALTER TABLE {} SET {};",
-                    t.sql(),
-                    if want.unlogged { "UNLOGGED" } else { "LOGGED" }
-                ),
+                format!("set {} {t}", if want.unlogged { "unlogged" } else { "logged" }),
+                format!("ALTER TABLE {} SET {};", t.sql(), if want.unlogged { "UNLOGGED" } else { "LOGGED" }),
                 vec![h(
                     HazardId::Rewrite,
                     self.sized(Severity::Warning, t),
@@ -602,45 +514,19 @@ impl<'a> Builder<'a> {
                 self.drop_column(t, col);
             }
         }
-        for c in want
-            .constraints
-            .values()
-            .filter(|c| c.kind != ConstraintKind::ForeignKey)
-        {
+        for c in want.constraints.values().filter(|c| c.kind != ConstraintKind::ForeignKey) {
             if have.constraints.get(&c.name) == Some(c) {
                 continue;
             }
             let size = self.size(t);
             let hz = match c.kind {
                 ConstraintKind::Check => vec![
-                    h(
-                        HazardId::ScanUnderLock,
-                        self.sized(Severity::Warning, t),
-                        format!("checks every row of {t} ({size}) while writes are blocked"),
-                    ),
-                    h(
-                        HazardId::MayFail,
-                        Severity::Warning,
-                        format!("fails if a row of {t} violates {}", c.definition),
-                    ),
+                    h(HazardId::ScanUnderLock, self.sized(Severity::Warning, t), format!("checks every row of {t} ({size}) while writes are blocked")),
+                    h(HazardId::MayFail, Severity::Warning, format!("fails if a row of {t} violates {}", c.definition)),
                 ],
                 _ => vec![
-                    h(
-                        HazardId::BlockingIndex,
-                        self.sized(Severity::Warning, t),
-                        format!(
-                            "builds the index of {} on {t} ({size}) while writes are blocked",
-                            c.name
-                        ),
-                    ),
-                    h(
-                        HazardId::MayFail,
-                        Severity::Warning,
-                        format!(
-                            "fails if {t} holds duplicate values for {}",
-                            c.columns.join(", ")
-                        ),
-                    ),
+                    h(HazardId::BlockingIndex, self.sized(Severity::Warning, t), format!("builds the index of {} on {t} ({size}) while writes are blocked", c.name)),
+                    h(HazardId::MayFail, Severity::Warning, format!("fails if {t} holds duplicate values for {}", c.columns.join(", "))),
                 ],
             };
             self.push(
@@ -656,12 +542,7 @@ impl<'a> Builder<'a> {
         let mut col = col.clone();
         let mut hz = vec![self.lock(t, "briefly")];
         let mut todo = None;
-        if col.not_null
-            && col.default.is_none()
-            && col.identity.is_none()
-            && col.generated.is_none()
-            && !self.is_empty(t)
-        {
+        if col.not_null && col.default.is_none() && col.identity.is_none() && col.generated.is_none() && !self.is_empty(t) {
             if self.opts.additive {
                 col.not_null = false;
                 todo = Some(format!(
@@ -682,63 +563,30 @@ impl<'a> Builder<'a> {
             hz.push(h(
                 HazardId::Rewrite,
                 self.sized(Severity::Warning, t),
-                format!(
-                    "fills {t}.{} for every row: rewrites {t} ({}) under ACCESS EXCLUSIVE",
-                    col.name,
-                    self.size(t)
-                ),
+                format!("fills {t}.{} for every row: rewrites {t} ({}) under ACCESS EXCLUSIVE", col.name, self.size(t)),
             ));
         }
         let mut sql = format!(
             "ALTER TABLE {} ADD COLUMN {}{};",
             t.sql(),
-            if self.opts.additive {
-                "IF NOT EXISTS "
-            } else {
-                ""
-            },
+            if self.opts.additive { "IF NOT EXISTS " } else { "" },
             ddl::column_def(&col)
         );
         if let Some(todo) = todo {
             sql = format!("{todo}\n{sql}");
         }
-        self.push(
-            Phase::AlterColumn,
-            format!("add column {t}.{}", col.name),
-            sql,
-            hz,
-        );
+        self.push(Phase::AlterColumn, format!("add column {t}.{}", col.name), sql, hz);
     }
 
     fn drop_column(&mut self, t: &QName, col: &Column) {
-        let sev = if self.is_empty(t) {
-            Severity::Info
-        } else {
-            Severity::Danger
-        };
+        let sev = if self.is_empty(t) { Severity::Info } else { Severity::Danger };
         self.destructive(
             Phase::AlterColumn,
             format!("drop column {t}.{}", col.name),
-            format!(
-                "ALTER TABLE {} DROP COLUMN {};",
-                t.sql(),
-                quote_ident(&col.name)
-            ),
+            format!("ALTER TABLE {} DROP COLUMN {};", t.sql(), quote_ident(&col.name)),
             vec![
-                h(
-                    HazardId::DataLoss,
-                    sev,
-                    format!(
-                        "drops column {t}.{} and its values ({})",
-                        col.name,
-                        self.size(t)
-                    ),
-                ),
-                h(
-                    HazardId::BreaksClients,
-                    Severity::Warning,
-                    format!("clients that read or write {t}.{} break", col.name),
-                ),
+                h(HazardId::DataLoss, sev, format!("drops column {t}.{} and its values ({})", col.name, self.size(t))),
+                h(HazardId::BreaksClients, Severity::Warning, format!("clients that read or write {t}.{} break", col.name)),
                 self.lock(t, "briefly"),
             ],
         );
@@ -760,38 +608,23 @@ impl<'a> Builder<'a> {
         }
         let alter = |rest: String| format!("ALTER TABLE {ts} ALTER COLUMN {cname} {rest};");
         if old.identity.is_some() && old.identity != new.identity {
-            self.push(
-                Phase::AlterColumn,
-                format!("drop identity of {full}"),
-                alter("DROP IDENTITY".into()),
-                vec![self.lock(t, "briefly")],
-            );
+            self.push(Phase::AlterColumn, format!("drop identity of {full}"), alter("DROP IDENTITY".into()), vec![self.lock(t, "briefly")]);
         }
         let type_changes = old.data_type != new.data_type || old.collation != new.collation;
         let default_changes = old.default != new.default;
         if old.default.is_some() && (default_changes || type_changes) {
             let mut hz = vec![self.lock(t, "briefly")];
             if new.default.is_none() && new.not_null {
-                hz.push(h(
-                    HazardId::BreaksClients,
-                    Severity::Warning,
-                    format!("inserts into {t} that omit {} now fail", new.name),
-                ));
+                hz.push(h(HazardId::BreaksClients, Severity::Warning, format!("inserts into {t} that omit {} now fail", new.name)));
             }
-            self.push(
-                Phase::AlterColumn,
-                format!("drop default of {full}"),
-                alter("DROP DEFAULT".into()),
-                hz,
-            );
+            self.push(Phase::AlterColumn, format!("drop default of {full}"), alter("DROP DEFAULT".into()), hz);
         }
         if type_changes {
             let mut rest = format!("TYPE {}", new.data_type);
             if let Some(c) = &new.collation {
                 rest.push_str(&format!(" COLLATE {c}"));
             }
-            let coercible =
-                binary_coercible(&old.data_type, &new.data_type) && old.collation == new.collation;
+            let coercible = binary_coercible(&old.data_type, &new.data_type) && old.collation == new.collation;
             if old.data_type != new.data_type && !coercible {
                 rest.push_str(&format!(" USING {cname}::{}", new.data_type));
             }
@@ -800,37 +633,17 @@ impl<'a> Builder<'a> {
             if coercible {
                 hz.push(self.lock(t, "briefly (no rewrite: the change is binary-coercible)"));
             } else {
-                hz.push(h(
-                    HazardId::Rewrite,
-                    self.sized(Severity::Warning, t),
-                    format!(
-                        "rewrites {t} ({size}) and rebuilds its indexes under ACCESS EXCLUSIVE"
-                    ),
-                ));
+                hz.push(h(HazardId::Rewrite, self.sized(Severity::Warning, t), format!("rewrites {t} ({size}) and rebuilds its indexes under ACCESS EXCLUSIVE")));
                 if !widening(&old.data_type, &new.data_type) {
                     hz.push(h(HazardId::LossyCast, Severity::Danger, format!("casts {full} from {} to {}: values that do not fit make it fail or are changed", old.data_type, new.data_type)));
                 }
-                hz.push(h(
-                    HazardId::BreaksClients,
-                    Severity::Warning,
-                    format!("clients that expect {full} as {} may break", old.data_type),
-                ));
+                hz.push(h(HazardId::BreaksClients, Severity::Warning, format!("clients that expect {full} as {} may break", old.data_type)));
             }
-            self.push(
-                Phase::AlterColumn,
-                format!("change type of {full} to {}", new.data_type),
-                alter(rest),
-                hz,
-            );
+            self.push(Phase::AlterColumn, format!("change type of {full} to {}", new.data_type), alter(rest), hz);
         }
         if let Some(d) = &new.default {
             if default_changes || type_changes {
-                self.push(
-                    Phase::AlterColumn,
-                    format!("set default of {full}"),
-                    alter(format!("SET DEFAULT {d}")),
-                    vec![self.lock(t, "briefly")],
-                );
+                self.push(Phase::AlterColumn, format!("set default of {full}"), alter(format!("SET DEFAULT {d}")), vec![self.lock(t, "briefly")]);
             }
         }
         let want_not_null = new.not_null || new.identity.is_some();
@@ -842,39 +655,17 @@ impl<'a> Builder<'a> {
                 format!("set not null on {full}"),
                 alter("SET NOT NULL".into()),
                 vec![
-                    h(
-                        HazardId::ScanUnderLock,
-                        self.sized(Severity::Warning, t),
-                        format!("scans every row of {t} ({size}) while writes are blocked"),
-                    ),
-                    h(
-                        HazardId::MayFail,
-                        Severity::Warning,
-                        format!("fails if {full} holds NULLs"),
-                    ),
+                    h(HazardId::ScanUnderLock, self.sized(Severity::Warning, t), format!("scans every row of {t} ({size}) while writes are blocked")),
+                    h(HazardId::MayFail, Severity::Warning, format!("fails if {full} holds NULLs")),
                 ],
             );
         }
         if new.identity.is_some() && old.identity != new.identity {
-            let kind = new
-                .identity
-                .as_deref()
-                .unwrap_or("by default")
-                .to_uppercase();
-            self.push(
-                Phase::AlterColumn,
-                format!("add identity to {full}"),
-                alter(format!("ADD GENERATED {kind} AS IDENTITY")),
-                vec![self.lock(t, "briefly")],
-            );
+            let kind = new.identity.as_deref().unwrap_or("by default").to_uppercase();
+            self.push(Phase::AlterColumn, format!("add identity to {full}"), alter(format!("ADD GENERATED {kind} AS IDENTITY")), vec![self.lock(t, "briefly")]);
         }
         if have_not_null && !want_not_null && old.not_null {
-            self.push(
-                Phase::AlterColumn,
-                format!("drop not null on {full}"),
-                alter("DROP NOT NULL".into()),
-                vec![self.lock(t, "briefly")],
-            );
+            self.push(Phase::AlterColumn, format!("drop not null on {full}"), alter("DROP NOT NULL".into()), vec![self.lock(t, "briefly")]);
         }
     }
 
@@ -890,11 +681,7 @@ impl<'a> Builder<'a> {
             }
             let hz = vec![
                 self.lock(&have.table, "briefly"),
-                h(
-                    HazardId::Ops,
-                    Severity::Info,
-                    format!("queries that use {name} get slower until it is rebuilt"),
-                ),
+                h(HazardId::Ops, Severity::Info, format!("queries that use {name} get slower until it is rebuilt")),
             ];
             let title = format!("drop index {name}");
             let sql = format!("DROP INDEX {};", name.sql());
@@ -913,26 +700,13 @@ impl<'a> Builder<'a> {
                 hz.push(h(
                     HazardId::BlockingIndex,
                     self.sized(Severity::Warning, &want.table),
-                    format!(
-                        "builds {name} on {} ({}) while writes to it are blocked",
-                        want.table,
-                        self.size(&want.table)
-                    ),
+                    format!("builds {name} on {} ({}) while writes to it are blocked", want.table, self.size(&want.table)),
                 ));
                 if want.unique {
-                    hz.push(h(
-                        HazardId::MayFail,
-                        Severity::Warning,
-                        format!("fails if {} holds duplicates for {name}", want.table),
-                    ));
+                    hz.push(h(HazardId::MayFail, Severity::Warning, format!("fails if {} holds duplicates for {name}", want.table)));
                 }
             }
-            self.push(
-                Phase::CreateIndex,
-                format!("create index {name}"),
-                ddl::create_index(want),
-                hz,
-            );
+            self.push(Phase::CreateIndex, format!("create index {name}"), ddl::create_index(want), hz);
         }
     }
 
@@ -1017,12 +791,8 @@ pub fn widening(from: &str, to: &str) -> bool {
     let (fb, fa) = split_type(from);
     let (tb, ta) = split_type(to);
     match (fb, tb) {
-        ("character", "character varying") | ("character", "text") => {
-            ta.is_none() || ta.zip(fa).is_some_and(|(b, a)| b[0] >= a[0])
-        }
-        ("integer" | "smallint", "numeric") | ("smallint" | "integer", "double precision") => {
-            ta.is_none()
-        }
+        ("character", "character varying") | ("character", "text") => ta.is_none() || ta.zip(fa).is_some_and(|(b, a)| b[0] >= a[0]),
+        ("integer" | "smallint", "numeric") | ("smallint" | "integer", "double precision") => ta.is_none(),
         ("real", "double precision") => true,
         ("timestamp without time zone", "timestamp with time zone") => false,
         ("json", "jsonb") => true,
@@ -1050,21 +820,12 @@ mod tests {
 
     #[test]
     fn knows_which_type_changes_skip_the_rewrite() {
-        assert!(binary_coercible(
-            "character varying(50)",
-            "character varying(120)"
-        ));
+        assert!(binary_coercible("character varying(50)", "character varying(120)"));
         assert!(binary_coercible("character varying(50)", "text"));
-        assert!(binary_coercible(
-            "character varying(50)",
-            "character varying"
-        ));
+        assert!(binary_coercible("character varying(50)", "character varying"));
         assert!(binary_coercible("numeric(10,2)", "numeric(12,2)"));
         assert!(!binary_coercible("numeric(10,2)", "numeric(12,3)"));
-        assert!(!binary_coercible(
-            "character varying(120)",
-            "character varying(50)"
-        ));
+        assert!(!binary_coercible("character varying(120)", "character varying(50)"));
         assert!(!binary_coercible("integer", "bigint"));
         assert!(!binary_coercible("text", "integer"));
     }

@@ -95,12 +95,7 @@ pub fn render_body(plan: &Plan) -> String {
             one_line(&step.title)
         ));
         for h in &step.hazards {
-            out.push_str(&format!(
-                "-- {}[{}]: {}\n",
-                h.severity,
-                h.id,
-                one_line(&h.detail)
-            ));
+            out.push_str(&format!("-- {}[{}]: {}\n", h.severity, h.id, one_line(&h.detail)));
         }
         out.push_str(sql);
         out.push('\n');
@@ -123,15 +118,9 @@ pub fn render_plan(plan: &Plan, target: &str, generated_at: &str) -> String {
     out.push_str(FIRST_LINE);
     out.push('\n');
     out.push_str(&format!("-- format: {FORMAT}\n"));
-    out.push_str(&format!(
-        "-- body-sha256: {}\n",
-        sha256_hex(body.as_bytes())
-    ));
+    out.push_str(&format!("-- body-sha256: {}\n", sha256_hex(body.as_bytes())));
     out.push_str(&format!("-- live-fingerprint: {}\n", plan.live_fingerprint));
-    out.push_str(&format!(
-        "-- desired-fingerprint: {}\n",
-        plan.desired_fingerprint
-    ));
+    out.push_str(&format!("-- desired-fingerprint: {}\n", plan.desired_fingerprint));
     out.push_str(&format!("-- generated-at: {generated_at}\n"));
     out.push_str(&format!("-- target: {}\n", one_line(target)));
     out.push_str(&format!("-- statements: {}\n", plan.steps.len()));
@@ -139,9 +128,7 @@ pub fn render_plan(plan: &Plan, target: &str, generated_at: &str) -> String {
         "-- hazards: info {}, warning {}, danger {}, blocker {}\n",
         s.info, s.warning, s.danger, s.blocker
     ));
-    out.push_str(
-        "-- apply with: pgalign apply --db URL --plan FILE (or psql -v ON_ERROR_STOP=1 -f FILE)\n",
-    );
+    out.push_str("-- apply with: pgalign apply --db URL --plan FILE (or psql -v ON_ERROR_STOP=1 -f FILE)\n");
     out.push_str(END_OF_HEADER);
     out.push('\n');
     out.push_str(&body);

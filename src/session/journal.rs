@@ -233,30 +233,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s/journal.jsonl");
         let mut j = Journal::open(&path).unwrap();
-        j.append(Entry::Note {
-            text: "hello".into(),
-        })
-        .unwrap();
-        j.append(Entry::GroupCommitted {
-            group: 1,
-            steps: vec![1, 2],
-        })
-        .unwrap();
+        j.append(Entry::Note { text: "hello".into() }).unwrap();
+        j.append(Entry::GroupCommitted { group: 1, steps: vec![1, 2] }).unwrap();
         drop(j);
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"at\":\"x\",\"event\":\"gro").unwrap();
         let records = read(&path).unwrap();
         assert_eq!(records.len(), 2);
-        assert_eq!(
-            records[1].entry,
-            Entry::GroupCommitted {
-                group: 1,
-                steps: vec![1, 2]
-            }
-        );
+        assert_eq!(records[1].entry, Entry::GroupCommitted { group: 1, steps: vec![1, 2] });
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"event\":\"group-committed\""));
         use std::os::unix::fs::PermissionsExt;

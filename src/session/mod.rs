@@ -22,8 +22,7 @@ pub fn new_session_dir(base: Option<&Path>) -> Result<PathBuf> {
         n += 1;
         dir = base.join(format!("{stamp}-{n}"));
     }
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("creating session folder {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating session folder {}", dir.display()))?;
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     Ok(dir)

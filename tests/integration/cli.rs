@@ -21,101 +21,37 @@ fn diff_then_apply_then_verify_converges_and_keeps_rows() {
     let plan = dir.path().join("plan.sql");
     let shadow = admin().redacted_url();
     let desired = desired.to_str().unwrap();
-    let o = run(&[
-        "diff",
-        "--db",
-        &live.url(),
-        "--desired",
-        desired,
-        "--shadow",
-        &shadow,
-        "-o",
-        plan.to_str().unwrap(),
-    ]);
+    let o = run(&["diff", "--db", &live.url(), "--desired", desired, "--shadow", &shadow, "-o", plan.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let text = std::fs::read_to_string(&plan).unwrap();
     assert!(text.contains("danger[data-loss]"), "{text}");
 
     // Danger hazards must be allowed explicitly.
-    let o = run(&[
-        "apply",
-        "--db",
-        &live.url(),
-        "--plan",
-        plan.to_str().unwrap(),
-        "--confirm-target",
-        &live.name,
-    ]);
+    let o = run(&["apply", "--db", &live.url(), "--plan", plan.to_str().unwrap(), "--confirm-target", &live.name]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("--allow-hazards data-loss"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("--allow-hazards data-loss"), "{}", stderr(&o));
 
     // The wrong target name is refused.
-    let o = run(&[
-        "apply",
-        "--db",
-        &live.url(),
-        "--plan",
-        plan.to_str().unwrap(),
-        "--confirm-target",
-        "prod",
-        "--allow-hazards",
-        "data-loss",
-    ]);
+    let o = run(&["apply", "--db", &live.url(), "--plan", plan.to_str().unwrap(), "--confirm-target", "prod", "--allow-hazards", "data-loss"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 
     let session = dir.path().join("session");
     let o = run(&[
-        "apply",
-        "--db",
-        &live.url(),
-        "--plan",
-        plan.to_str().unwrap(),
-        "--confirm-target",
-        &live.name,
-        "--allow-hazards",
-        "data-loss",
-        "--session-dir",
-        session.to_str().unwrap(),
+        "apply", "--db", &live.url(), "--plan", plan.to_str().unwrap(), "--confirm-target", &live.name,
+        "--allow-hazards", "data-loss", "--session-dir", session.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(
-        live.query_one("SELECT count(*)::text FROM shop.customers WHERE email LIKE 'u%@x'"),
-        "50"
-    );
+    assert_eq!(live.query_one("SELECT count(*)::text FROM shop.customers WHERE email LIKE 'u%@x'"), "50");
 
-    let o = run(&[
-        "verify",
-        "--db",
-        &live.url(),
-        "--desired",
-        desired,
-        "--shadow",
-        &shadow,
-    ]);
+    let o = run(&["verify", "--db", &live.url(), "--desired", desired, "--shadow", &shadow]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let journal = std::fs::read_to_string(session.join("journal.jsonl")).unwrap();
-    assert!(
-        journal.contains("\"event\":\"group-committed\""),
-        "{journal}"
-    );
+    assert!(journal.contains("\"event\":\"group-committed\""), "{journal}");
 
     // Applying the same plan again is refused: the schema no longer matches it.
     let o = run(&[
-        "apply",
-        "--db",
-        &live.url(),
-        "--plan",
-        plan.to_str().unwrap(),
-        "--confirm-target",
-        &live.name,
-        "--allow-hazards",
-        "data-loss",
-        "--session-dir",
-        session.to_str().unwrap(),
+        "apply", "--db", &live.url(), "--plan", plan.to_str().unwrap(), "--confirm-target", &live.name,
+        "--allow-hazards", "data-loss", "--session-dir", session.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("drifted"), "{}", stderr(&o));
@@ -129,41 +65,14 @@ fn an_edited_plan_is_refused() {
     want.exec("CREATE TABLE t (id int, note text)");
     let dir = temp_dir();
     let plan = dir.path().join("plan.sql");
-    let o = run(&[
-        "diff",
-        "--db",
-        &live.url(),
-        "--desired",
-        &want.url(),
-        "-o",
-        plan.to_str().unwrap(),
-    ]);
+    let o = run(&["diff", "--db", &live.url(), "--desired", &want.url(), "-o", plan.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&plan)
-        .unwrap()
-        .replace("note text", "note text, evil int");
+    let text = std::fs::read_to_string(&plan).unwrap().replace("note text", "note text, evil int");
     std::fs::write(&plan, text).unwrap();
-    let o = run(&[
-        "apply",
-        "--db",
-        &live.url(),
-        "--plan",
-        plan.to_str().unwrap(),
-        "--confirm-target",
-        &live.name,
-    ]);
+    let o = run(&["apply", "--db", &live.url(), "--plan", plan.to_str().unwrap(), "--confirm-target", &live.name]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("edited after it was generated"),
-        "{}",
-        stderr(&o)
-    );
-    assert_eq!(
-        live.query_one(
-            "SELECT count(*)::text FROM information_schema.columns WHERE table_name = 't'"
-        ),
-        "1"
-    );
+    assert!(stderr(&o).contains("edited after it was generated"), "{}", stderr(&o));
+    assert_eq!(live.query_one("SELECT count(*)::text FROM information_schema.columns WHERE table_name = 't'"), "1");
 }
 
 #[test]
@@ -174,38 +83,15 @@ fn a_failing_statement_rolls_back_its_group_and_says_so() {
     want.exec("CREATE TABLE t (id int NOT NULL, note text)");
     let dir = temp_dir();
     let plan = dir.path().join("plan.sql");
-    let o = run(&[
-        "diff",
-        "--db",
-        &live.url(),
-        "--desired",
-        &want.url(),
-        "-o",
-        plan.to_str().unwrap(),
-    ]);
+    let o = run(&["diff", "--db", &live.url(), "--desired", &want.url(), "-o", plan.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let o = run(&[
-        "apply",
-        "--db",
-        &live.url(),
-        "--plan",
-        plan.to_str().unwrap(),
-        "--confirm-target",
-        &live.name,
-        "--session-dir",
-        dir.path().join("s").to_str().unwrap(),
-    ]);
+    let o = run(&["apply", "--db", &live.url(), "--plan", plan.to_str().unwrap(), "--confirm-target", &live.name, "--session-dir", dir.path().join("s").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("23502"), "SQLSTATE shown: {err}");
     assert!(err.contains("do not re-run"), "{err}");
     // Nothing of the group stayed: the column added before the failure is gone.
-    assert_eq!(
-        live.query_one(
-            "SELECT count(*)::text FROM information_schema.columns WHERE table_name = 't'"
-        ),
-        "1"
-    );
+    assert_eq!(live.query_one("SELECT count(*)::text FROM information_schema.columns WHERE table_name = 't'"), "1");
 }
 
 #[test]
@@ -213,20 +99,8 @@ fn a_malformed_desired_file_names_file_and_line() {
     let live = test_db("cli_bad_sql");
     let dir = temp_dir();
     let desired = dir.path().join("bad.sql");
-    std::fs::write(
-        &desired,
-        "CREATE TABLE ok (id int);\nCREATE TABLE broken (id int,,);\n",
-    )
-    .unwrap();
-    let o = run(&[
-        "diff",
-        "--db",
-        &live.url(),
-        "--desired",
-        desired.to_str().unwrap(),
-        "--shadow",
-        &admin().redacted_url(),
-    ]);
+    std::fs::write(&desired, "CREATE TABLE ok (id int);\nCREATE TABLE broken (id int,,);\n").unwrap();
+    let o = run(&["diff", "--db", &live.url(), "--desired", desired.to_str().unwrap(), "--shadow", &admin().redacted_url()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("bad.sql") && err.contains(":2:"), "{err}");
@@ -236,10 +110,7 @@ fn a_malformed_desired_file_names_file_and_line() {
 #[test]
 fn a_wrong_password_is_a_clear_error_without_the_secret() {
     let admin = admin();
-    let url = format!(
-        "postgres://nobody:s3cr3t-pw@{}:{}/postgres",
-        admin.host, admin.port
-    );
+    let url = format!("postgres://nobody:s3cr3t-pw@{}:{}/postgres", admin.host, admin.port);
     let o = run(&["inspect", "--db", &url]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);

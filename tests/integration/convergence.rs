@@ -30,23 +30,10 @@ pub fn converge(label: &str, a: &str, b: &str) -> String {
     assert!(
         again.is_empty(),
         "{label}: differences remain after applying the plan:\n{}\n--- plan was:\n{text}",
-        again
-            .steps
-            .iter()
-            .map(|s| s.sql.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        again.steps.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join("\n")
     );
-    assert_eq!(
-        after.model.fingerprint(),
-        desired.model.fingerprint(),
-        "{label}: fingerprints differ"
-    );
-    assert_eq!(
-        row_counts(&live, &desired.model),
-        counts_before,
-        "{label}: rows of kept tables changed"
-    );
+    assert_eq!(after.model.fingerprint(), desired.model.fingerprint(), "{label}: fingerprints differ");
+    assert_eq!(row_counts(&live, &desired.model), counts_before, "{label}: rows of kept tables changed");
     text
 }
 
@@ -55,26 +42,17 @@ fn row_counts(db: &TestDb, desired: &pgalign::catalog::Model) -> Vec<(String, St
     let live = block_on(catalog::inspect(&db.settings)).unwrap();
     let mut out = Vec::new();
     for (name, t) in &desired.tables {
-        let Some(have) = live.model.tables.get(name) else {
-            continue;
-        };
+        let Some(have) = live.model.tables.get(name) else { continue };
         let cols: Vec<String> = t
             .columns
             .iter()
-            .filter(|c| {
-                have.column(&c.name)
-                    .is_some_and(|h| h.data_type == c.data_type)
-            })
+            .filter(|c| have.column(&c.name).is_some_and(|h| h.data_type == c.data_type))
             .map(|c| pgalign::catalog::model::quote_ident(&c.name))
             .collect();
         let sum = if cols.is_empty() {
             "count(*)::text".to_string()
         } else {
-            format!(
-                "count(*)::text || ':' || coalesce(md5(string_agg(({})::text, ',' ORDER BY ({})::text)), '')",
-                cols.join(", "),
-                cols.join(", ")
-            )
+            format!("count(*)::text || ':' || coalesce(md5(string_agg(({})::text, ',' ORDER BY ({})::text)), '')", cols.join(", "), cols.join(", "))
         };
         let q = format!("SELECT {sum} FROM {}", name.sql());
         out.push((name.to_string(), db.query_one(&q)));

@@ -27,10 +27,7 @@ extern "C" fn stop_cluster() {
         if let Some(mut cluster) = c.take() {
             if keep() {
                 cluster.keep();
-                eprintln!(
-                    "PGALIGN_TEST_KEEP=1: cluster kept at {}",
-                    cluster.root().display()
-                );
+                eprintln!("PGALIGN_TEST_KEEP=1: cluster kept at {}", cluster.root().display());
             }
         }
     }
@@ -64,10 +61,7 @@ impl TestDb {
     pub fn url(&self) -> String {
         let s = &self.settings;
         match &s.password {
-            Some(pw) => format!(
-                "postgres://{}:{}@{}:{}/{}",
-                s.user, pw, s.host, s.port, s.dbname
-            ),
+            Some(pw) => format!("postgres://{}:{}@{}:{}/{}", s.user, pw, s.host, s.port, s.dbname),
             None => s.redacted_url(),
         }
     }
@@ -132,25 +126,15 @@ pub fn test_db(label: &str) -> TestDb {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let clean: String = label
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
         .take(40)
         .collect();
     let name = format!("t_{clean}_{}_{n}", std::process::id());
     let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE template0");
     let a = admin.clone();
     block_on(async move {
-        let c = pgalign::db::connect(&a)
-            .await
-            .expect("connecting to the test server");
-        c.batch_execute(&sql)
-            .await
-            .expect("creating a test database");
+        let c = pgalign::db::connect(&a).await.expect("connecting to the test server");
+        c.batch_execute(&sql).await.expect("creating a test database");
     });
     TestDb {
         settings: admin.with_dbname(&name),
@@ -199,10 +183,7 @@ pub fn corpus_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "the shared corpus is missing at {} (required under CI)",
-            dir.display()
-        );
+        panic!("the shared corpus is missing at {} (required under CI)", dir.display());
     }
     eprintln!("skipping: the shared corpus is not at {}", dir.display());
     None

@@ -101,14 +101,15 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 )
                 .sized(rel, Sizing::EmptyIsInfo)
                 .help("add it nullable (or with a DEFAULT), backfill, then SET NOT NULL");
-                if let Some(t) = cx.table(rel) {
-                    if !t.empty && t.rows.unwrap_or(0.0) > 0.0 {
-                        f.severity = Severity::Blocker;
-                        f.detail = format!(
-                            "adds NOT NULL column {name}.{} without a default: will fail, {name} has rows",
-                            c.name
-                        );
-                    }
+                if let Some(t) = cx.table(rel)
+                    && !t.empty
+                    && t.rows.unwrap_or(0.0) > 0.0
+                {
+                    f.severity = Severity::Blocker;
+                    f.detail = format!(
+                        "adds NOT NULL column {name}.{} without a default: will fail, {name} has rows",
+                        c.name
+                    );
                 }
                 out.push(f);
             }
@@ -121,7 +122,7 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                     if c.default.is_some() {
                         out.push(duplicates(
                             rel,
-                            &[c.name.clone()],
+                            std::slice::from_ref(&c.name),
                             &format!("ADD COLUMN … {}", k.kind.word()),
                             cx,
                         ));
