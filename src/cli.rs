@@ -187,6 +187,10 @@ pub struct LintArgs {
     /// Exit 2 when a hazard at or above this severity is found.
     #[arg(long, default_value = "danger")]
     pub fail_on: crate::hazard::Severity,
+    /// With --db: do not run the data probes (NULL, duplicate and value counts,
+    /// each under a 3 s statement timeout).
+    #[arg(long)]
+    pub no_probes: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,6 +1,26 @@
 //! The hazard taxonomy (DESIGN.md §3): what a statement may do to data, locks and
 //! clients, and how severe that is.
 
+pub mod action;
+pub mod ast;
+pub mod classify;
+mod classify_more;
+pub mod context;
+pub mod db;
+pub mod effects;
+pub mod lint;
+pub mod locks;
+pub mod parse;
+pub mod prepass;
+pub mod probe;
+pub mod render;
+pub mod rules;
+pub mod size;
+pub mod types;
+
+pub use context::LintContext;
+pub use lint::{LintReport, lint_sql};
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;

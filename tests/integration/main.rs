@@ -8,6 +8,7 @@ mod cli;
 mod conn;
 mod convergence;
 mod e2e;
+mod lint;
 mod rehearse;
 mod report;
 mod tui;

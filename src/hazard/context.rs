@@ -1,0 +1,202 @@
+//! What the rules may look at: the server's facts (with `--db`), what the file
+//! has done so far (tables it created, transaction state, settings), and the
+//! probes the rules asked for.
+
+use super::action::ColumnInfo;
+use super::ast::{Rel, TypeSpec};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Facts of one live table (or index, materialized view) read with `--db`.
+#[derive(Debug, Clone, Default)]
+pub struct TableFacts {
+    /// `schema.name` as resolved through `search_path`.
+    pub name: String,
+    pub kind: char,
+    pub rows: Option<f64>,
+    pub bytes: i64,
+    /// Known to hold no rows (heap is 0 bytes, or a probe found none).
+    pub empty: bool,
+    pub columns: HashMap<String, ColFacts>,
+    /// Columns with a validated `CHECK (c IS NOT NULL)`.
+    pub not_null_checks: HashSet<String>,
+    /// Constraint name → (contype, referenced table).
+    pub constraints: HashMap<String, (char, Option<String>)>,
+    /// Tables whose foreign keys point here.
+    pub referenced_by: Vec<String>,
+    /// For an index: its table and how often it was scanned.
+    pub index_of: Option<String>,
+    pub index_scans: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ColFacts {
+    pub typ: TypeSpec,
+    pub not_null: bool,
+    pub enum_labels: Option<Vec<String>>,
+}
+
+/// A cheap data probe a rule would like to see.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProbeKey {
+    Nulls(Rel, String),
+    Duplicates(Rel, Vec<String>),
+    NonNull(Rel, String),
+    EnumUses(Rel, String, Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Count(i64),
+    Failed(String),
+}
+
+/// Everything read from the live database.
+#[derive(Debug, Clone, Default)]
+pub struct DbFacts {
+    pub version: String,
+    pub major: u32,
+    pub timezone_utc: bool,
+    pub tables: HashMap<Rel, TableFacts>,
+    pub probes: HashMap<ProbeKey, Outcome>,
+}
+
+/// Input of `lint_sql`.
+#[derive(Debug, Clone)]
+pub struct LintContext {
+    /// The file name shown in output.
+    pub file: String,
+    /// Server major version assumed without `--db`.
+    pub server_major: u32,
+    pub db: Option<DbFacts>,
+}
+
+impl Default for LintContext {
+    fn default() -> Self {
+        LintContext {
+            file: "<sql>".into(),
+            server_major: 13,
+            db: None,
+        }
+    }
+}
+
+/// What the file has done before the current statement.
+#[derive(Debug, Clone, Default)]
+pub struct FileState {
+    /// Tables created by the file (by bare name), with their columns.
+    pub created: HashMap<String, Vec<ColumnInfo>>,
+    pub created_refs: HashMap<String, Vec<Rel>>,
+    pub enums: HashMap<String, Vec<String>>,
+    pub not_null_checks: HashSet<(String, String)>,
+    pub pending_checks: HashMap<String, (String, String)>,
+    /// Line of the open BEGIN.
+    pub in_tx: Option<usize>,
+    pub lock_timeout: bool,
+    pub local_lock_timeout: bool,
+    pub warned_lock_timeout: bool,
+    pub timezone_utc: Option<bool>,
+    /// Enum values added in the open transaction.
+    pub tx_enum_values: Vec<(String, String)>,
+}
+
+/// The view a rule gets of one statement's surroundings.
+pub struct Cx<'a> {
+    pub major: u32,
+    pub db: Option<&'a DbFacts>,
+    pub file: &'a FileState,
+    pub wanted: RefCell<BTreeSet<ProbeKey>>,
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(ctx: &'a LintContext, file: &'a FileState) -> Cx<'a> {
+        let major = ctx
+            .db
+            .as_ref()
+            .map(|d| d.major)
+            .filter(|m| *m > 0)
+            .unwrap_or(ctx.server_major);
+        Cx {
+            major,
+            db: ctx.db.as_ref(),
+            file,
+            wanted: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    /// Created earlier in this file, so empty and unseen by other sessions.
+    pub fn is_new(&self, rel: &Rel) -> bool {
+        self.file.created.contains_key(&rel.name)
+    }
+
+    pub fn table(&self, rel: &Rel) -> Option<&'a TableFacts> {
+        if self.is_new(rel) {
+            return None;
+        }
+        self.db?.tables.get(rel)
+    }
+
+    /// The table's name for messages: resolved when known.
+    pub fn name(&self, rel: &Rel) -> String {
+        self.table(rel)
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| rel.to_string())
+    }
+
+    pub fn column_type(&self, rel: &Rel, col: &str) -> Option<TypeSpec> {
+        if let Some(cols) = self.file.created.get(&rel.name) {
+            return cols.iter().find(|c| c.name == col).map(|c| c.typ.clone());
+        }
+        self.table(rel)?.columns.get(col).map(|c| c.typ.clone())
+    }
+
+    pub fn column(&self, rel: &Rel, col: &str) -> Option<&'a ColFacts> {
+        self.table(rel)?.columns.get(col)
+    }
+
+    pub fn column_not_null(&self, rel: &Rel, col: &str) -> Option<bool> {
+        if let Some(cols) = self.file.created.get(&rel.name) {
+            return cols.iter().find(|c| c.name == col).map(|c| c.not_null);
+        }
+        self.column(rel, col).map(|c| c.not_null)
+    }
+
+    pub fn has_valid_not_null_check(&self, rel: &Rel, col: &str) -> bool {
+        self.file
+            .not_null_checks
+            .contains(&(rel.name.clone(), col.to_string()))
+            || self
+                .table(rel)
+                .is_some_and(|t| t.not_null_checks.contains(col))
+    }
+
+    pub fn timezone_utc(&self) -> bool {
+        self.file
+            .timezone_utc
+            .or(self.db.map(|d| d.timezone_utc))
+            .unwrap_or(false)
+    }
+
+    /// A probe's result when it ran; otherwise the rule's wish is recorded.
+    pub fn probe(&self, key: ProbeKey) -> Option<&'a Outcome> {
+        let db = self.db?;
+        let table = db.tables.get(match &key {
+            ProbeKey::Nulls(r, _)
+            | ProbeKey::Duplicates(r, _)
+            | ProbeKey::NonNull(r, _)
+            | ProbeKey::EnumUses(r, _, _) => r,
+        })?;
+        if table.kind != 'r' && table.kind != 'p' {
+            return None;
+        }
+        let found = db.probes.get(&key);
+        if found.is_none() {
+            self.wanted.borrow_mut().insert(key);
+        }
+        found
+    }
+
+    pub fn lock_timeout(&self) -> bool {
+        self.file.lock_timeout || self.file.local_lock_timeout
+    }
+}

@@ -1,0 +1,319 @@
+//! What psql accepts but the server grammar does not: a UTF-8 BOM, CRLF line
+//! ends, psql meta-commands and `COPY … FROM stdin` data. The pre-pass blanks
+//! them with spaces, so byte offsets and line numbers of the SQL stay exact.
+
+use anyhow::{Result, bail};
+
+/// A psql meta-command found (and blanked) by the pre-pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaCommand {
+    pub line: usize,
+    pub offset: usize,
+    pub text: String,
+}
+
+/// The file's text as the parser sees it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The text after BOM and CRLF handling (what statements are cut from).
+    pub text: String,
+    /// Same length as `text`, with meta-commands and COPY data blanked.
+    pub sql: String,
+    pub meta: Vec<MetaCommand>,
+    /// Byte offsets of top-level `;` (outside quotes, comments and parentheses).
+    pub semicolons: Vec<usize>,
+}
+
+/// Decodes a file's bytes: strips a UTF-8 BOM, turns CRLF into LF, and refuses
+/// non-UTF-8 input and NUL bytes with the line where they occur.
+pub fn decode(bytes: &[u8], name: &str) -> Result<String> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        bail!("{name} is UTF-16 encoded; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)");
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = line_of(&bytes[..at], at);
+            bail!(
+                "{name} is not valid UTF-8 (line {line}, byte {at}); convert it, e.g. iconv -f LATIN1 -t UTF-8"
+            );
+        }
+    };
+    if let Some(at) = text.find('\0') {
+        bail!(
+            "{name} contains a NUL byte at line {}",
+            line_of(text.as_bytes(), at)
+        );
+    }
+    Ok(text.replace("\r\n", "\n"))
+}
+
+/// 1-based line of byte `offset` in `bytes`.
+pub fn line_of(bytes: &[u8], offset: usize) -> usize {
+    1 + bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum State {
+    Normal,
+    Quote { escapes: bool },
+    Ident,
+    LineComment,
+    Block(u32),
+}
+
+/// Blanks psql meta-commands and COPY data; records top-level semicolons.
+pub fn prepare(text: &str) -> Prepared {
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    let mut meta = Vec::new();
+    let mut semicolons = Vec::new();
+    let mut state = State::Normal;
+    let mut depth = 0i32;
+    let mut stmt_start = 0usize;
+    let mut i = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        match state {
+            State::Normal => match c {
+                b'\'' => {
+                    let e =
+                        i > 0 && matches!(b[i - 1], b'e' | b'E') && (i < 2 || !is_ident(b[i - 2]));
+                    state = State::Quote { escapes: e };
+                }
+                b'"' => state = State::Ident,
+                b'-' if b.get(i + 1) == Some(&b'-') => state = State::LineComment,
+                b'/' if b.get(i + 1) == Some(&b'*') => {
+                    state = State::Block(1);
+                    i += 1;
+                }
+                b'$' if i == 0 || !is_ident(b[i - 1]) => {
+                    if let Some(tag_len) = dollar_tag(&b[i..]) {
+                        let tag = &b[i..i + tag_len];
+                        let body = i + tag_len;
+                        let end = find(&b[body..], tag)
+                            .map(|p| body + p + tag_len)
+                            .unwrap_or(b.len());
+                        i = end;
+                        continue;
+                    }
+                }
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                b';' if depth <= 0 => {
+                    depth = 0;
+                    semicolons.push(i);
+                    if is_copy_from_stdin(&text[stmt_start..i]) {
+                        i = blank_copy_data(b, &mut out, i + 1);
+                        stmt_start = i;
+                        continue;
+                    }
+                    stmt_start = i + 1;
+                }
+                b'\\' => {
+                    let end = b[i..]
+                        .iter()
+                        .position(|&x| x == b'\n')
+                        .map(|p| i + p)
+                        .unwrap_or(b.len());
+                    let cmd = text[i..end].trim_end().to_string();
+                    for o in out.iter_mut().take(end).skip(i) {
+                        *o = b' ';
+                    }
+                    // `\g` and `\gexec` end the statement like `;`.
+                    if cmd.starts_with("\\g") {
+                        out[i] = b';';
+                        semicolons.push(i);
+                        stmt_start = i + 1;
+                        depth = 0;
+                    }
+                    if skip_trivia(&text[stmt_start..i]).is_empty() {
+                        stmt_start = end;
+                    }
+                    meta.push(MetaCommand {
+                        line: line_of(b, i),
+                        offset: i,
+                        text: cmd,
+                    });
+                    i = end;
+                    continue;
+                }
+                _ => {}
+            },
+            State::Quote { escapes } => {
+                if escapes && c == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if c == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    state = State::Normal;
+                }
+            }
+            State::Ident => {
+                if c == b'"' {
+                    state = State::Normal;
+                }
+            }
+            State::LineComment => {
+                if c == b'\n' {
+                    state = State::Normal;
+                }
+            }
+            State::Block(d) => {
+                if c == b'*' && b.get(i + 1) == Some(&b'/') {
+                    state = if d == 1 {
+                        State::Normal
+                    } else {
+                        State::Block(d - 1)
+                    };
+                    i += 1;
+                } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+                    state = State::Block(d + 1);
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    let sql = String::from_utf8(out).unwrap_or_else(|_| text.to_string());
+    Prepared {
+        text: text.to_string(),
+        sql,
+        meta,
+        semicolons,
+    }
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
+/// Length of a `$tag$` opener at the start of `b`, if it is one.
+fn dollar_tag(b: &[u8]) -> Option<usize> {
+    let mut j = 1;
+    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] >= 0x80) {
+        if j == 1 && b[j].is_ascii_digit() {
+            return None; // $1 is a parameter
+        }
+        j += 1;
+    }
+    (b.get(j) == Some(&b'$')).then_some(j + 1)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Skips leading whitespace and comments of `s`; returns the rest.
+pub fn skip_trivia(s: &str) -> &str {
+    let mut s = s;
+    loop {
+        let t = s.trim_start();
+        if let Some(rest) = t.strip_prefix("--") {
+            s = rest.find('\n').map(|p| &rest[p..]).unwrap_or("");
+        } else if t.starts_with("/*") {
+            let mut depth = 0;
+            let bytes = t.as_bytes();
+            let mut k = 0;
+            while k + 1 < bytes.len() {
+                if &bytes[k..k + 2] == b"/*" {
+                    depth += 1;
+                    k += 2;
+                } else if &bytes[k..k + 2] == b"*/" {
+                    depth -= 1;
+                    k += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    k += 1;
+                }
+            }
+            s = t.get(k.max(2).min(t.len())..).unwrap_or("");
+            if depth != 0 {
+                return "";
+            }
+        } else {
+            return t;
+        }
+    }
+}
+
+fn is_copy_from_stdin(stmt: &str) -> bool {
+    let s = skip_trivia(stmt).to_ascii_lowercase();
+    let words: Vec<&str> = s.split_whitespace().collect();
+    words.first() == Some(&"copy")
+        && words
+            .windows(2)
+            .any(|w| w[0].ends_with("from") && w[1].starts_with("stdin"))
+}
+
+/// Blanks COPY data from the line after `from` up to and including the `\.` line.
+fn blank_copy_data(b: &[u8], out: &mut [u8], from: usize) -> usize {
+    let Some(nl) = b[from..].iter().position(|&x| x == b'\n') else {
+        return b.len();
+    };
+    let mut i = from + nl + 1;
+    while i < b.len() {
+        let end = b[i..]
+            .iter()
+            .position(|&x| x == b'\n')
+            .map(|p| i + p)
+            .unwrap_or(b.len());
+        let line_is_end = &b[i..end] == b"\\.";
+        for o in out.iter_mut().take(end).skip(i) {
+            *o = b' ';
+        }
+        i = end + 1;
+        if line_is_end {
+            break;
+        }
+    }
+    i.min(b.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_crlf_and_bad_bytes() {
+        assert_eq!(
+            decode(b"\xEF\xBB\xBFSELECT 1;\r\n", "f.sql").unwrap(),
+            "SELECT 1;\n"
+        );
+        let err = decode(b"SELECT 1;\nSELECT '\xE9';\n", "f.sql")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not valid UTF-8 (line 2"), "{err}");
+        assert!(decode(b"SELECT\0", "f.sql").is_err());
+    }
+
+    #[test]
+    fn meta_commands_and_copy_data_are_blanked_in_place() {
+        let text = "\\set ON_ERROR_STOP 1\nCOPY t (a) FROM stdin;\n1\n2\n\\.\nSELECT 'a;\\';\n";
+        let p = prepare(text);
+        assert_eq!(p.sql.len(), text.len());
+        assert_eq!(p.meta.len(), 1);
+        assert!(!p.sql.contains("ON_ERROR_STOP") && !p.sql.contains("\\."));
+        assert!(p.sql.contains("COPY t (a) FROM stdin;") && p.sql.contains("SELECT 'a;\\';"));
+        assert_eq!(p.semicolons.len(), 2);
+    }
+
+    #[test]
+    fn semicolons_inside_bodies_quotes_and_comments_do_not_split() {
+        let p = prepare(
+            "DO $x$ BEGIN; END $x$; /* a; /* b; */ c; */ SELECT E'\\';', \"q;\" ; SELECT $$;$$;",
+        );
+        assert_eq!(p.semicolons.len(), 3);
+    }
+}

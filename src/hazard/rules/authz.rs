@@ -1,0 +1,115 @@
+//! `authz`: changes who may see or do what, or bypasses integrity checks.
+
+use super::Found;
+use crate::hazard::action::{Action, ObjKind, TableCmd};
+use crate::hazard::context::Cx;
+use crate::hazard::{HazardId::Authz, Severity};
+
+pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
+    let w = |d: String| vec![Found::new(Authz, Severity::Warning, d)];
+    match action {
+        Action::Grant { grant, what } => w(format!(
+            "{} {what}: changes who may see or do what",
+            if *grant { "grants" } else { "revokes" }
+        )),
+        Action::AlterOwner { what } => w(format!(
+            "changes the owner of {what}: the owner bypasses grants and row security"
+        )),
+        Action::Role { what } => w(format!("{what}: changes roles and their rights")),
+        Action::Policy { rel, verb, name } => w(format!(
+            "{verb} row-security policy {name} on {}: changes which rows users see",
+            cx.name(rel)
+        )),
+        Action::Drop {
+            kind: ObjKind::Policy,
+            objects,
+            on,
+            ..
+        } => {
+            let on = on
+                .as_ref()
+                .map(|r| format!(" on {}", cx.name(r)))
+                .unwrap_or_default();
+            w(format!(
+                "drops row-security policy {}{on}: changes which rows users see",
+                objects[0]
+            ))
+        }
+        Action::CreateFunction {
+            name,
+            security_definer: true,
+            ..
+        }
+        | Action::AlterFunction {
+            name,
+            security_definer: true,
+        } => {
+            let mut f = w(format!(
+                "function {name} is SECURITY DEFINER: it runs with its owner's rights"
+            ));
+            f[0].help = Some("set a safe search_path on it (SET search_path = pg_catalog, pg_temp) and grant EXECUTE narrowly".into());
+            f
+        }
+        Action::AlterTable { rel, cmd } => match cmd {
+            TableCmd::RowSecurity { what } => w(format!(
+                "{what} on {}: changes which rows users see",
+                cx.name(rel)
+            )),
+            TableCmd::OwnerTo => w(format!(
+                "changes the owner of {}: the owner bypasses grants and row security",
+                cx.name(rel)
+            )),
+            TableCmd::Trigger {
+                disable: true,
+                name,
+            } => {
+                let mut f = w(format!(
+                    "disables trigger {name} on {}: rows written meanwhile skip it (foreign keys too with ALL)",
+                    cx.name(rel)
+                ));
+                f[0].help = Some("re-enable it in the same transaction; prefer a batched backfill that keeps triggers".into());
+                f
+            }
+            _ => vec![],
+        },
+        Action::Set { name, value, .. }
+            if name == "session_replication_role" && value.eq_ignore_ascii_case("replica") =>
+        {
+            w(
+                "session_replication_role = replica: triggers and foreign key checks are skipped"
+                    .into(),
+            )
+        }
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::ids;
+    use super::*;
+
+    #[test]
+    fn privilege_and_integrity_changes() {
+        for sql in [
+            "GRANT SELECT ON t TO app",
+            "REVOKE ALL ON t FROM PUBLIC",
+            "ALTER TABLE t OWNER TO admin",
+            "ALTER TABLE t ENABLE ROW LEVEL SECURITY",
+            "CREATE POLICY p ON t USING (owner = current_user)",
+            "ALTER TABLE t DISABLE TRIGGER ALL",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'",
+            "SET session_replication_role = replica",
+            "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app",
+        ] {
+            assert_eq!(ids(check, sql), vec![(Authz, Severity::Warning)], "{sql}");
+        }
+        assert!(
+            ids(
+                check,
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'"
+            )
+            .is_empty()
+        );
+    }
+}

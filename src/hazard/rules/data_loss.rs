@@ -1,0 +1,238 @@
+//! `data-loss`: rows or values are destroyed.
+
+use super::{Found, Sizing};
+use crate::hazard::action::{Action, ObjKind, TableCmd};
+use crate::hazard::context::{Cx, Outcome, ProbeKey};
+use crate::hazard::{HazardId::DataLoss, Severity};
+
+const HELP_DROP: &str =
+    "rename it (…_old) first and drop it in a later release once nothing uses it; keep a backup";
+
+pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
+    let mut out = vec![];
+    match action {
+        Action::Drop {
+            kind,
+            objects,
+            cascade,
+            ..
+        } => {
+            let cascade_note = if *cascade {
+                "; CASCADE also drops every object that depends on it"
+            } else {
+                ""
+            };
+            for rel in objects {
+                let f = match kind {
+                    ObjKind::Table | ObjKind::MatView => Found::new(
+                        DataLoss,
+                        Severity::Danger,
+                        format!(
+                            "drops {} {} and all its rows{cascade_note}",
+                            kind.word(),
+                            cx.name(rel)
+                        ),
+                    )
+                    .sized(rel, Sizing::EmptyIsInfo)
+                    .help(HELP_DROP),
+                    ObjKind::Schema | ObjKind::Sequence => Found::new(
+                        DataLoss,
+                        Severity::Danger,
+                        format!(
+                            "drops {} {rel} and what it holds{cascade_note}",
+                            kind.word()
+                        ),
+                    )
+                    .help(HELP_DROP),
+                    ObjKind::Type | ObjKind::Domain if *cascade => Found::new(
+                        DataLoss,
+                        Severity::Danger,
+                        format!(
+                            "drops {} {rel} with CASCADE: every column of that type is dropped with its values",
+                            kind.word()
+                        ),
+                    ),
+                    _ if *cascade => Found::new(
+                        DataLoss,
+                        Severity::Warning,
+                        format!(
+                            "drops {} {rel} with CASCADE: dependent objects are dropped too",
+                            kind.word()
+                        ),
+                    )
+                    .help("drop the dependents by name first, then drop without CASCADE"),
+                    _ => continue,
+                };
+                out.push(f);
+            }
+        }
+        Action::Truncate { rels, cascade } => {
+            for rel in rels {
+                let extra = if *cascade {
+                    "; CASCADE also empties every table referencing it"
+                } else {
+                    ""
+                };
+                out.push(
+                    Found::new(
+                        DataLoss,
+                        Severity::Danger,
+                        format!("empties {}{extra}", cx.name(rel)),
+                    )
+                    .sized(rel, Sizing::EmptyIsInfo),
+                );
+            }
+        }
+        Action::Delete {
+            rel,
+            has_where: false,
+        } => out.push(
+            Found::new(
+                DataLoss,
+                Severity::Danger,
+                format!("deletes every row of {} (no WHERE)", cx.name(rel)),
+            )
+            .sized(rel, Sizing::EmptyIsInfo)
+            .help("add a WHERE clause; delete in batches"),
+        ),
+        Action::Update {
+            rel,
+            has_where: false,
+        } => out.push(
+            Found::new(
+                DataLoss,
+                Severity::Danger,
+                format!(
+                    "overwrites values in every row of {} (no WHERE)",
+                    cx.name(rel)
+                ),
+            )
+            .sized(rel, Sizing::EmptyIsInfo)
+            .help("add a WHERE clause; update in batches of a few thousand rows"),
+        ),
+        Action::AlterTable {
+            rel,
+            cmd: TableCmd::DropColumn { column, cascade },
+        } => {
+            let mut detail = format!("drops {}.{column} and its values", cx.name(rel));
+            let mut sev = Severity::Danger;
+            match cx.probe(ProbeKey::NonNull(rel.clone(), column.clone())) {
+                Some(Outcome::Count(0)) => {
+                    detail = format!("drops {}.{column}: it holds no values", cx.name(rel));
+                    sev = Severity::Info;
+                }
+                Some(Outcome::Count(n)) => {
+                    detail = format!(
+                        "drops {}.{column}: {} non-null values",
+                        cx.name(rel),
+                        human(*n)
+                    )
+                }
+                _ => {}
+            }
+            if *cascade {
+                detail.push_str("; CASCADE also drops views and constraints using it");
+            }
+            out.push(Found::new(DataLoss, sev, detail).sized(rel, Sizing::EmptyIsInfo).help(
+                "stop using the column in the application first, then drop it in a later release",
+            ));
+        }
+        Action::AlterTable {
+            rel,
+            cmd: TableCmd::AlterType { column, to, .. },
+        } => {
+            // Replacing an enum by a new one without some of its values.
+            let Some(new_labels) = cx.file.enums.get(&to.name) else {
+                return out;
+            };
+            let Some(old) = cx.column(rel, column).and_then(|c| c.enum_labels.clone()) else {
+                return out;
+            };
+            let removed: Vec<String> = old
+                .into_iter()
+                .filter(|l| !new_labels.contains(l))
+                .collect();
+            if removed.is_empty() {
+                return out;
+            }
+            let list = removed
+                .iter()
+                .map(|l| format!("'{l}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut f = Found::new(
+                DataLoss,
+                Severity::Danger,
+                format!(
+                    "removes enum value(s) {list} from {}.{column}",
+                    cx.name(rel)
+                ),
+            );
+            if let Some(Outcome::Count(n)) =
+                cx.probe(ProbeKey::EnumUses(rel.clone(), column.clone(), removed))
+            {
+                f.detail.push_str(&format!(": {} rows use them", human(*n)));
+                if *n == 0 {
+                    f.severity = Severity::Info;
+                }
+            }
+            out.push(
+                f.help("migrate the rows using those values first (UPDATE … SET to a kept value)"),
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+/// 1234567 → "1.2M".
+pub fn human(n: i64) -> String {
+    match n {
+        n if n >= 1_000_000_000 => format!("{:.1}G", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        n if n >= 10_000 => format!("{:.0}k", n as f64 / 1e3),
+        n => n.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::ids;
+    use super::*;
+
+    #[test]
+    fn drops_and_unbounded_writes_lose_data() {
+        for sql in [
+            "DROP TABLE t",
+            "ALTER TABLE t DROP COLUMN c",
+            "TRUNCATE t",
+            "DELETE FROM t",
+            "UPDATE t SET a = 1",
+            "DROP SCHEMA s CASCADE",
+        ] {
+            assert_eq!(ids(check, sql), vec![(DataLoss, Severity::Danger)], "{sql}");
+        }
+    }
+
+    #[test]
+    fn bounded_writes_and_plain_drops_of_views_do_not() {
+        for sql in [
+            "DELETE FROM t WHERE id = 1",
+            "UPDATE t SET a = 1 WHERE id = 2",
+            "DROP VIEW v",
+            "DROP INDEX i",
+        ] {
+            assert!(ids(check, sql).is_empty(), "{sql}");
+        }
+        assert_eq!(
+            ids(check, "DROP VIEW v CASCADE"),
+            vec![(DataLoss, Severity::Warning)]
+        );
+    }
+
+    #[test]
+    fn counts_are_short() {
+        assert_eq!(human(1_234_567), "1.2M");
+        assert_eq!(human(999), "999");
+    }
+}

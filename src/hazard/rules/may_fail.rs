@@ -1,0 +1,202 @@
+//! `may-fail`: the statement depends on existing data; a blocker when a probe
+//! shows it will certainly fail.
+
+use super::{Found, Sizing};
+use crate::hazard::action::{Action, ConKind, ObjKind, TableCmd};
+use crate::hazard::context::{Cx, Outcome, ProbeKey};
+use crate::hazard::rules::data_loss::human;
+use crate::hazard::{HazardId::MayFail, Severity};
+
+fn duplicates(rel: &crate::hazard::ast::Rel, cols: &[String], what: &str, cx: &Cx) -> Found {
+    let name = cx.name(rel);
+    let list = cols.join(", ");
+    let mut f = Found::new(
+        MayFail,
+        Severity::Warning,
+        format!("{what} fails if {name} has duplicate ({list})"),
+    )
+    .sized(rel, Sizing::EmptyIsInfo)
+    .help(format!(
+        "check first: SELECT {list}, count(*) FROM {name} GROUP BY {list} HAVING count(*) > 1"
+    ));
+    if !cols.is_empty() {
+        match cx.probe(ProbeKey::Duplicates(rel.clone(), cols.to_vec())) {
+            Some(Outcome::Count(0)) => {
+                f.severity = Severity::Info;
+                f.detail = format!("{what} on {name} ({list}): no duplicates now");
+            }
+            Some(Outcome::Count(n)) => {
+                f.severity = Severity::Blocker;
+                f.detail = format!(
+                    "{what} will fail: {name} has {} duplicate groups of ({list})",
+                    human(*n)
+                );
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
+    let mut out = vec![];
+    match action {
+        Action::AlterTable { rel, cmd } if !cx.is_new(rel) => match cmd {
+            TableCmd::SetNotNull { column } => {
+                let name = format!("{}.{column}", cx.name(rel));
+                let mut f = Found::new(
+                    MayFail,
+                    Severity::Warning,
+                    format!("SET NOT NULL fails if {name} has NULLs"),
+                )
+                .sized(rel, Sizing::EmptyIsInfo)
+                .help(format!(
+                    "backfill first; check with SELECT count(*) FROM {} WHERE {column} IS NULL",
+                    cx.name(rel)
+                ));
+                match cx.probe(ProbeKey::Nulls(rel.clone(), column.clone())) {
+                    Some(Outcome::Count(0)) => {
+                        f.severity = Severity::Info;
+                        f.detail = format!("SET NOT NULL on {name}: no NULLs now");
+                    }
+                    Some(Outcome::Count(n)) => {
+                        f.severity = Severity::Blocker;
+                        f.detail =
+                            format!("SET NOT NULL will fail: {name} has {} NULLs", human(*n));
+                    }
+                    _ => {}
+                }
+                out.push(f);
+            }
+            TableCmd::AddConstraint(c)
+                if matches!(c.kind, ConKind::Unique | ConKind::PrimaryKey)
+                    && c.using_index.is_none() =>
+            {
+                out.push(duplicates(
+                    rel,
+                    &c.columns,
+                    &format!("ADD {}", c.kind.word()),
+                    cx,
+                ));
+            }
+            TableCmd::ValidateConstraint { name } => out.push(
+                Found::new(
+                    MayFail,
+                    Severity::Warning,
+                    format!(
+                        "VALIDATE CONSTRAINT {name} fails if rows of {} violate it",
+                        cx.name(rel)
+                    ),
+                )
+                .sized(rel, Sizing::EmptyIsInfo),
+            ),
+            TableCmd::AddColumn(c)
+                if c.not_null && c.default.is_none() && !c.identity && !c.generated_stored =>
+            {
+                let name = cx.name(rel);
+                let mut f = Found::new(
+                    MayFail,
+                    Severity::Warning,
+                    format!("adds NOT NULL column {name}.{} without a default: fails unless {name} is empty", c.name),
+                )
+                .sized(rel, Sizing::EmptyIsInfo)
+                .help("add it nullable (or with a DEFAULT), backfill, then SET NOT NULL");
+                if let Some(t) = cx.table(rel)
+                    && !t.empty
+                    && t.rows.unwrap_or(0.0) > 0.0
+                {
+                    f.severity = Severity::Blocker;
+                    f.detail = format!(
+                        "adds NOT NULL column {name}.{} without a default: will fail, {name} has rows",
+                        c.name
+                    );
+                }
+                out.push(f);
+            }
+            TableCmd::AddColumn(c) => {
+                for k in c
+                    .constraints
+                    .iter()
+                    .filter(|k| matches!(k.kind, ConKind::Unique | ConKind::PrimaryKey))
+                {
+                    if c.default.is_some() {
+                        out.push(duplicates(
+                            rel,
+                            std::slice::from_ref(&c.name),
+                            &format!("ADD COLUMN … {}", k.kind.word()),
+                            cx,
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        },
+        Action::CreateIndex {
+            rel,
+            unique: true,
+            columns,
+            name,
+            ..
+        } if !cx.is_new(rel) => {
+            out.push(duplicates(
+                rel,
+                columns,
+                &format!("CREATE UNIQUE INDEX {name}"),
+                cx,
+            ));
+        }
+        Action::Drop {
+            kind: ObjKind::Table,
+            objects,
+            cascade: false,
+            ..
+        } => {
+            for rel in objects {
+                if let Some(t) = cx.table(rel).filter(|t| !t.referenced_by.is_empty()) {
+                    out.push(Found::new(
+                        MayFail,
+                        Severity::Blocker,
+                        format!(
+                            "DROP TABLE {} will fail: foreign keys of {} point to it",
+                            t.name,
+                            t.referenced_by.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::ids;
+    use super::*;
+
+    #[test]
+    fn data_dependent_statements_may_fail() {
+        for sql in [
+            "ALTER TABLE t ALTER COLUMN c SET NOT NULL",
+            "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)",
+            "ALTER TABLE t ADD PRIMARY KEY (id)",
+            "ALTER TABLE t VALIDATE CONSTRAINT c",
+            "ALTER TABLE t ADD COLUMN c int NOT NULL",
+            "CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
+        ] {
+            assert_eq!(ids(check, sql), vec![(MayFail, Severity::Warning)], "{sql}");
+        }
+    }
+
+    #[test]
+    fn safe_forms_do_not() {
+        for sql in [
+            "ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0",
+            "ALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX i",
+            "CREATE INDEX i ON t (a)",
+        ] {
+            assert!(ids(check, sql).is_empty(), "{sql}");
+        }
+    }
+}
