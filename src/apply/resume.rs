@@ -416,4 +416,76 @@ mod tests {
         );
         assert!(index_target("CREATE INDEX i ON t (a);").is_none());
     }
+
+    #[test]
+    fn the_journal_says_what_committed_and_what_is_unsettled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut j = Journal::open(&path).unwrap();
+        for e in [
+            Entry::ApplyPlan {
+                path: "/p/plan.sql".into(),
+                plan_sha256: "ab".into(),
+                backend_pid: None,
+            },
+            Entry::ApplyStarted {
+                plan_sha256: "ab".into(),
+                statements: 4,
+                lock_timeout_ms: 5000,
+                statement_timeout_ms: None,
+            },
+            Entry::GroupBegun {
+                group: 1,
+                steps: vec![1],
+                txid: 10,
+                attempt: 1,
+            },
+            Entry::GroupCommitted {
+                group: 1,
+                steps: vec![1],
+            },
+            Entry::StatementStarted {
+                step: 2,
+                group: 2,
+                title: "i".into(),
+            },
+            Entry::StatementFinished {
+                step: 2,
+                group: 2,
+                duration_ms: 1,
+                rows: 0,
+            },
+            Entry::GroupBegun {
+                group: 3,
+                steps: vec![3, 4],
+                txid: 12,
+                attempt: 1,
+            },
+            Entry::StatementStarted {
+                step: 3,
+                group: 3,
+                title: "t".into(),
+            },
+        ] {
+            j.append(e).unwrap();
+        }
+        let p = resume_point(&path).unwrap();
+        assert_eq!(p.plan_path.as_deref(), Some(Path::new("/p/plan.sql")));
+        assert_eq!(p.committed_groups, BTreeSet::from([1]));
+        assert_eq!(p.finished_steps, BTreeSet::from([2]));
+        assert_eq!(p.interrupted_steps, BTreeSet::from([3]));
+        assert_eq!(p.unsettled, BTreeMap::from([(3, 12)]));
+    }
+
+    #[test]
+    fn a_journal_without_an_apply_cannot_be_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        Journal::open(&path)
+            .unwrap()
+            .append(Entry::Note { text: "x".into() })
+            .unwrap();
+        let err = resume_point(&path).unwrap_err();
+        assert!(err.downcast_ref::<Refusal>().is_some(), "{err:#}");
+    }
 }
