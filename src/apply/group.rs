@@ -277,7 +277,7 @@ impl Runner<'_> {
             }
             Err(mut f) => {
                 self.failed(step, &f)?;
-                if super::resume::index_target(&step.sql).is_some_and(|i| i.create) {
+                if super::index::index_target(&step.sql).is_some_and(|i| i.create) {
                     f.error.hint.get_or_insert_with(|| {
                         "an interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index: `pgalign apply --resume` drops and rebuilds it".into()
                     });

@@ -7,14 +7,18 @@
 //!
 //! - `gate.rs`: what is checked before anything runs (hash, hazards, drift words).
 //! - `run.rs`: the advisory lock and the loop over groups, with retries.
+//! - `group.rs`: one try of a group: BEGIN/SET LOCAL/COMMIT, or a statement alone.
 //! - `exec.rs`: one statement: timeouts, notices, blockers, cancel, its error.
 //! - `blocking.rs`: the second connection that reads `pg_blocking_pids`.
 //! - `resume.rs`: `apply --resume`: what committed, what to repair, what is left.
+//! - `index.rs`: `CONCURRENTLY` index statements and the INVALID index they can leave.
+//! - `progress.rs`: the CLI's progress lines and end-of-run summary.
 
 mod blocking;
 mod exec;
 mod gate;
 mod group;
+mod index;
 pub mod progress;
 mod resume;
 mod run;
