@@ -9,8 +9,18 @@ use pgalign::plan::{self, PlanOptions};
 
 /// Loads `a` (with rows) and `b`, plans A → B, applies the plan with psql, and
 /// checks: the re-diff is empty, the models are equal, and the rows of every
-/// table B keeps are still there.
+/// table B keeps are still there. Runs the online strategy (returning its plan)
+/// and the offline one.
 pub fn converge(label: &str, a: &str, b: &str) -> String {
+    let offline = PlanOptions {
+        strategy: plan::Strategy::Offline,
+        ..Default::default()
+    };
+    converge_with(&format!("{label}_off"), a, b, &offline);
+    converge_with(label, a, b, &PlanOptions::default())
+}
+
+pub fn converge_with(label: &str, a: &str, b: &str, opts: &PlanOptions) -> String {
     let live = test_db(&format!("{label}_a"));
     let want = test_db(&format!("{label}_b"));
     live.load(a);
@@ -23,12 +33,12 @@ pub fn converge(label: &str, a: &str, b: &str) -> String {
     });
     let kept = kept_columns(&before.model, &desired.model);
     let counts_before = row_checksums(&live, &kept);
-    let plan = plan::diff(&before, &desired.model, &PlanOptions::default());
+    let plan = plan::diff(&before, &desired.model, opts);
     let text = plan::render_plan(&plan, "test", "now");
     pgalign::db::shadow::run_psql(&live.settings, None, Some(text.as_bytes()))
         .unwrap_or_else(|e| panic!("{label}: the plan failed under psql: {e:#}\n{text}"));
     let after = block_on(catalog::inspect(&live.settings)).unwrap();
-    let again = plan::diff(&after, &desired.model, &PlanOptions::default());
+    let again = plan::diff(&after, &desired.model, opts);
     assert!(
         again.is_empty(),
         "{label}: differences remain after applying the plan:\n{}\n--- plan was:\n{text}",
@@ -481,4 +491,40 @@ fn admin_exec(sql: &str) {
         let c = pgalign::db::connect(&admin).await.unwrap();
         c.batch_execute(&sql).await.unwrap();
     });
+}
+
+#[test]
+fn online_forms_for_tables_with_rows() {
+    let plan = converge(
+        "online",
+        "CREATE TABLE parent (id int PRIMARY KEY);
+         CREATE TABLE t (id int, parent_id int, a int, b text, c text);
+         INSERT INTO parent SELECT g FROM generate_series(1, 20) g;
+         INSERT INTO t SELECT g, g, g, 'b' || g, 'c' FROM generate_series(1, 20) g;
+         CREATE INDEX t_b ON t (b);
+         CREATE INDEX t_gone ON t (c);",
+        "CREATE TABLE parent (id int PRIMARY KEY);
+         CREATE TABLE t (id int NOT NULL, parent_id int REFERENCES parent (id), a int CHECK (a > 0), b text, c text,
+                         CONSTRAINT t_pkey PRIMARY KEY (id), CONSTRAINT t_c_key UNIQUE (c, id));
+         CREATE INDEX t_b ON t (lower(b));
+         CREATE INDEX t_a ON t (a);",
+    );
+    for expected in [
+        "CREATE INDEX CONCURRENTLY t_a ON public.t",
+        "CREATE INDEX CONCURRENTLY t_b_pgalign_new ON public.t",
+        "DROP INDEX CONCURRENTLY public.t_b;",
+        "ALTER INDEX public.t_b_pgalign_new RENAME TO t_b;",
+        "DROP INDEX CONCURRENTLY public.t_gone;",
+        "NOT VALID;",
+        "VALIDATE CONSTRAINT t_parent_id_fkey",
+        "CHECK (id IS NOT NULL) NOT VALID",
+        "CREATE UNIQUE INDEX CONCURRENTLY t_pkey ON public.t USING btree (id)",
+        "ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey",
+    ] {
+        assert!(plan.contains(expected), "missing `{expected}` in:\n{plan}");
+    }
+    assert!(
+        !plan.contains("ALTER TABLE public.t ADD CONSTRAINT t_a_check CHECK ((a > 0));"),
+        "{plan}"
+    );
 }
