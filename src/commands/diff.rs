@@ -39,6 +39,7 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         additive: args.additive,
         scope: args.scope.scope(),
         strategy: args.strategy.into(),
+        ..Default::default()
     };
     let (settings, computed) = compute(
         &args.db.db,

@@ -28,7 +28,15 @@ pub async fn compute(
     let live = live.with_context(|| format!("inspecting {target}"))?;
     let desired =
         want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
-    let plan = super::diff(&live, &desired.model, opts);
+    let mut opts = opts.clone();
+    for file in source.sql_files()? {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {} for rename hints", file.display()))?;
+        let hints = super::hints::parse(&text, &desired.model)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        opts.renames.extend(hints);
+    }
+    let plan = super::diff(&live, &desired.model, &opts);
     Ok(Computed {
         live,
         desired,

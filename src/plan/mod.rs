@@ -6,6 +6,7 @@
 pub mod compute;
 pub mod diff;
 pub mod file;
+pub mod hints;
 
 use crate::hazard::{Hazard, Summary};
 use serde::{Deserialize, Serialize};

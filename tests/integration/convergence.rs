@@ -528,3 +528,95 @@ fn online_forms_for_tables_with_rows() {
         "{plan}"
     );
 }
+
+#[test]
+fn rename_hints_keep_rows_and_values() {
+    let live = test_db("renames_a");
+    live.exec(
+        "CREATE SCHEMA shop;
+         CREATE TABLE shop.clients (id int PRIMARY KEY, mail text UNIQUE CHECK (mail <> ''));
+         CREATE INDEX clients_mail_lower ON shop.clients (lower(mail));
+         CREATE TABLE shop.orders (id int PRIMARY KEY, client_id int REFERENCES shop.clients (id));
+         INSERT INTO shop.clients VALUES (1, 'a@x'), (2, 'b@x');
+         INSERT INTO shop.orders VALUES (1, 1);",
+    );
+    let desired_sql = "CREATE SCHEMA shop;
+        -- pgalign:renamed-from shop.clients
+        CREATE TABLE shop.customers (
+            id int PRIMARY KEY,
+            -- pgalign:renamed-from shop.clients.mail
+            email text UNIQUE CHECK (email <> '')
+        );
+        CREATE INDEX clients_mail_lower ON shop.customers (lower(email));
+        CREATE TABLE shop.orders (id int PRIMARY KEY, client_id int REFERENCES shop.customers (id));";
+    let dir = temp_dir();
+    let file = dir.path().join("desired.sql");
+    std::fs::write(&file, desired_sql).unwrap();
+    let plan_path = dir.path().join("plan.sql");
+    let o = run(&[
+        "diff",
+        "--db",
+        &live.url(),
+        "--desired",
+        file.to_str().unwrap(),
+        "--shadow",
+        &admin().redacted_url(),
+        "-o",
+        plan_path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let plan = std::fs::read_to_string(&plan_path).unwrap();
+    assert!(
+        plan.contains("ALTER TABLE shop.clients RENAME TO customers;"),
+        "{plan}"
+    );
+    assert!(plan.contains("RENAME COLUMN mail TO email;"), "{plan}");
+    assert!(!plan.contains("DROP TABLE"), "{plan}");
+    assert!(!plan.contains("DROP COLUMN"), "{plan}");
+    let o = run(&[
+        "apply",
+        "--db",
+        &live.url(),
+        "--plan",
+        plan_path.to_str().unwrap(),
+        "--confirm-target",
+        &live.name,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&[
+        "verify",
+        "--db",
+        &live.url(),
+        "--desired",
+        file.to_str().unwrap(),
+        "--shadow",
+        &admin().redacted_url(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        live.query_one("SELECT string_agg(email, ',' ORDER BY id) FROM shop.customers"),
+        "a@x,b@x"
+    );
+}
+
+#[test]
+fn a_drop_and_add_of_the_same_shape_is_reported_as_a_possible_rename() {
+    let live = test_db("maybe_rename_a");
+    live.exec("CREATE TABLE t (id int, mail text);");
+    let want = test_db("maybe_rename_b");
+    want.exec("CREATE TABLE t (id int, email text);");
+    let (a, b) = block_on(async {
+        (
+            catalog::inspect(&live.settings).await.unwrap(),
+            catalog::inspect(&want.settings).await.unwrap(),
+        )
+    });
+    let plan = plan::diff(&a, &b.model, &PlanOptions::default());
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("possible rename: column public.t.mail")),
+        "{:?}",
+        plan.notes
+    );
+}

@@ -11,6 +11,7 @@ mod deps;
 mod grants;
 mod objects;
 mod online;
+mod renames;
 mod tables;
 mod types;
 
@@ -33,6 +34,8 @@ pub struct PlanOptions {
     pub scope: crate::catalog::Scope,
     /// Online-safe forms (default) or plain ones.
     pub strategy: Strategy,
+    /// Renames the desired SQL's hints ask for.
+    pub renames: Vec<super::hints::Rename>,
 }
 
 /// The order steps run in. Within a phase, steps keep the order they were
@@ -41,6 +44,7 @@ pub struct PlanOptions {
 enum Phase {
     Session,
     CreateSchema,
+    Rename,
     CreateExtension,
     CreateType,
     CreateSequence,
@@ -109,7 +113,9 @@ pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
 }
 
 /// The plan between two models already narrowed to the scope.
-fn diff_models(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+    let (renamed, rename_steps, rename_notes) = renames::apply(original, desired, &opts.renames);
+    let live = &renamed;
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -134,6 +140,17 @@ fn diff_models(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
         new_tables,
         deps,
     };
+    for (title, sql) in rename_steps {
+        let hz = vec![h(
+            HazardId::BreaksClients,
+            Severity::Warning,
+            format!("clients that use the old name break: {title}"),
+        )];
+        b.push(Phase::Rename, title, sql, hz);
+    }
+    b.notes.extend(rename_notes);
+    b.notes
+        .extend(renames::possible_renames(&live.model, desired));
     b.schemas();
     b.extensions();
     b.enums();
@@ -175,7 +192,7 @@ fn diff_models(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
     }
     b.steps.sort_by_key(|(phase, seq, _)| (*phase, *seq));
     let mut plan = Plan {
-        live_fingerprint: live.model.fingerprint(),
+        live_fingerprint: original.model.fingerprint(),
         desired_fingerprint: desired.fingerprint(),
         steps: b.steps.into_iter().map(|(_, _, s)| s).collect(),
         notes: b.notes,

@@ -1,0 +1,398 @@
+//! Renames from hints (`-- pgalign:renamed-from`): applied to a copy of the live
+//! model before comparing, so the rest of the plan sees the objects under their
+//! new names, and emitted as `RENAME` steps that run first. Without a hint, a
+//! dropped and an added object of the same shape are reported as a possible
+//! rename in the plan's notes.
+
+use super::*;
+use crate::plan::hints::Rename;
+
+/// Replaces whole identifier tokens `from` by `to` in SQL text, leaving string
+/// literals alone.
+pub fn replace_ident(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            let start = i;
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '\'' {
+                    if chars.get(i + 1) == Some(&'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(chars.len());
+            out.extend(&chars[start..i]);
+        } else if c == '"' {
+            let start = i;
+            let mut name = String::new();
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '"' {
+                    if chars.get(i + 1) == Some(&'"') {
+                        name.push('"');
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                name.push(chars[i]);
+                i += 1;
+            }
+            i = (i + 1).min(chars.len());
+            if name == from {
+                out.push_str(&quote_ident(to));
+            } else {
+                out.extend(&chars[start..i]);
+            }
+        } else if is_ident(c) && (i == 0 || !is_ident(chars[i - 1])) {
+            let start = i;
+            while i < chars.len() && is_ident(chars[i]) {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            if word == from && quote_ident(from) == from {
+                out.push_str(&quote_ident(to));
+            } else {
+                out.push_str(&word);
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn rekey<V>(map: &mut BTreeMap<QName, V>, from: &QName, to: &QName) {
+    if let Some(v) = map.remove(from) {
+        map.insert(to.clone(), v);
+    }
+}
+
+fn swap(q: &mut QName, from: &QName, to: &QName) {
+    if q == from {
+        *q = to.clone();
+    }
+}
+
+/// Applies the renames the hints ask for to a copy of `live`. Returns it, the
+/// rename statements, and notes about hints that did not apply.
+pub fn apply(
+    live: &Inspected,
+    desired: &Model,
+    renames: &[Rename],
+) -> (Inspected, Vec<(String, String)>, Vec<String>) {
+    let mut out = live.clone();
+    let mut steps = Vec::new();
+    let mut notes = Vec::new();
+    for r in renames {
+        match r {
+            Rename::Table { from, to } => {
+                let m = &out.model;
+                if !m.tables.contains_key(from)
+                    || m.tables.contains_key(to)
+                    || !desired.tables.contains_key(to)
+                {
+                    notes.push(format!("rename hint {from} → {to} not used: the live database has no table {from}, or already has {to}"));
+                    continue;
+                }
+                let mut current = from.clone();
+                if from.schema != to.schema {
+                    steps.push((
+                        format!("move table {from} to schema {}", to.schema),
+                        format!(
+                            "ALTER TABLE {} SET SCHEMA {};",
+                            from.sql(),
+                            quote_ident(&to.schema)
+                        ),
+                    ));
+                    current = QName::new(to.schema.clone(), from.name.clone());
+                }
+                if current.name != to.name {
+                    steps.push((
+                        format!("rename table {current} to {}", to.name),
+                        format!(
+                            "ALTER TABLE {} RENAME TO {};",
+                            current.sql(),
+                            quote_ident(&to.name)
+                        ),
+                    ));
+                }
+                rename_table(&mut out, from, to);
+            }
+            Rename::Column { table, from, to } => {
+                let has =
+                    |m: &Model, c: &str| m.tables.get(table).is_some_and(|t| t.column(c).is_some());
+                if !has(&out.model, from) || has(&out.model, to) || !has(desired, to) {
+                    notes.push(format!("rename hint {table}.{from} → {to} not used: the live table has no column {from}, or already has {to}"));
+                    continue;
+                }
+                steps.push((
+                    format!("rename column {table}.{from} to {to}"),
+                    format!(
+                        "ALTER TABLE {} RENAME COLUMN {} TO {};",
+                        table.sql(),
+                        quote_ident(from),
+                        quote_ident(to)
+                    ),
+                ));
+                rename_column(&mut out.model, table, from, to);
+            }
+        }
+    }
+    (out, steps, notes)
+}
+
+fn rename_table(out: &mut Inspected, from: &QName, to: &QName) {
+    let (f, t) = (from.sql(), to.sql());
+    rekey(&mut out.stats, from, to);
+    let m = &mut out.model;
+    rekey(&mut m.tables, from, to);
+    for table in m.tables.values_mut() {
+        swap(&mut table.name, from, to);
+        if let Some((p, _)) = &mut table.partition_of {
+            swap(p, from, to);
+        }
+        table.inherits.iter_mut().for_each(|p| swap(p, from, to));
+        for c in table.constraints.values_mut() {
+            if c.references.as_ref() == Some(from) {
+                c.references = Some(to.clone());
+                c.definition = c
+                    .definition
+                    .replace(&format!("REFERENCES {f}("), &format!("REFERENCES {t}("));
+            }
+        }
+    }
+    let moved_schema = from.schema != to.schema;
+    let indexes: Vec<QName> = m
+        .indexes
+        .iter()
+        .filter(|(_, i)| &i.table == from)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in indexes {
+        let mut i = m.indexes.remove(&key).expect("listed above");
+        i.table = to.clone();
+        i.definition = i
+            .definition
+            .replace(&format!(" ON {f} "), &format!(" ON {t} "))
+            .replace(&format!(" ON ONLY {f} "), &format!(" ON ONLY {t} "));
+        if moved_schema {
+            i.name = QName::new(to.schema.clone(), i.name.name.clone());
+        }
+        m.indexes.insert(i.name.clone(), i);
+    }
+    let owned: Vec<QName> = m
+        .sequences
+        .iter()
+        .filter(|(_, s)| s.owned_by.as_ref().is_some_and(|(o, _)| o == from))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in owned {
+        let mut s = m.sequences.remove(&key).expect("listed above");
+        if let Some((o, _)) = &mut s.owned_by {
+            *o = to.clone();
+        }
+        if moved_schema {
+            s.name = QName::new(to.schema.clone(), s.name.name.clone());
+        }
+        m.sequences.insert(s.name.clone(), s);
+    }
+    let triggers: Vec<String> = m
+        .triggers
+        .iter()
+        .filter(|(_, tr)| &tr.table == from)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in triggers {
+        let mut tr = m.triggers.remove(&key).expect("listed above");
+        tr.table = to.clone();
+        tr.definition = tr
+            .definition
+            .replace(&format!(" ON {f} "), &format!(" ON {t} "));
+        m.triggers.insert(member_key(to, &tr.name), tr);
+    }
+    let policies: Vec<String> = m
+        .policies
+        .iter()
+        .filter(|(_, p)| &p.table == from)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in policies {
+        let mut p = m.policies.remove(&key).expect("listed above");
+        p.table = to.clone();
+        m.policies.insert(member_key(to, &p.name), p);
+    }
+    for v in m.views.values_mut() {
+        for d in &mut v.depends_on {
+            match d {
+                Dep::Relation { name } | Dep::Column { table: name, .. } | Dep::Type { name } => {
+                    swap(name, from, to)
+                }
+                Dep::Function { .. } => {}
+            }
+        }
+        v.definition = v.definition.replace(&f, &t);
+    }
+    for map in [&mut m.owners] {
+        if let Some(v) = map.remove(&format!("TABLE {f}")) {
+            map.insert(format!("TABLE {t}"), v);
+        }
+    }
+    let keys: Vec<String> = m
+        .privileges
+        .keys()
+        .filter(|k| *k == &format!("TABLE {f}") || k.starts_with(&format!("COLUMN {f}.")))
+        .cloned()
+        .collect();
+    for k in keys {
+        let v = m.privileges.remove(&k).expect("listed above");
+        m.privileges.insert(k.replacen(&f, &t, 1), v);
+    }
+}
+
+fn rename_column(m: &mut Model, table: &QName, from: &str, to: &str) {
+    if let Some(t) = m.tables.get_mut(table) {
+        for c in &mut t.columns {
+            if c.name == from {
+                c.name = to.to_string();
+            }
+        }
+        for c in t.constraints.values_mut() {
+            c.columns
+                .iter_mut()
+                .filter(|x| *x == from)
+                .for_each(|x| *x = to.to_string());
+            c.definition = replace_ident(&c.definition, from, to);
+        }
+    }
+    let ts = table.sql();
+    for t in m.tables.values_mut() {
+        for c in t.constraints.values_mut() {
+            if c.references.as_ref() == Some(table)
+                && let Some((head, tail)) = c.definition.split_once(&format!("REFERENCES {ts}("))
+            {
+                c.definition = format!("{head}REFERENCES {ts}({}", replace_ident(tail, from, to));
+            }
+        }
+    }
+    for i in m.indexes.values_mut().filter(|i| &i.table == table) {
+        i.columns
+            .iter_mut()
+            .filter(|x| *x == from)
+            .for_each(|x| *x = to.to_string());
+        i.definition = replace_ident(&i.definition, from, to);
+    }
+    for s in m.sequences.values_mut() {
+        if let Some((o, c)) = &mut s.owned_by
+            && o == table
+            && c == from
+        {
+            *c = to.to_string();
+        }
+    }
+    for v in m.views.values_mut() {
+        for d in &mut v.depends_on {
+            if let Dep::Column { table: t, column } = d
+                && t == table
+                && column == from
+            {
+                *column = to.to_string();
+            }
+        }
+    }
+    let key = format!("COLUMN {ts}.{}", quote_ident(from));
+    if let Some(v) = m.privileges.remove(&key) {
+        m.privileges
+            .insert(format!("COLUMN {ts}.{}", quote_ident(to)), v);
+    }
+}
+
+/// Notes about drop + add pairs of the same shape that no hint explains.
+pub fn possible_renames(live: &Model, desired: &Model) -> Vec<String> {
+    let mut notes = Vec::new();
+    let shape = |t: &Table| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = t
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.data_type.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    let dropped: Vec<&Table> = live
+        .tables
+        .values()
+        .filter(|t| !desired.tables.contains_key(&t.name))
+        .collect();
+    let added: Vec<&Table> = desired
+        .tables
+        .values()
+        .filter(|t| !live.tables.contains_key(&t.name))
+        .collect();
+    for d in &dropped {
+        for a in added
+            .iter()
+            .filter(|a| shape(a) == shape(d) && !d.columns.is_empty())
+        {
+            notes.push(format!(
+                "possible rename: table {} is dropped and {} (same columns) created; if it is a rename, put `-- pgalign:renamed-from {}` on the line before `CREATE TABLE {}` in the desired SQL to keep its rows",
+                d.name, a.name, d.name, a.name
+            ));
+        }
+    }
+    for (name, want) in &desired.tables {
+        let Some(have) = live.tables.get(name) else {
+            continue;
+        };
+        let gone: Vec<&Column> = have
+            .columns
+            .iter()
+            .filter(|c| want.column(&c.name).is_none())
+            .collect();
+        let new: Vec<&Column> = want
+            .columns
+            .iter()
+            .filter(|c| have.column(&c.name).is_none())
+            .collect();
+        for g in &gone {
+            for n in new.iter().filter(|n| n.data_type == g.data_type) {
+                notes.push(format!(
+                    "possible rename: column {name}.{} is dropped and {name}.{} ({}) added; if it is a rename, put `-- pgalign:renamed-from {name}.{}` on the line before the column's definition in the desired SQL to keep its values",
+                    g.name, n.name, n.data_type, g.name
+                ));
+            }
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_replaced_as_whole_tokens_outside_strings() {
+        assert_eq!(
+            replace_ident("CHECK ((mail <> 'mail'::text))", "mail", "email"),
+            "CHECK ((email <> 'mail'::text))"
+        );
+        assert_eq!(
+            replace_ident("UNIQUE (mail, mailbox)", "mail", "email"),
+            "UNIQUE (email, mailbox)"
+        );
+        assert_eq!(
+            replace_ident("UNIQUE (\"Mail\")", "Mail", "e mail"),
+            "UNIQUE (\"e mail\")"
+        );
+    }
+}
