@@ -620,3 +620,26 @@ fn a_drop_and_add_of_the_same_shape_is_reported_as_a_possible_rename() {
         plan.notes
     );
 }
+
+#[test]
+fn enum_values_removed_and_reordered_through_a_new_type() {
+    let plan = converge(
+        "enum_rewrite",
+        "CREATE TYPE mood AS ENUM ('sad', 'meh', 'happy', 'gone');
+         CREATE TABLE person (id int PRIMARY KEY, m mood DEFAULT 'meh', history mood[]);
+         INSERT INTO person VALUES (1, 'sad', '{sad,happy}'), (2, 'happy', NULL), (3, 'meh', '{}');
+         CREATE VIEW cheerful AS SELECT id FROM person WHERE m = 'happy';
+         CREATE FUNCTION is_sad(x mood) RETURNS boolean LANGUAGE sql AS 'SELECT x = ''sad''';
+         CREATE FUNCTION old_helper(x mood) RETURNS int LANGUAGE sql AS 'SELECT 1';",
+        "CREATE TYPE mood AS ENUM ('happy', 'meh', 'sad');
+         CREATE TABLE person (id int PRIMARY KEY, m mood DEFAULT 'happy', history mood[]);
+         CREATE VIEW cheerful AS SELECT id FROM person WHERE m = 'happy';
+         CREATE FUNCTION is_sad(x mood) RETURNS boolean LANGUAGE sql AS 'SELECT x = ''sad''';",
+    );
+    assert!(plan.contains("RENAME TO mood_pgalign_old"), "{plan}");
+    assert!(plan.contains("USING m::text::public.mood"), "{plan}");
+    assert!(
+        plan.contains("USING history::text[]::public.mood[]"),
+        "{plan}"
+    );
+}

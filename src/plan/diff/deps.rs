@@ -16,6 +16,24 @@ pub struct Rebuilds {
     pub functions: BTreeSet<String>,
     /// Live triggers dropped and recreated although their definition is the same.
     pub triggers: BTreeSet<String>,
+    /// Enums whose values are removed or reordered: replaced by a new type.
+    pub enums: BTreeSet<QName>,
+    /// Kept columns of those enums' types (or arrays of them), cast to the new type.
+    pub enum_columns: BTreeSet<(QName, String)>,
+}
+
+/// True when `labels` cannot become `want` by adding values (some are removed,
+/// or the kept ones change order).
+pub fn enum_needs_new_type(labels: &[String], want: &[String]) -> bool {
+    let kept: Vec<&String> = want.iter().filter(|l| labels.contains(l)).collect();
+    let order: Vec<&String> = labels.iter().filter(|l| want.contains(l)).collect();
+    labels.iter().any(|l| !want.contains(l)) || kept != order
+}
+
+/// True when a column of type `data_type` holds values of enum `e`.
+pub fn uses_enum(data_type: &str, e: &QName) -> bool {
+    let base = data_type.trim_end_matches("[]");
+    base == e.sql()
 }
 
 impl Rebuilds {
@@ -74,6 +92,30 @@ impl Rebuilds {
         );
 
         let mut r = Rebuilds::default();
+        for (name, e) in &live.enums {
+            if desired
+                .enums
+                .get(name)
+                .is_some_and(|w| enum_needs_new_type(&e.labels, &w.labels))
+            {
+                r.enums.insert(name.clone());
+                // Everything that uses the type moves to the new one.
+                dropped_types.insert(name.clone());
+                for t in live.tables.values() {
+                    for c in t.columns.iter().filter(|c| uses_enum(&c.data_type, name)) {
+                        changed_columns.insert((t.name.clone(), c.name.clone()));
+                        if desired
+                            .tables
+                            .get(&t.name)
+                            .and_then(|w| w.column(&c.name))
+                            .is_some()
+                        {
+                            r.enum_columns.insert((t.name.clone(), c.name.clone()));
+                        }
+                    }
+                }
+            }
+        }
         // Functions that go away or change in a way CREATE OR REPLACE cannot do.
         let mut gone_functions: BTreeSet<String> = BTreeSet::new();
         for (key, f) in &live.functions {

@@ -52,6 +52,7 @@ enum Phase {
     DropPolicy,
     DisableRls,
     DropView,
+    RecreateType,
     CreateFunction,
     DropForeignKey,
     DropIndex,

@@ -153,8 +153,17 @@ impl Builder<'_> {
         }
         for (key, f) in live {
             if !self.desired.functions.contains_key(key) {
+                // Before an enum it uses is renamed aside, or its key no longer names it.
+                let early = f
+                    .depends_on
+                    .iter()
+                    .any(|d| matches!(d, Dep::Type { name } if self.deps.enums.contains(name)));
                 self.destructive(
-                    Phase::DropFunction,
+                    if early {
+                        Phase::DropView
+                    } else {
+                        Phase::DropFunction
+                    },
                     format!("drop {} {key}", f.kind),
                     ddl::drop_function(key, f),
                     vec![h(

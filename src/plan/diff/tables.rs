@@ -440,7 +440,12 @@ impl Builder<'_> {
             );
         }
         let type_changes = old.data_type != new.data_type || old.collation != new.collation;
-        let default_changes = old.default != new.default;
+        // A column of an enum that is replaced gets its default from the rewrite.
+        let enum_cast = self
+            .deps
+            .enum_columns
+            .contains(&(t.clone(), new.name.clone()));
+        let default_changes = old.default != new.default && !enum_cast;
         if old.default.is_some() && (default_changes || type_changes) {
             let mut hz = vec![self.lock(t, "briefly")];
             if new.default.is_none() && new.not_null {

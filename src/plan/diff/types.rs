@@ -285,39 +285,8 @@ impl Builder<'_> {
     }
 
     pub(super) fn enum_change(&mut self, name: &QName, have: &EnumType, want: &EnumType) {
-        let kept: Vec<&String> = want
-            .labels
-            .iter()
-            .filter(|l| have.labels.contains(l))
-            .collect();
-        let removed: Vec<&String> = have
-            .labels
-            .iter()
-            .filter(|l| !want.labels.contains(l))
-            .collect();
-        let order_kept = have
-            .labels
-            .iter()
-            .filter(|l| want.labels.contains(l))
-            .collect::<Vec<_>>()
-            == kept;
-        if !removed.is_empty() || !order_kept {
-            let why = if removed.is_empty() {
-                format!(
-                    "enum {name} reorders its values; that needs a new type and a cast, which pgalign does not plan yet"
-                )
-            } else {
-                let list: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
-                format!(
-                    "enum {name} drops value(s) {}; that needs a new type and a cast, which pgalign does not plan yet",
-                    list.join(", ")
-                )
-            };
-            if self.opts.additive {
-                self.omitted.push(why);
-            } else {
-                self.blocker(Phase::CreateType, format!("change type {name}"), why);
-            }
+        if deps::enum_needs_new_type(&have.labels, &want.labels) {
+            self.enum_rewrite(name, have, want);
             return;
         }
         // Add each new label next to a neighbour that already exists.
@@ -432,5 +401,151 @@ impl Builder<'_> {
                 )],
             );
         }
+    }
+
+    /// Removing or reordering enum values: the old type is renamed aside, the
+    /// new one created, every column cast to it through text, and the old type
+    /// dropped. Views and functions that use the type are rebuilt around it
+    /// (see `deps`); a domain or composite type over it is a blocker.
+    pub(super) fn enum_rewrite(&mut self, name: &QName, have: &EnumType, want: &EnumType) {
+        let removed: Vec<&str> = have
+            .labels
+            .iter()
+            .filter(|l| !want.labels.contains(l))
+            .map(String::as_str)
+            .collect();
+        let what = if removed.is_empty() {
+            format!("enum {name} reorders its values")
+        } else {
+            format!("enum {name} drops value(s) {}", removed.join(", "))
+        };
+        if self.opts.additive {
+            self.omitted
+                .push(format!("{what} (needs a new type and a cast)"));
+            return;
+        }
+        let live = &self.live.model;
+        let blocked = live
+            .domains
+            .values()
+            .any(|d| deps::uses_enum(&d.base_type, name))
+            || live.composites.values().any(|c| {
+                c.attributes
+                    .iter()
+                    .any(|(_, t, _)| deps::uses_enum(t, name))
+            });
+        if blocked {
+            let why = format!(
+                "{what}, and a domain or composite type is built on it; pgalign does not plan that yet"
+            );
+            self.blocker(Phase::CreateType, format!("change type {name}"), why);
+            return;
+        }
+        let old = QName::new(
+            name.schema.clone(),
+            online::temp_name(&name.name, "_pgalign_old"),
+        );
+        self.push(
+            Phase::RecreateType,
+            format!("rename type {name} aside to {}", old.name),
+            format!(
+                "ALTER TYPE {} RENAME TO {};",
+                name.sql(),
+                quote_ident(&old.name)
+            ),
+            vec![h(
+                HazardId::BreaksClients,
+                Severity::Warning,
+                format!("{what}: clients that use the removed values break"),
+            )],
+        );
+        self.push(
+            Phase::RecreateType,
+            format!("create the new type {name}"),
+            ddl::create_enum(want),
+            vec![],
+        );
+        let columns: Vec<(QName, String)> = self
+            .deps
+            .enum_columns
+            .iter()
+            .filter(|(t, c)| {
+                live.tables
+                    .get(t)
+                    .and_then(|t| t.column(c))
+                    .is_some_and(|c| deps::uses_enum(&c.data_type, name))
+            })
+            .cloned()
+            .collect();
+        for (t, c) in columns {
+            let old_col = live.tables[&t].column(&c).expect("listed above").clone();
+            let new_col = self.desired.tables[&t]
+                .column(&c)
+                .expect("listed above")
+                .clone();
+            let alter = |rest: String| {
+                format!(
+                    "ALTER TABLE {} ALTER COLUMN {} {rest};",
+                    t.sql(),
+                    quote_ident(&c)
+                )
+            };
+            if old_col.default.is_some() {
+                self.push(
+                    Phase::AlterColumn,
+                    format!("drop default of {t}.{c} before its type changes"),
+                    alter("DROP DEFAULT".into()),
+                    vec![self.lock(&t, "briefly")],
+                );
+            }
+            let array = if new_col.data_type.ends_with("[]") {
+                "[]"
+            } else {
+                ""
+            };
+            let mut hz = vec![h(
+                HazardId::Rewrite,
+                self.sized(Severity::Warning, &t),
+                format!(
+                    "rewrites {t} ({}) to cast {c} to the new {name}",
+                    self.size(&t)
+                ),
+            )];
+            if !removed.is_empty() {
+                hz.push(h(
+                    HazardId::LossyCast,
+                    Severity::Danger,
+                    format!(
+                        "rows of {t} whose {c} holds {} make this fail",
+                        removed.join(" or ")
+                    ),
+                ));
+            }
+            self.push(
+                Phase::AlterColumn,
+                format!("cast {t}.{c} to the new {name}"),
+                alter(format!(
+                    "TYPE {} USING {}::text{array}::{}",
+                    new_col.data_type,
+                    quote_ident(&c),
+                    new_col.data_type
+                )),
+                hz,
+            );
+            if let Some(d) = &new_col.default {
+                self.push(
+                    Phase::AlterColumn,
+                    format!("set default of {t}.{c}"),
+                    alter(format!("SET DEFAULT {d}")),
+                    vec![self.lock(&t, "briefly")],
+                );
+            }
+        }
+        self.push(
+            Phase::DropType,
+            format!("drop the old type {}", old.name),
+            format!("DROP TYPE {};", old.sql()),
+            vec![],
+        );
     }
 }
