@@ -111,40 +111,178 @@ pub fn create_index(i: &Index) -> String {
     format!("{};", i.definition)
 }
 
-/// DDL that recreates every managed object of `model`, in dependency order.
-pub fn model_sql(model: &Model) -> String {
+pub fn create_extension(e: &Extension) -> String {
+    format!(
+        "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {} VERSION {};",
+        quote_ident(&e.name),
+        quote_ident(&e.schema),
+        quote_literal(&e.version)
+    )
+}
+
+pub fn create_domain(d: &Domain) -> String {
+    let mut s = format!("CREATE DOMAIN {} AS {}", d.name.sql(), d.base_type);
+    if let Some(c) = &d.collation {
+        s.push_str(&format!(" COLLATE {c}"));
+    }
+    if let Some(def) = &d.default {
+        s.push_str(&format!(" DEFAULT {def}"));
+    }
+    if d.not_null {
+        s.push_str(" NOT NULL");
+    }
+    for (name, check) in &d.checks {
+        s.push_str(&format!(" CONSTRAINT {} {check}", quote_ident(name)));
+    }
+    s.push(';');
+    s
+}
+
+pub fn create_composite(c: &Composite) -> String {
+    let attrs: Vec<String> = c
+        .attributes
+        .iter()
+        .map(|(n, t, coll)| match coll {
+            Some(coll) => format!("{} {t} COLLATE {coll}", quote_ident(n)),
+            None => format!("{} {t}", quote_ident(n)),
+        })
+        .collect();
+    format!("CREATE TYPE {} AS ({});", c.name.sql(), attrs.join(", "))
+}
+
+/// `CREATE VIEW` / `CREATE MATERIALIZED VIEW` for `v`.
+pub fn create_view(v: &View) -> String {
+    let with = if v.options.is_empty() {
+        String::new()
+    } else {
+        format!(" WITH ({})", v.options.join(", "))
+    };
+    if v.materialized {
+        format!(
+            "CREATE MATERIALIZED VIEW {}{with} AS\n{}\nWITH {}DATA;",
+            v.name.sql(),
+            v.definition,
+            if v.populated { "" } else { "NO " }
+        )
+    } else {
+        format!("CREATE VIEW {}{with} AS\n{};", v.name.sql(), v.definition)
+    }
+}
+
+pub fn drop_view(v: &View) -> String {
+    format!(
+        "DROP {}VIEW {};",
+        if v.materialized { "MATERIALIZED " } else { "" },
+        v.name.sql()
+    )
+}
+
+/// The function's own `CREATE OR REPLACE` statement, terminated.
+pub fn create_function(f: &Function) -> String {
+    format!("{};", f.definition.trim_end())
+}
+
+pub fn drop_function(key: &str, f: &Function) -> String {
+    format!("DROP {} {key};", f.kind.to_uppercase())
+}
+
+pub fn create_trigger(t: &Trigger) -> String {
+    format!("{};", t.definition)
+}
+
+/// `ALTER TABLE … ENABLE/DISABLE TRIGGER` for a trigger whose state is not the default.
+pub fn trigger_state(t: &Trigger) -> Option<String> {
+    let state = match t.enabled.as_str() {
+        "D" => "DISABLE TRIGGER",
+        "R" => "ENABLE REPLICA TRIGGER",
+        "A" => "ENABLE ALWAYS TRIGGER",
+        _ => return None,
+    };
+    Some(format!(
+        "ALTER TABLE {} {state} {};",
+        t.table.sql(),
+        quote_ident(&t.name)
+    ))
+}
+
+pub fn create_policy(p: &Policy) -> String {
+    let mut s = format!(
+        "CREATE POLICY {} ON {} AS {} FOR {} TO {}",
+        quote_ident(&p.name),
+        p.table.sql(),
+        if p.permissive {
+            "PERMISSIVE"
+        } else {
+            "RESTRICTIVE"
+        },
+        p.command,
+        p.roles.join(", ")
+    );
+    if let Some(u) = &p.using {
+        s.push_str(&format!(" USING ({u})"));
+    }
+    if let Some(c) = &p.with_check {
+        s.push_str(&format!(" WITH CHECK ({c})"));
+    }
+    s.push(';');
+    s
+}
+
+/// `ALTER TABLE … ENABLE/FORCE/DISABLE ROW LEVEL SECURITY` statements that take
+/// a table from `from` to `to` (`None`, `enabled`, `forced`).
+pub fn rls_change(t: &QName, from: Option<&str>, to: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
-    for s in model.schemas.keys().filter(|s| s.as_str() != "public") {
-        out.push(create_schema(s));
-    }
-    for e in model.enums.values() {
-        out.push(create_enum(e));
-    }
-    for s in model.sequences.values() {
-        out.push(create_sequence(s));
-    }
-    for t in model.tables.values() {
-        out.push(create_table(t));
-    }
-    for i in model.indexes.values() {
-        out.push(create_index(i));
-    }
-    for t in model.tables.values() {
-        for c in t.constraints.values() {
-            if c.kind == ConstraintKind::ForeignKey {
-                out.push(add_constraint(&t.name, c));
+    let table = t.sql();
+    match (from, to) {
+        (a, b) if a == b => {}
+        (_, None) => {
+            if from == Some("forced") {
+                out.push(format!("ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;"));
+            }
+            out.push(format!("ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;"));
+        }
+        (a, Some(b)) => {
+            if a.is_none() {
+                out.push(format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;"));
+            }
+            if b == "forced" {
+                out.push(format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY;"));
+            } else if a == Some("forced") {
+                out.push(format!("ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;"));
             }
         }
     }
-    for s in model.sequences.values() {
-        if s.owned_by.is_some() {
-            out.push(sequence_owned_by(s));
-        }
+    out
+}
+
+/// `COMMENT ON <target> IS …` (or `IS NULL`).
+pub fn comment_on(target: &str, comment: Option<&str>) -> String {
+    format!(
+        "COMMENT ON {target} IS {};",
+        comment.map(quote_literal).unwrap_or_else(|| "NULL".into())
+    )
+}
+
+/// DDL that recreates every managed object of `model`, in dependency order
+/// (the same order the planner uses for an empty database).
+pub fn model_sql(model: &Model) -> String {
+    let mut empty = Inspected::default();
+    empty.model.schemas.insert(
+        "public".into(),
+        SchemaDef {
+            name: "public".into(),
+            comment: None,
+        },
+    );
+    empty.model.unmanaged = model.unmanaged.clone();
+    let plan = crate::plan::diff(&empty, model, &crate::plan::PlanOptions::default());
+    let mut sql = String::from("SET check_function_bodies = off;\n\n");
+    for step in &plan.steps {
+        sql.push_str(&step.sql);
+        sql.push_str("\n\n");
     }
-    let mut sql = out.join("\n\n");
-    sql.push('\n');
     if !model.unmanaged.is_empty() {
-        sql.push_str("\n-- not managed by pgalign yet (not recreated above):\n");
+        sql.push_str("-- not managed by pgalign yet (not recreated above):\n");
         for k in model.unmanaged.keys() {
             sql.push_str(&format!("--   {k}\n"));
         }

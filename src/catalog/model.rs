@@ -290,24 +290,59 @@ fn is_reserved(word: &str) -> bool {
 }
 
 /// The managed part of a database's schema.
+///
+/// Every field is compared as a whole by the planner and covered by the
+/// fingerprint. Fields added after the first release carry `#[serde(default)]`
+/// so older JSON still reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {
     /// User schemas (not `pg_catalog`, `information_schema`, toast or temp schemas,
     /// nor schemas that belong to an extension).
     pub schemas: BTreeMap<String, SchemaDef>,
+    /// Installed extensions (not `plpgsql`) by name; their objects are theirs and
+    /// appear nowhere else in the model.
+    #[serde(default)]
+    pub extensions: BTreeMap<String, Extension>,
     pub enums: BTreeMap<QName, EnumType>,
+    #[serde(default)]
+    pub domains: BTreeMap<QName, Domain>,
+    #[serde(default)]
+    pub composites: BTreeMap<QName, Composite>,
     pub sequences: BTreeMap<QName, Sequence>,
     pub tables: BTreeMap<QName, Table>,
-    /// Indexes that do not back a constraint, keyed by the index's own name.
+    /// Indexes that do not back a constraint, keyed by the index's own name
+    /// (on tables and on materialized views).
     pub indexes: BTreeMap<QName, Index>,
+    /// Views and materialized views.
+    #[serde(default)]
+    pub views: BTreeMap<QName, View>,
+    /// Functions and procedures, keyed by their identity
+    /// (`schema.name(argument types)`, as `regprocedure` prints it).
+    #[serde(default)]
+    pub functions: BTreeMap<String, Function>,
+    /// Triggers on tables and views, keyed by `table.trigger` in SQL form.
+    #[serde(default)]
+    pub triggers: BTreeMap<String, Trigger>,
+    /// Row-level security policies, keyed by `table.policy` in SQL form.
+    #[serde(default)]
+    pub policies: BTreeMap<String, Policy>,
     /// Objects pgalign sees but does not manage yet: reported, never silently
-    /// skipped. Keyed by a description such as `view public.active_users`.
+    /// skipped. Keyed by a description such as `aggregate public.total(integer)`.
     pub unmanaged: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchemaDef {
     pub name: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub name: String,
+    pub schema: String,
+    pub version: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,6 +350,29 @@ pub struct EnumType {
     pub name: QName,
     /// Labels in sort order.
     pub labels: Vec<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Domain {
+    pub name: QName,
+    /// The base type as `format_type` prints it.
+    pub base_type: String,
+    pub collation: Option<String>,
+    pub default: Option<String>,
+    pub not_null: bool,
+    /// Check constraints by name, as `pg_get_constraintdef` prints them.
+    pub checks: BTreeMap<String, String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Composite {
+    pub name: QName,
+    /// `(name, type, collation)` in order.
+    pub attributes: Vec<(String, String, Option<String>)>,
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,6 +387,8 @@ pub struct Sequence {
     pub cycle: bool,
     /// `(table, column)` that owns it (`OWNED BY`), if any.
     pub owned_by: Option<(QName, String)>,
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,6 +400,14 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Constraints by name: primary key, unique, foreign key, check, exclusion.
     pub constraints: BTreeMap<String, Constraint>,
+    /// Storage parameters (`reloptions`), e.g. `fillfactor=70`, sorted.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Row-level security: `None`, `enabled` or `forced`.
+    #[serde(default)]
+    pub rls: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 impl Table {
@@ -362,6 +430,85 @@ pub struct Column {
     pub generated: Option<String>,
     /// A collation that differs from the type's default, qualified.
     pub collation: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Something a view, function or trigger depends on, from `pg_depend`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Dep {
+    /// A table, view or sequence as a whole.
+    Relation { name: QName },
+    /// One column of a table or view.
+    Column { table: QName, column: String },
+    /// A function, by its identity key.
+    Function { key: String },
+    /// A type (enum, domain, composite, or a relation's row type).
+    Type { name: QName },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct View {
+    pub name: QName,
+    pub materialized: bool,
+    /// The query as `pg_get_viewdef` prints it.
+    pub definition: String,
+    /// `reloptions` such as `security_barrier=true`, `check_option=local`.
+    pub options: Vec<String>,
+    /// For materialized views: whether it holds data (`WITH DATA`).
+    pub populated: bool,
+    pub comment: Option<String>,
+    /// What the view's query reads.
+    pub depends_on: Vec<Dep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    pub schema: String,
+    pub name: String,
+    /// `function` or `procedure`.
+    pub kind: String,
+    /// The argument list with names and defaults (`pg_get_function_arguments`).
+    pub arguments: String,
+    /// The return type (`pg_get_function_result`); empty for procedures.
+    pub result: String,
+    /// The whole `CREATE OR REPLACE FUNCTION` statement (`pg_get_functiondef`).
+    pub definition: String,
+    pub comment: Option<String>,
+    /// Types and relations its signature uses.
+    pub depends_on: Vec<Dep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    pub table: QName,
+    pub name: String,
+    /// The `CREATE TRIGGER` statement (`pg_get_triggerdef`).
+    pub definition: String,
+    /// `O` (origin, the default), `D` disabled, `R` replica, `A` always.
+    pub enabled: String,
+    /// The identity key of the trigger function.
+    pub function: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub table: QName,
+    pub name: String,
+    pub permissive: bool,
+    /// `ALL`, `SELECT`, `INSERT`, `UPDATE` or `DELETE`.
+    pub command: String,
+    /// Role names, `public` for everyone; sorted.
+    pub roles: Vec<String>,
+    pub using: Option<String>,
+    pub with_check: Option<String>,
+}
+
+/// A `table.name` key for triggers and policies.
+pub fn member_key(table: &QName, name: &str) -> String {
+    format!("{}.{}", table.sql(), quote_ident(name))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -372,6 +519,20 @@ pub enum ConstraintKind {
     ForeignKey,
     Check,
     Exclusion,
+}
+
+impl Constraint {
+    /// Same constraint, comments aside (a comment change never rebuilds it).
+    pub fn same_as(&self, other: &Constraint) -> bool {
+        self.kind == other.kind && self.definition == other.definition
+    }
+}
+
+impl Index {
+    /// Same index, comments aside (the definition names the table and the method).
+    pub fn same_as(&self, other: &Index) -> bool {
+        self.definition == other.definition && self.table == other.table
+    }
 }
 
 impl ConstraintKind {
@@ -396,6 +557,8 @@ pub struct Constraint {
     pub references: Option<QName>,
     /// The columns it constrains (by name), in key order.
     pub columns: Vec<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,6 +570,8 @@ pub struct Index {
     pub unique: bool,
     /// Columns the index uses (by name; expressions are not listed).
     pub columns: Vec<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// Size facts of a live table, used to size hazards. Not part of the fingerprint.

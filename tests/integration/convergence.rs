@@ -365,3 +365,147 @@ fn an_empty_database_to_a_full_schema_and_back() {
     converge("empty_to_full", "", full);
     converge("full_to_empty", full, "");
 }
+
+#[test]
+fn column_type_change_under_a_view_chain() {
+    let plan = converge(
+        "view_chain",
+        "CREATE TABLE t (id int PRIMARY KEY, amount int, note text, extra text);
+         INSERT INTO t SELECT g, g, 'n', 'x' FROM generate_series(1, 10) g;
+         CREATE VIEW v1 AS SELECT id, amount, note, extra FROM t;
+         CREATE VIEW v2 AS SELECT id, amount FROM v1 WHERE amount > 2;
+         CREATE VIEW untouched AS SELECT id FROM t;",
+        "CREATE TABLE t (id int PRIMARY KEY, amount bigint, note text);
+         CREATE VIEW v1 AS SELECT id, amount, note FROM t;
+         CREATE VIEW v2 AS SELECT id, amount FROM v1 WHERE amount > 2;
+         CREATE VIEW untouched AS SELECT id FROM t;",
+    );
+    assert!(!plan.contains("DROP VIEW public.untouched"), "{plan}");
+    let v2_drop = plan.find("DROP VIEW public.v2").expect("v2 dropped");
+    let v1_drop = plan.find("DROP VIEW public.v1").expect("v1 dropped");
+    assert!(v2_drop < v1_drop, "dependents are dropped first:\n{plan}");
+}
+
+#[test]
+fn materialized_views_with_indexes_and_comments() {
+    converge(
+        "matview",
+        "CREATE TABLE t (id int PRIMARY KEY, v int);
+         INSERT INTO t SELECT g, g FROM generate_series(1, 10) g;
+         CREATE MATERIALIZED VIEW mv AS SELECT id, v FROM t;
+         CREATE UNIQUE INDEX mv_id ON mv (id);",
+        "CREATE TABLE t (id int PRIMARY KEY, v int);
+         CREATE MATERIALIZED VIEW mv AS SELECT id, v * 2 AS v2 FROM t;
+         CREATE UNIQUE INDEX mv_id ON mv (id);
+         COMMENT ON MATERIALIZED VIEW mv IS 'doubled';
+         CREATE VIEW sec WITH (security_barrier = true) AS SELECT id FROM t WHERE v > 1;",
+    );
+}
+
+#[test]
+fn functions_overloads_triggers_and_a_default_calling_a_new_function() {
+    converge(
+        "functions",
+        "CREATE TABLE t (id int PRIMARY KEY, touched timestamptz, n int);
+         INSERT INTO t VALUES (1, now(), 1);
+         CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a + 1';
+         CREATE FUNCTION f(a text) RETURNS text LANGUAGE sql AS 'SELECT a || ''!''';
+         CREATE FUNCTION gone() RETURNS int LANGUAGE sql AS 'SELECT 1';
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.touched := now(); RETURN NEW; END $$;
+         CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch();",
+        "CREATE FUNCTION next_n() RETURNS int LANGUAGE sql AS 'SELECT 42';
+         CREATE TABLE t (id int PRIMARY KEY, touched timestamptz, n int DEFAULT next_n());
+         CREATE FUNCTION f(a int) RETURNS bigint LANGUAGE sql AS 'SELECT a + 2';
+         CREATE FUNCTION f(a text) RETURNS text LANGUAGE sql AS 'SELECT a || ''?''';
+         CREATE PROCEDURE p(x int) LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE '%', x; END $$;
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.touched := clock_timestamp(); RETURN NEW; END $$;
+         CREATE TRIGGER t_touch BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch();
+         CREATE TRIGGER t_off AFTER DELETE ON t FOR EACH ROW EXECUTE FUNCTION touch();
+         ALTER TABLE t DISABLE TRIGGER t_off;",
+    );
+}
+
+#[test]
+fn function_returning_a_views_row_type_survives_the_views_rebuild() {
+    converge(
+        "fn_view_rowtype",
+        "CREATE TABLE t (id int PRIMARY KEY, a int);
+         CREATE VIEW v AS SELECT id, a FROM t;
+         CREATE FUNCTION all_v() RETURNS SETOF v LANGUAGE sql AS 'SELECT * FROM v';",
+        "CREATE TABLE t (id int PRIMARY KEY, a bigint);
+         CREATE VIEW v AS SELECT id, a FROM t;
+         CREATE FUNCTION all_v() RETURNS SETOF v LANGUAGE sql AS 'SELECT * FROM v';",
+    );
+}
+
+#[test]
+fn policies_enable_rls_only_after_they_exist() {
+    let plan = converge(
+        "rls",
+        "CREATE TABLE doc (id int PRIMARY KEY, owner name);",
+        "CREATE TABLE doc (id int PRIMARY KEY, owner name);
+         CREATE POLICY mine ON doc FOR SELECT USING (owner = current_user);
+         CREATE POLICY ins ON doc AS RESTRICTIVE FOR INSERT WITH CHECK (owner = current_user);
+         ALTER TABLE doc ENABLE ROW LEVEL SECURITY;
+         ALTER TABLE doc FORCE ROW LEVEL SECURITY;",
+    );
+    let policy = plan.find("CREATE POLICY mine").expect("policy created");
+    let enable = plan.find("ENABLE ROW LEVEL SECURITY").expect("rls enabled");
+    assert!(policy < enable, "{plan}");
+    converge(
+        "rls_off",
+        "CREATE TABLE doc (id int PRIMARY KEY, owner name);
+         CREATE POLICY mine ON doc FOR SELECT USING (owner = current_user);
+         ALTER TABLE doc ENABLE ROW LEVEL SECURITY;",
+        "CREATE TABLE doc (id int PRIMARY KEY, owner name);",
+    );
+}
+
+#[test]
+fn comments_only_changing() {
+    let plan = converge(
+        "comments",
+        "CREATE TABLE t (id int PRIMARY KEY, a int CONSTRAINT a_pos CHECK (a > 0));
+         CREATE INDEX t_a ON t (a);
+         COMMENT ON TABLE t IS 'old';
+         COMMENT ON COLUMN t.a IS 'the a';",
+        "CREATE TABLE t (id int PRIMARY KEY, a int CONSTRAINT a_pos CHECK (a > 0));
+         CREATE INDEX t_a ON t (a);
+         COMMENT ON TABLE t IS 'new, with a quote''s';
+         COMMENT ON INDEX t_a IS 'by a';
+         COMMENT ON CONSTRAINT a_pos ON t IS 'positive';
+         COMMENT ON SCHEMA public IS 'the public schema';",
+    );
+    assert!(
+        !plan.contains("DROP"),
+        "a comment change never rebuilds anything:\n{plan}"
+    );
+}
+
+#[test]
+fn domains_composites_and_extensions() {
+    converge(
+        "types",
+        "CREATE DOMAIN pos AS int CHECK (VALUE > 0);
+         CREATE TYPE pair AS (a int, b text);
+         CREATE TABLE t (id int PRIMARY KEY, p pos, q pair);",
+        "CREATE EXTENSION IF NOT EXISTS citext;
+         CREATE DOMAIN pos AS int DEFAULT 1 NOT NULL CONSTRAINT pos_check CHECK (VALUE > 0) CONSTRAINT small CHECK (VALUE < 1000);
+         CREATE DOMAIN email AS citext;
+         CREATE TYPE pair AS (a int, b text, c date);
+         CREATE TYPE triple AS (p pair, z email);
+         CREATE TABLE t (id int PRIMARY KEY, p pos, q pair, e email, tr triple);",
+    );
+}
+
+#[test]
+fn generated_columns_volatile_defaults_and_storage_parameters() {
+    converge(
+        "generated",
+        "CREATE TABLE t (id int PRIMARY KEY, a int, g int GENERATED ALWAYS AS (a * 2) STORED);
+         INSERT INTO t (id, a) SELECT g, g FROM generate_series(1, 5) g;",
+        "CREATE TABLE t (id int PRIMARY KEY, a int, h int GENERATED ALWAYS AS (a * 3) STORED,
+                         r double precision DEFAULT random(), u uuid DEFAULT gen_random_uuid())
+         WITH (fillfactor = 70);",
+    );
+}

@@ -1,0 +1,268 @@
+//! Which live objects must be dropped and recreated because something they
+//! depend on changes: views over a column whose type changes or that goes away,
+//! views over other rebuilt views or over replaced functions, functions whose
+//! signature uses a rebuilt view's row type, triggers whose function is replaced.
+//! Computed as a fixpoint over the dependencies read from `pg_depend`.
+
+use crate::catalog::model::*;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Default)]
+pub struct Rebuilds {
+    /// Live views dropped by the plan (and recreated when still desired).
+    pub views: BTreeSet<QName>,
+    /// Live functions dropped and recreated (their signature or result changes,
+    /// or their signature uses a rebuilt relation's row type).
+    pub functions: BTreeSet<String>,
+    /// Live triggers dropped and recreated although their definition is the same.
+    pub triggers: BTreeSet<String>,
+}
+
+impl Rebuilds {
+    pub fn compute(live: &Model, desired: &Model) -> Rebuilds {
+        // Columns whose type, collation or generation changes, or that go away.
+        let mut changed_columns: BTreeSet<(QName, String)> = BTreeSet::new();
+        let mut dropped_relations: BTreeSet<QName> = BTreeSet::new();
+        for t in live.tables.values() {
+            match desired.tables.get(&t.name) {
+                None => {
+                    dropped_relations.insert(t.name.clone());
+                    for c in &t.columns {
+                        changed_columns.insert((t.name.clone(), c.name.clone()));
+                    }
+                }
+                Some(want) => {
+                    for c in &t.columns {
+                        let changed = match want.column(&c.name) {
+                            None => true,
+                            Some(w) => {
+                                w.data_type != c.data_type
+                                    || w.collation != c.collation
+                                    || w.generated != c.generated
+                            }
+                        };
+                        if changed {
+                            changed_columns.insert((t.name.clone(), c.name.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut dropped_types: BTreeSet<QName> = BTreeSet::new();
+        dropped_types.extend(
+            live.domains
+                .iter()
+                .filter(|(k, d)| {
+                    desired
+                        .domains
+                        .get(*k)
+                        .is_none_or(|w| w.base_type != d.base_type)
+                })
+                .map(|(k, _)| k.clone()),
+        );
+        dropped_types.extend(
+            live.composites
+                .keys()
+                .filter(|k| !desired.composites.contains_key(*k))
+                .cloned(),
+        );
+        dropped_types.extend(
+            live.enums
+                .keys()
+                .filter(|k| !desired.enums.contains_key(*k))
+                .cloned(),
+        );
+
+        let mut r = Rebuilds::default();
+        // Functions that go away or change in a way CREATE OR REPLACE cannot do.
+        let mut gone_functions: BTreeSet<String> = BTreeSet::new();
+        for (key, f) in &live.functions {
+            match desired.functions.get(key) {
+                None => {
+                    gone_functions.insert(key.clone());
+                }
+                Some(w)
+                    if w.kind != f.kind || w.arguments != f.arguments || w.result != f.result =>
+                {
+                    r.functions.insert(key.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        for (name, v) in &live.views {
+            let same = desired.views.get(name).is_some_and(|w| {
+                w.definition == v.definition
+                    && w.options == v.options
+                    && w.materialized == v.materialized
+            });
+            if !same {
+                r.views.insert(name.clone());
+            }
+        }
+        loop {
+            let before = (r.views.len(), r.functions.len());
+            let relation_gone =
+                |n: &QName, r: &Rebuilds| dropped_relations.contains(n) || r.views.contains(n);
+            let hit = |d: &Dep, r: &Rebuilds| match d {
+                Dep::Relation { name } => relation_gone(name, r),
+                Dep::Column { table, column } => {
+                    relation_gone(table, r)
+                        || changed_columns.contains(&(table.clone(), column.clone()))
+                }
+                Dep::Function { key } => gone_functions.contains(key) || r.functions.contains(key),
+                Dep::Type { name } => dropped_types.contains(name) || relation_gone(name, r),
+            };
+            let views: Vec<QName> = live
+                .views
+                .values()
+                .filter(|v| !r.views.contains(&v.name) && v.depends_on.iter().any(|d| hit(d, &r)))
+                .map(|v| v.name.clone())
+                .collect();
+            r.views.extend(views);
+            let functions: Vec<String> = live
+                .functions
+                .iter()
+                .filter(|(k, f)| {
+                    !r.functions.contains(*k)
+                        && desired.functions.contains_key(*k)
+                        && f.depends_on.iter().any(|d| hit(d, &r))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            r.functions.extend(functions);
+            if (r.views.len(), r.functions.len()) == before {
+                break;
+            }
+        }
+        for (key, t) in &live.triggers {
+            let kept = desired
+                .triggers
+                .get(key)
+                .is_some_and(|w| w.definition == t.definition);
+            if kept && (r.functions.contains(&t.function) || r.views.contains(&t.table)) {
+                r.triggers.insert(key.clone());
+            }
+        }
+        r
+    }
+}
+
+/// Orders `names` so that every view comes after the views it reads
+/// (`deps_of` gives a view's dependencies); cycles cannot occur in PostgreSQL.
+pub fn view_order<'a>(
+    names: impl IntoIterator<Item = &'a QName>,
+    views: &'a std::collections::BTreeMap<QName, View>,
+) -> Vec<QName> {
+    let wanted: BTreeSet<&QName> = names.into_iter().collect();
+    let mut depth: std::collections::BTreeMap<&QName, usize> = std::collections::BTreeMap::new();
+    fn depth_of<'a>(
+        n: &'a QName,
+        views: &'a std::collections::BTreeMap<QName, View>,
+        memo: &mut std::collections::BTreeMap<&'a QName, usize>,
+        guard: usize,
+    ) -> usize {
+        if let Some(d) = memo.get(n) {
+            return *d;
+        }
+        let d = match views.get(n) {
+            Some(v) if guard < 64 => v
+                .depends_on
+                .iter()
+                .filter_map(|d| match d {
+                    Dep::Relation { name } | Dep::Column { table: name, .. } => {
+                        views.contains_key(name).then_some(name)
+                    }
+                    _ => None,
+                })
+                .filter(|dep| *dep != n)
+                .map(|dep| depth_of(dep, views, memo, guard + 1) + 1)
+                .max()
+                .unwrap_or(0),
+            _ => 0,
+        };
+        memo.insert(n, d);
+        d
+    }
+    for n in &wanted {
+        depth_of(n, views, &mut depth, 0);
+    }
+    let mut out: Vec<QName> = wanted.into_iter().cloned().collect();
+    out.sort_by_key(|n| (depth.get(n).copied().unwrap_or(0), n.clone()));
+    out
+}
+
+/// A view or a function that the plan drops before recreating.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dropped {
+    View(QName),
+    Function(String),
+}
+
+/// The drops of rebuilt views and replaced functions, dependents first: a view
+/// that calls a function goes before the function, a function whose signature
+/// uses a view's row type goes before the view.
+pub fn drop_order(live: &Model, r: &Rebuilds) -> Vec<Dropped> {
+    use std::collections::BTreeMap;
+    let nodes: Vec<Dropped> = r
+        .views
+        .iter()
+        .filter(|v| live.views.contains_key(*v))
+        .map(|v| Dropped::View(v.clone()))
+        .chain(
+            r.functions
+                .iter()
+                .filter(|f| live.functions.contains_key(*f))
+                .map(|f| Dropped::Function(f.clone())),
+        )
+        .collect();
+    // What each node depends on, within the set.
+    let depends_on = |n: &Dropped| -> Vec<Dropped> {
+        let deps = match n {
+            Dropped::View(v) => &live.views[v].depends_on,
+            Dropped::Function(f) => &live.functions[f].depends_on,
+        };
+        deps.iter()
+            .filter_map(|d| match d {
+                Dep::Relation { name } | Dep::Column { table: name, .. } | Dep::Type { name }
+                    if r.views.contains(name) =>
+                {
+                    Some(Dropped::View(name.clone()))
+                }
+                Dep::Function { key } if r.functions.contains(key) => {
+                    Some(Dropped::Function(key.clone()))
+                }
+                _ => None,
+            })
+            .filter(|d| d != n)
+            .collect()
+    };
+    fn level(
+        n: &Dropped,
+        deps: &dyn Fn(&Dropped) -> Vec<Dropped>,
+        memo: &mut BTreeMap<Dropped, usize>,
+        guard: usize,
+    ) -> usize {
+        if let Some(l) = memo.get(n) {
+            return *l;
+        }
+        let l = if guard > 64 {
+            0
+        } else {
+            deps(n)
+                .iter()
+                .map(|d| level(d, deps, memo, guard + 1) + 1)
+                .max()
+                .unwrap_or(0)
+        };
+        memo.insert(n.clone(), l);
+        l
+    }
+    let mut memo = BTreeMap::new();
+    let mut out: Vec<(usize, Dropped)> = nodes
+        .into_iter()
+        .map(|n| (level(&n, &depends_on, &mut memo, 0), n))
+        .collect();
+    // Highest level (most dependent) first.
+    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    out.into_iter().map(|(_, n)| n).collect()
+}

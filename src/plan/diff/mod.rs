@@ -1,0 +1,264 @@
+//! Compares the live model with the desired one and emits ordered steps.
+//!
+//! Order is by phase: creates come before the things that need them, drops after
+//! the things that depend on them, and foreign keys are added once every table
+//! exists (which also breaks cycles of mutual foreign keys). Nothing uses
+//! `CASCADE`: every dependent object that must go is dropped by its own step.
+
+mod coerce;
+mod comments;
+mod deps;
+mod objects;
+mod tables;
+mod types;
+
+pub use coerce::{binary_coercible, widening};
+
+use super::{Plan, Step};
+use crate::catalog::ddl;
+use crate::catalog::model::*;
+use crate::hazard::{Hazard, HazardId, Severity};
+use crate::util::{human_bytes, human_rows};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Only creates and widenings; every destructive change is listed, not run.
+    pub additive: bool,
+}
+
+/// The order steps run in. Within a phase, steps keep the order they were
+/// emitted in (which the emitting code chooses: dependencies first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Session,
+    CreateSchema,
+    CreateExtension,
+    CreateType,
+    CreateSequence,
+    DropTrigger,
+    DropPolicy,
+    DisableRls,
+    DropView,
+    CreateFunction,
+    DropForeignKey,
+    DropIndex,
+    DropConstraint,
+    DropTable,
+    CreateTable,
+    AlterColumn,
+    AddConstraint,
+    LateFunction,
+    CreateView,
+    ViewFunction,
+    CreateIndex,
+    AddForeignKey,
+    SequenceOwner,
+    CreatePolicy,
+    EnableRls,
+    CreateTrigger,
+    Comment,
+    DropFunction,
+    DropSequence,
+    DropType,
+    DropExtension,
+    DropSchema,
+    Unmanaged,
+}
+
+struct Builder<'a> {
+    live: &'a Inspected,
+    desired: &'a Model,
+    opts: &'a PlanOptions,
+    steps: Vec<(Phase, usize, Step)>,
+    notes: Vec<String>,
+    omitted: Vec<String>,
+    /// Tables (and materialized views) created by this plan: empty, so
+    /// size-driven hazards do not apply.
+    new_tables: BTreeSet<QName>,
+    /// What the plan drops and recreates because something it depends on changes.
+    deps: deps::Rebuilds,
+}
+
+/// Computes the plan that turns `live` into `desired`.
+pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+    let deps = deps::Rebuilds::compute(&live.model, desired);
+    let mut new_tables: BTreeSet<QName> = desired
+        .tables
+        .keys()
+        .filter(|k| !live.model.tables.contains_key(*k))
+        .cloned()
+        .collect();
+    new_tables.extend(
+        desired
+            .views
+            .keys()
+            .filter(|k| !live.model.views.contains_key(*k) || deps.views.contains(*k))
+            .cloned(),
+    );
+    let mut b = Builder {
+        live,
+        desired,
+        opts,
+        steps: Vec::new(),
+        notes: Vec::new(),
+        omitted: Vec::new(),
+        new_tables,
+        deps,
+    };
+    b.schemas();
+    b.extensions();
+    b.enums();
+    b.domains();
+    b.composites();
+    b.sequences();
+    b.views();
+    b.functions();
+    b.tables();
+    b.indexes();
+    b.policies();
+    b.triggers();
+    b.comments();
+    b.drop_types();
+    b.unmanaged();
+    if b.steps.iter().any(|(p, _, _)| {
+        matches!(
+            p,
+            Phase::CreateFunction | Phase::LateFunction | Phase::ViewFunction
+        )
+    }) {
+        b.push(
+            Phase::Session,
+            "skip function-body checks while objects are created in dependency order".into(),
+            "SET check_function_bodies = off;".into(),
+            vec![],
+        );
+    }
+    if opts.additive && !b.omitted.is_empty() {
+        b.notes.push(format!(
+            "additive mode: {} destructive change(s) omitted:",
+            b.omitted.len()
+        ));
+        let omitted = std::mem::take(&mut b.omitted);
+        b.notes
+            .extend(omitted.into_iter().map(|o| format!("  omitted: {o}")));
+    }
+    b.steps.sort_by_key(|(phase, seq, _)| (*phase, *seq));
+    let mut plan = Plan {
+        live_fingerprint: live.model.fingerprint(),
+        desired_fingerprint: desired.fingerprint(),
+        steps: b.steps.into_iter().map(|(_, _, s)| s).collect(),
+        notes: b.notes,
+    };
+    plan.renumber();
+    plan
+}
+
+fn h(id: HazardId, severity: Severity, detail: impl Into<String>) -> Hazard {
+    Hazard::new(id, severity, detail)
+}
+
+impl Builder<'_> {
+    pub(super) fn push(&mut self, phase: Phase, title: String, sql: String, hazards: Vec<Hazard>) {
+        self.push_tx(phase, title, sql, hazards, true);
+    }
+
+    fn push_tx(
+        &mut self,
+        phase: Phase,
+        title: String,
+        sql: String,
+        hazards: Vec<Hazard>,
+        tx: bool,
+    ) {
+        let seq = self.steps.len();
+        self.steps.push((
+            phase,
+            seq,
+            Step {
+                number: 0,
+                title,
+                sql,
+                hazards,
+                transactional: tx,
+                group: 0,
+            },
+        ));
+    }
+
+    /// A destructive change: a step normally, a note in additive mode.
+    fn destructive(&mut self, phase: Phase, title: String, sql: String, hazards: Vec<Hazard>) {
+        if self.opts.additive {
+            self.omitted.push(format!("{title}: {sql}"));
+        } else {
+            self.push(phase, title, sql, hazards);
+        }
+    }
+
+    /// A change pgalign cannot express safely: a step with a `blocker` hazard
+    /// whose SQL fails loudly if someone runs the file with psql anyway.
+    fn blocker(&mut self, phase: Phase, title: String, why: String) {
+        let msg = why.replace('\'', "''");
+        self.push(
+            phase,
+            title,
+            format!("DO $pgalign$ BEGIN RAISE EXCEPTION 'pgalign cannot apply this change: {msg}'; END $pgalign$;"),
+            vec![h(HazardId::Opaque, Severity::Blocker, why)],
+        );
+    }
+
+    fn stats(&self, t: &QName) -> Option<TableStats> {
+        if self.new_tables.contains(t) {
+            return Some(TableStats {
+                rows: Some(0.0),
+                bytes: 0,
+            });
+        }
+        self.live.stats.get(t).copied()
+    }
+
+    fn is_empty(&self, t: &QName) -> bool {
+        self.stats(t).and_then(|s| s.rows).is_some_and(|r| r <= 0.0)
+    }
+
+    /// `41.0 GB, ~310M rows` for a live table, or `empty`.
+    fn size(&self, t: &QName) -> String {
+        match self.stats(t) {
+            Some(s) if s.rows.is_some_and(|r| r <= 0.0) => "empty".into(),
+            Some(TableStats {
+                rows: Some(rows),
+                bytes,
+            }) => {
+                format!("{}, {}", human_bytes(bytes), human_rows(rows))
+            }
+            Some(TableStats { rows: None, bytes }) => {
+                format!("{}, row count unknown: never analysed", human_bytes(bytes))
+            }
+            None => "size unknown".into(),
+        }
+    }
+
+    /// Severity of a size-driven hazard on table `t`: info when empty, one level
+    /// up at 1 GB or 10M rows.
+    fn sized(&self, base: Severity, t: &QName) -> Severity {
+        match self.stats(t) {
+            Some(s) if s.rows.is_some_and(|r| r <= 0.0) => Severity::Info,
+            Some(s) if s.bytes >= 1_000_000_000 || s.rows.unwrap_or(0.0) >= 10_000_000.0 => {
+                base.escalate()
+            }
+            _ => base,
+        }
+    }
+
+    fn lock(&self, t: &QName, what: &str) -> Hazard {
+        h(
+            HazardId::Lock,
+            Severity::Info,
+            format!(
+                "takes an ACCESS EXCLUSIVE lock on {t} ({}) {what}",
+                self.size(t)
+            ),
+        )
+    }
+}

@@ -1,0 +1,592 @@
+//! Tables, columns, constraints and indexes.
+
+use super::*;
+
+impl Builder<'_> {
+    pub(super) fn tables(&mut self) {
+        let live = &self.live.model;
+        // Foreign keys of the live side that must go: on dropped tables, changed,
+        // removed, or pointing at a table whose keys are rebuilt.
+        let rebuilt_keys: BTreeSet<QName> = live
+            .tables
+            .values()
+            .filter(|t| {
+                let want = self.desired.tables.get(&t.name);
+                t.constraints.values().any(|c| {
+                    matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique)
+                        && !want
+                            .and_then(|w| w.constraints.get(&c.name))
+                            .is_some_and(|w| w.same_as(c))
+                })
+            })
+            .map(|t| t.name.clone())
+            .chain(
+                live.indexes
+                    .values()
+                    .filter(|i| {
+                        i.unique
+                            && !self
+                                .desired
+                                .indexes
+                                .get(&i.name)
+                                .is_some_and(|w| w.same_as(i))
+                    })
+                    .map(|i| i.table.clone()),
+            )
+            .collect();
+        let mut fk_dropped: BTreeSet<(QName, String)> = BTreeSet::new();
+        for t in live.tables.values() {
+            let want = self.desired.tables.get(&t.name);
+            for c in t
+                .constraints
+                .values()
+                .filter(|c| c.kind == ConstraintKind::ForeignKey)
+            {
+                let wanted = want.and_then(|w| w.constraints.get(&c.name));
+                let target_rebuilt = c
+                    .references
+                    .as_ref()
+                    .is_some_and(|r| rebuilt_keys.contains(r));
+                if !wanted.is_some_and(|w| w.same_as(c)) || target_rebuilt {
+                    fk_dropped.insert((t.name.clone(), c.name.clone()));
+                    let mut hz = vec![self.lock(
+                        &t.name,
+                        "and a SHARE ROW EXCLUSIVE lock on the referenced table",
+                    )];
+                    if want.is_some() && wanted.is_none() {
+                        hz.push(h(
+                            HazardId::BreaksClients,
+                            Severity::Info,
+                            format!("{}.{} no longer enforces its reference", t.name, c.name),
+                        ));
+                    }
+                    let title = format!("drop foreign key {} on {}", c.name, t.name);
+                    let sql = ddl::drop_constraint(&t.name, &c.name);
+                    if want.is_none() || wanted.is_some() {
+                        // On a dropped table, or re-added below: never omitted.
+                        self.push(Phase::DropForeignKey, title, sql, hz);
+                    } else {
+                        self.destructive(Phase::DropForeignKey, title, sql, hz);
+                    }
+                }
+            }
+        }
+
+        for t in live.tables.values() {
+            let Some(want) = self.desired.tables.get(&t.name) else {
+                let size = self.size(&t.name);
+                let sev = if self.is_empty(&t.name) {
+                    Severity::Info
+                } else {
+                    Severity::Danger
+                };
+                self.destructive(
+                    Phase::DropTable,
+                    format!("drop table {}", t.name),
+                    format!("DROP TABLE {};", t.name.sql()),
+                    vec![
+                        h(
+                            HazardId::DataLoss,
+                            sev,
+                            format!("drops table {} and all its rows ({size})", t.name),
+                        ),
+                        h(
+                            HazardId::BreaksClients,
+                            Severity::Warning,
+                            format!("clients that read or write {} break", t.name),
+                        ),
+                        self.lock(&t.name, "and on the tables its foreign keys point to"),
+                    ],
+                );
+                continue;
+            };
+            self.alter_table(t, want, &fk_dropped);
+        }
+
+        for t in self.desired.tables.values() {
+            if !live.tables.contains_key(&t.name) {
+                self.push(
+                    Phase::CreateTable,
+                    format!("create table {}", t.name),
+                    ddl::create_table(t),
+                    vec![],
+                );
+            }
+            let have = live.tables.get(&t.name);
+            for c in t
+                .constraints
+                .values()
+                .filter(|c| c.kind == ConstraintKind::ForeignKey)
+            {
+                let existing = have.and_then(|h| h.constraints.get(&c.name));
+                if existing.is_some_and(|e| e.same_as(c))
+                    && !fk_dropped.contains(&(t.name.clone(), c.name.clone()))
+                {
+                    continue;
+                }
+                let mut hz = Vec::new();
+                if !self.new_tables.contains(&t.name) {
+                    hz.push(h(
+                        HazardId::ScanUnderLock,
+                        self.sized(Severity::Warning, &t.name),
+                        format!("validates every row of {} ({}) while writes to it and to the referenced table are blocked", t.name, self.size(&t.name)),
+                    ));
+                    hz.push(h(
+                        HazardId::MayFail,
+                        Severity::Warning,
+                        format!(
+                            "fails if a row of {} has no matching referenced row",
+                            t.name
+                        ),
+                    ));
+                }
+                self.push(
+                    Phase::AddForeignKey,
+                    format!("add foreign key {} on {}", c.name, t.name),
+                    ddl::add_constraint(&t.name, c),
+                    hz,
+                );
+            }
+        }
+    }
+
+    pub(super) fn alter_table(
+        &mut self,
+        have: &Table,
+        want: &Table,
+        _fk_dropped: &BTreeSet<(QName, String)>,
+    ) {
+        let t = &have.name;
+        // Constraints other than foreign keys: drop changed/removed, add changed/new.
+        for c in have
+            .constraints
+            .values()
+            .filter(|c| c.kind != ConstraintKind::ForeignKey)
+        {
+            let wanted = want.constraints.get(&c.name);
+            if wanted.is_some_and(|w| w.same_as(c)) {
+                continue;
+            }
+            let title = format!("drop {} {} on {t}", c.kind.describe(), c.name);
+            let hz = vec![self.lock(t, "")];
+            // Dropping a constraint whose columns go anyway is part of that drop.
+            if wanted.is_some() {
+                self.push(
+                    Phase::DropConstraint,
+                    title,
+                    ddl::drop_constraint(t, &c.name),
+                    hz,
+                );
+            } else {
+                self.destructive(
+                    Phase::DropConstraint,
+                    title,
+                    ddl::drop_constraint(t, &c.name),
+                    hz,
+                );
+            }
+        }
+        if have.options != want.options {
+            let key = |o: &String| o.split('=').next().unwrap_or_default().to_string();
+            let reset: Vec<String> = have
+                .options
+                .iter()
+                .filter(|o| !want.options.iter().any(|w| key(w) == key(o)))
+                .map(key)
+                .collect();
+            let set: Vec<&String> = want
+                .options
+                .iter()
+                .filter(|o| !have.options.contains(o))
+                .collect();
+            let mut parts = Vec::new();
+            if !reset.is_empty() {
+                parts.push(format!("RESET ({})", reset.join(", ")));
+            }
+            if !set.is_empty() {
+                parts.push(format!(
+                    "SET ({})",
+                    set.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            self.push(
+                Phase::AlterColumn,
+                format!("set storage parameters of {t}"),
+                format!("ALTER TABLE {} {};", t.sql(), parts.join(", ")),
+                vec![self.lock(t, "briefly")],
+            );
+        }
+        if have.unlogged != want.unlogged {
+            self.push(
+                Phase::AlterColumn,
+                format!(
+                    "set {} {t}",
+                    if want.unlogged { "unlogged" } else { "logged" }
+                ),
+                format!(
+                    "ALTER TABLE {} SET {};",
+                    t.sql(),
+                    if want.unlogged { "UNLOGGED" } else { "LOGGED" }
+                ),
+                vec![h(
+                    HazardId::Rewrite,
+                    self.sized(Severity::Warning, t),
+                    format!("rewrites {t} ({}) under ACCESS EXCLUSIVE", self.size(t)),
+                )],
+            );
+        }
+        for col in &want.columns {
+            match have.column(&col.name) {
+                None => self.add_column(t, col),
+                Some(old) if old != col => self.alter_column(t, old, col),
+                Some(_) => {}
+            }
+        }
+        for col in &have.columns {
+            if want.column(&col.name).is_none() {
+                self.drop_column(t, col);
+            }
+        }
+        for c in want
+            .constraints
+            .values()
+            .filter(|c| c.kind != ConstraintKind::ForeignKey)
+        {
+            if have.constraints.get(&c.name).is_some_and(|h| h.same_as(c)) {
+                continue;
+            }
+            let size = self.size(t);
+            let hz = match c.kind {
+                ConstraintKind::Check => vec![
+                    h(
+                        HazardId::ScanUnderLock,
+                        self.sized(Severity::Warning, t),
+                        format!("checks every row of {t} ({size}) while writes are blocked"),
+                    ),
+                    h(
+                        HazardId::MayFail,
+                        Severity::Warning,
+                        format!("fails if a row of {t} violates {}", c.definition),
+                    ),
+                ],
+                _ => vec![
+                    h(
+                        HazardId::BlockingIndex,
+                        self.sized(Severity::Warning, t),
+                        format!(
+                            "builds the index of {} on {t} ({size}) while writes are blocked",
+                            c.name
+                        ),
+                    ),
+                    h(
+                        HazardId::MayFail,
+                        Severity::Warning,
+                        format!(
+                            "fails if {t} holds duplicate values for {}",
+                            c.columns.join(", ")
+                        ),
+                    ),
+                ],
+            };
+            self.push(
+                Phase::AddConstraint,
+                format!("add {} {} on {t}", c.kind.describe(), c.name),
+                ddl::add_constraint(t, c),
+                hz,
+            );
+        }
+    }
+
+    pub(super) fn add_column(&mut self, t: &QName, col: &Column) {
+        let mut col = col.clone();
+        let mut hz = vec![self.lock(t, "briefly")];
+        let mut todo = None;
+        if col.not_null
+            && col.default.is_none()
+            && col.identity.is_none()
+            && col.generated.is_none()
+            && !self.is_empty(t)
+        {
+            if self.opts.additive {
+                col.not_null = false;
+                todo = Some(format!(
+                    "-- TODO: {t}.{} is NOT NULL in the desired schema but has no default; it is added as nullable. Fill it, then run ALTER TABLE {} ALTER COLUMN {} SET NOT NULL;",
+                    col.name,
+                    t.sql(),
+                    quote_ident(&col.name)
+                ));
+            } else {
+                hz.push(h(
+                    HazardId::MayFail,
+                    Severity::Warning,
+                    format!("adds NOT NULL column {t}.{} without a default: fails unless {t} is empty ({})", col.name, self.size(t)),
+                ));
+            }
+        }
+        if col.generated.is_some() || col.identity.is_some() {
+            hz.push(h(
+                HazardId::Rewrite,
+                self.sized(Severity::Warning, t),
+                format!(
+                    "fills {t}.{} for every row: rewrites {t} ({}) under ACCESS EXCLUSIVE",
+                    col.name,
+                    self.size(t)
+                ),
+            ));
+        }
+        let mut sql = format!(
+            "ALTER TABLE {} ADD COLUMN {}{};",
+            t.sql(),
+            if self.opts.additive {
+                "IF NOT EXISTS "
+            } else {
+                ""
+            },
+            ddl::column_def(&col)
+        );
+        if let Some(todo) = todo {
+            sql = format!("{todo}\n{sql}");
+        }
+        self.push(
+            Phase::AlterColumn,
+            format!("add column {t}.{}", col.name),
+            sql,
+            hz,
+        );
+    }
+
+    pub(super) fn drop_column(&mut self, t: &QName, col: &Column) {
+        let sev = if self.is_empty(t) {
+            Severity::Info
+        } else {
+            Severity::Danger
+        };
+        self.destructive(
+            Phase::AlterColumn,
+            format!("drop column {t}.{}", col.name),
+            format!(
+                "ALTER TABLE {} DROP COLUMN {};",
+                t.sql(),
+                quote_ident(&col.name)
+            ),
+            vec![
+                h(
+                    HazardId::DataLoss,
+                    sev,
+                    format!(
+                        "drops column {t}.{} and its values ({})",
+                        col.name,
+                        self.size(t)
+                    ),
+                ),
+                h(
+                    HazardId::BreaksClients,
+                    Severity::Warning,
+                    format!("clients that read or write {t}.{} break", col.name),
+                ),
+                self.lock(t, "briefly"),
+            ],
+        );
+    }
+
+    pub(super) fn alter_column(&mut self, t: &QName, old: &Column, new: &Column) {
+        let ts = t.sql();
+        let cname = quote_ident(&new.name);
+        let full = format!("{t}.{}", new.name);
+        if old.generated != new.generated {
+            // A generated expression cannot be altered in place (before PG 17).
+            if self.opts.additive {
+                self.omitted.push(format!("change generated column {full}"));
+                return;
+            }
+            self.drop_column(t, old);
+            self.add_column(t, new);
+            return;
+        }
+        let alter = |rest: String| format!("ALTER TABLE {ts} ALTER COLUMN {cname} {rest};");
+        if old.identity.is_some() && old.identity != new.identity {
+            self.push(
+                Phase::AlterColumn,
+                format!("drop identity of {full}"),
+                alter("DROP IDENTITY".into()),
+                vec![self.lock(t, "briefly")],
+            );
+        }
+        let type_changes = old.data_type != new.data_type || old.collation != new.collation;
+        let default_changes = old.default != new.default;
+        if old.default.is_some() && (default_changes || type_changes) {
+            let mut hz = vec![self.lock(t, "briefly")];
+            if new.default.is_none() && new.not_null {
+                hz.push(h(
+                    HazardId::BreaksClients,
+                    Severity::Warning,
+                    format!("inserts into {t} that omit {} now fail", new.name),
+                ));
+            }
+            self.push(
+                Phase::AlterColumn,
+                format!("drop default of {full}"),
+                alter("DROP DEFAULT".into()),
+                hz,
+            );
+        }
+        if type_changes {
+            let mut rest = format!("TYPE {}", new.data_type);
+            if let Some(c) = &new.collation {
+                rest.push_str(&format!(" COLLATE {c}"));
+            }
+            let coercible =
+                binary_coercible(&old.data_type, &new.data_type) && old.collation == new.collation;
+            if old.data_type != new.data_type && !coercible {
+                rest.push_str(&format!(" USING {cname}::{}", new.data_type));
+            }
+            let size = self.size(t);
+            let mut hz = Vec::new();
+            if coercible {
+                hz.push(self.lock(t, "briefly (no rewrite: the change is binary-coercible)"));
+            } else {
+                hz.push(h(
+                    HazardId::Rewrite,
+                    self.sized(Severity::Warning, t),
+                    format!(
+                        "rewrites {t} ({size}) and rebuilds its indexes under ACCESS EXCLUSIVE"
+                    ),
+                ));
+                if !widening(&old.data_type, &new.data_type) {
+                    hz.push(h(HazardId::LossyCast, Severity::Danger, format!("casts {full} from {} to {}: values that do not fit make it fail or are changed", old.data_type, new.data_type)));
+                }
+                hz.push(h(
+                    HazardId::BreaksClients,
+                    Severity::Warning,
+                    format!("clients that expect {full} as {} may break", old.data_type),
+                ));
+            }
+            self.push(
+                Phase::AlterColumn,
+                format!("change type of {full} to {}", new.data_type),
+                alter(rest),
+                hz,
+            );
+        }
+        if let Some(d) = &new.default
+            && (default_changes || type_changes)
+        {
+            self.push(
+                Phase::AlterColumn,
+                format!("set default of {full}"),
+                alter(format!("SET DEFAULT {d}")),
+                vec![self.lock(t, "briefly")],
+            );
+        }
+        let want_not_null = new.not_null || new.identity.is_some();
+        let have_not_null = old.not_null || old.identity.is_some();
+        if new.not_null && !old.not_null {
+            let size = self.size(t);
+            self.push(
+                Phase::AlterColumn,
+                format!("set not null on {full}"),
+                alter("SET NOT NULL".into()),
+                vec![
+                    h(
+                        HazardId::ScanUnderLock,
+                        self.sized(Severity::Warning, t),
+                        format!("scans every row of {t} ({size}) while writes are blocked"),
+                    ),
+                    h(
+                        HazardId::MayFail,
+                        Severity::Warning,
+                        format!("fails if {full} holds NULLs"),
+                    ),
+                ],
+            );
+        }
+        if new.identity.is_some() && old.identity != new.identity {
+            let kind = new
+                .identity
+                .as_deref()
+                .unwrap_or("by default")
+                .to_uppercase();
+            self.push(
+                Phase::AlterColumn,
+                format!("add identity to {full}"),
+                alter(format!("ADD GENERATED {kind} AS IDENTITY")),
+                vec![self.lock(t, "briefly")],
+            );
+        }
+        if have_not_null && !want_not_null && old.not_null {
+            self.push(
+                Phase::AlterColumn,
+                format!("drop not null on {full}"),
+                alter("DROP NOT NULL".into()),
+                vec![self.lock(t, "briefly")],
+            );
+        }
+    }
+
+    pub(super) fn indexes(&mut self) {
+        for (name, have) in &self.live.model.indexes {
+            let want = self.desired.indexes.get(name);
+            // An index on a dropped table or a rebuilt materialized view goes with it.
+            if self.relation_goes(&have.table) {
+                continue;
+            }
+            if want.is_some_and(|w| w.same_as(have)) {
+                continue;
+            }
+            let hz = vec![
+                self.lock(&have.table, "briefly"),
+                h(
+                    HazardId::Ops,
+                    Severity::Info,
+                    format!("queries that use {name} get slower until it is rebuilt"),
+                ),
+            ];
+            let title = format!("drop index {name}");
+            let sql = format!("DROP INDEX {};", name.sql());
+            if want.is_some() {
+                self.push(Phase::DropIndex, title, sql, hz);
+            } else {
+                self.destructive(Phase::DropIndex, title, sql, hz);
+            }
+        }
+        for (name, want) in &self.desired.indexes {
+            let kept = self
+                .live
+                .model
+                .indexes
+                .get(name)
+                .is_some_and(|i| i.same_as(want) && !self.relation_goes(&i.table));
+            if kept {
+                continue;
+            }
+            let mut hz = Vec::new();
+            if !self.new_tables.contains(&want.table) {
+                hz.push(h(
+                    HazardId::BlockingIndex,
+                    self.sized(Severity::Warning, &want.table),
+                    format!(
+                        "builds {name} on {} ({}) while writes to it are blocked",
+                        want.table,
+                        self.size(&want.table)
+                    ),
+                ));
+                if want.unique {
+                    hz.push(h(
+                        HazardId::MayFail,
+                        Severity::Warning,
+                        format!("fails if {} holds duplicates for {name}", want.table),
+                    ));
+                }
+            }
+            self.push(
+                Phase::CreateIndex,
+                format!("create index {name}"),
+                ddl::create_index(want),
+                hz,
+            );
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! Schemas, extensions and types: enums, domains, composites; sequences.
+
+use super::*;
+
+impl Builder<'_> {
+    pub(super) fn schemas(&mut self) {
+        for name in self.desired.schemas.keys() {
+            if !self.live.model.schemas.contains_key(name) {
+                self.push(
+                    Phase::CreateSchema,
+                    format!("create schema {name}"),
+                    ddl::create_schema(name),
+                    vec![],
+                );
+            }
+        }
+        for name in self.live.model.schemas.keys() {
+            if !self.desired.schemas.contains_key(name) {
+                self.destructive(
+                    Phase::DropSchema,
+                    format!("drop schema {name}"),
+                    format!("DROP SCHEMA {};", quote_ident(name)),
+                    vec![h(
+                        HazardId::DataLoss,
+                        Severity::Info,
+                        format!("drops schema {name}; the steps above drop what it holds, and it fails if anything else is left in it"),
+                    )],
+                );
+            }
+        }
+    }
+
+    pub(super) fn enums(&mut self) {
+        for (name, want) in &self.desired.enums {
+            match self.live.model.enums.get(name) {
+                None => self.push(
+                    Phase::CreateType,
+                    format!("create type {name}"),
+                    ddl::create_enum(want),
+                    vec![],
+                ),
+                Some(have) if have.labels != want.labels => self.enum_change(name, have, want),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Drops of composite types, domains and enums that are no longer desired,
+    /// in that order (a composite may use a domain or an enum, a domain an enum).
+    pub(super) fn drop_types(&mut self) {
+        let live = &self.live.model;
+        let mut drops: Vec<(String, &QName)> = Vec::new();
+        drops.extend(
+            live.composites
+                .keys()
+                .filter(|k| !self.desired.composites.contains_key(*k))
+                .map(|k| ("TYPE".to_string(), k)),
+        );
+        drops.extend(
+            live.domains
+                .keys()
+                .filter(|k| !self.desired.domains.contains_key(*k))
+                .map(|k| ("DOMAIN".to_string(), k)),
+        );
+        drops.extend(
+            live.enums
+                .keys()
+                .filter(|k| !self.desired.enums.contains_key(*k))
+                .map(|k| ("TYPE".to_string(), k)),
+        );
+        for (what, name) in drops {
+            self.destructive(
+                Phase::DropType,
+                format!("drop {} {name}", what.to_lowercase()),
+                format!("DROP {what} {};", name.sql()),
+                vec![h(
+                    HazardId::BreaksClients,
+                    Severity::Warning,
+                    format!(
+                        "drops {} {name}; clients that use it break",
+                        what.to_lowercase()
+                    ),
+                )],
+            );
+        }
+    }
+
+    pub(super) fn extensions(&mut self) {
+        let live = &self.live.model.extensions;
+        for (name, e) in &self.desired.extensions {
+            let q = quote_ident(name);
+            match live.get(name) {
+                None => self.push(
+                    Phase::CreateExtension,
+                    format!("create extension {name}"),
+                    ddl::create_extension(e),
+                    vec![],
+                ),
+                Some(have) => {
+                    if have.schema != e.schema {
+                        self.push(
+                            Phase::CreateExtension,
+                            format!("move extension {name} to schema {}", e.schema),
+                            format!("ALTER EXTENSION {q} SET SCHEMA {};", quote_ident(&e.schema)),
+                            vec![h(HazardId::BreaksClients, Severity::Warning, format!("objects of {name} move to schema {}; qualified references break", e.schema))],
+                        );
+                    }
+                    if have.version != e.version {
+                        self.push(
+                            Phase::CreateExtension,
+                            format!(
+                                "update extension {name} from {} to {}",
+                                have.version, e.version
+                            ),
+                            format!(
+                                "ALTER EXTENSION {q} UPDATE TO {};",
+                                quote_literal(&e.version)
+                            ),
+                            vec![h(
+                                HazardId::Ops,
+                                Severity::Info,
+                                format!(
+                                    "runs the update script of {name} {} → {}",
+                                    have.version, e.version
+                                ),
+                            )],
+                        );
+                    }
+                }
+            }
+        }
+        for name in live
+            .keys()
+            .filter(|k| !self.desired.extensions.contains_key(*k))
+        {
+            self.destructive(
+                Phase::DropExtension,
+                format!("drop extension {name}"),
+                format!("DROP EXTENSION {};", quote_ident(name)),
+                vec![h(
+                    HazardId::DataLoss,
+                    Severity::Danger,
+                    format!("drops extension {name} and every object it created; fails if a column or view still uses one"),
+                )],
+            );
+        }
+    }
+
+    pub(super) fn domains(&mut self) {
+        for (name, want) in &self.desired.domains {
+            let Some(have) = self.live.model.domains.get(name) else {
+                self.push(
+                    Phase::CreateType,
+                    format!("create domain {name}"),
+                    ddl::create_domain(want),
+                    vec![],
+                );
+                continue;
+            };
+            if have.base_type != want.base_type || have.collation != want.collation {
+                let why = format!(
+                    "domain {name} changes its base type from {} to {}; that needs a new domain and a cast of every column using it, which pgalign does not plan yet",
+                    have.base_type, want.base_type
+                );
+                self.blocker(Phase::CreateType, format!("change domain {name}"), why);
+                continue;
+            }
+            let alter = |rest: String| format!("ALTER DOMAIN {} {rest};", name.sql());
+            if have.default != want.default {
+                let sql = match &want.default {
+                    Some(d) => alter(format!("SET DEFAULT {d}")),
+                    None => alter("DROP DEFAULT".into()),
+                };
+                self.push(
+                    Phase::CreateType,
+                    format!("set default of domain {name}"),
+                    sql,
+                    vec![],
+                );
+            }
+            for (cname, check) in &have.checks {
+                if want.checks.get(cname) != Some(check) {
+                    self.push(
+                        Phase::CreateType,
+                        format!("drop constraint {cname} of domain {name}"),
+                        alter(format!("DROP CONSTRAINT {}", quote_ident(cname))),
+                        vec![],
+                    );
+                }
+            }
+            let scan = |what: &str| {
+                vec![
+                    h(
+                        HazardId::ScanUnderLock,
+                        Severity::Warning,
+                        format!(
+                            "checks every column of domain {name} in every table while writes are blocked"
+                        ),
+                    ),
+                    h(
+                        HazardId::MayFail,
+                        Severity::Warning,
+                        format!("fails if a stored value violates {what}"),
+                    ),
+                ]
+            };
+            if have.not_null != want.not_null {
+                let (sql, hz) = if want.not_null {
+                    (alter("SET NOT NULL".into()), scan("NOT NULL"))
+                } else {
+                    (alter("DROP NOT NULL".into()), vec![])
+                };
+                self.push(
+                    Phase::CreateType,
+                    format!("set nullability of domain {name}"),
+                    sql,
+                    hz,
+                );
+            }
+            for (cname, check) in &want.checks {
+                if have.checks.get(cname) != Some(check) {
+                    self.push(
+                        Phase::CreateType,
+                        format!("add constraint {cname} to domain {name}"),
+                        alter(format!("ADD CONSTRAINT {} {check}", quote_ident(cname))),
+                        scan(check),
+                    );
+                }
+            }
+        }
+    }
+
+    pub(super) fn composites(&mut self) {
+        for (name, want) in &self.desired.composites {
+            let Some(have) = self.live.model.composites.get(name) else {
+                self.push(
+                    Phase::CreateType,
+                    format!("create type {name}"),
+                    ddl::create_composite(want),
+                    vec![],
+                );
+                continue;
+            };
+            if have.attributes == want.attributes {
+                continue;
+            }
+            let mut actions = Vec::new();
+            for (n, _, _) in &have.attributes {
+                if !want.attributes.iter().any(|(w, _, _)| w == n) {
+                    actions.push(format!("DROP ATTRIBUTE {}", quote_ident(n)));
+                }
+            }
+            for (n, t, c) in &want.attributes {
+                let coll = c
+                    .as_ref()
+                    .map(|c| format!(" COLLATE {c}"))
+                    .unwrap_or_default();
+                match have.attributes.iter().find(|(h, _, _)| h == n) {
+                    None => actions.push(format!("ADD ATTRIBUTE {} {t}{coll}", quote_ident(n))),
+                    Some((_, ht, hc)) if ht != t || hc != c => {
+                        actions.push(format!("ALTER ATTRIBUTE {} TYPE {t}{coll}", quote_ident(n)))
+                    }
+                    _ => {}
+                }
+            }
+            if actions.is_empty() {
+                // Same attributes in another order: cannot be expressed in place.
+                let why = format!(
+                    "composite type {name} reorders its attributes; pgalign does not plan that yet"
+                );
+                self.blocker(Phase::CreateType, format!("change type {name}"), why);
+                continue;
+            }
+            self.push(
+                Phase::CreateType,
+                format!("alter type {name}"),
+                format!("ALTER TYPE {} {};", name.sql(), actions.join(", ")),
+                vec![h(
+                    HazardId::BreaksClients,
+                    Severity::Warning,
+                    format!("clients that use the attributes of {name} may break"),
+                )],
+            );
+        }
+    }
+
+    pub(super) fn enum_change(&mut self, name: &QName, have: &EnumType, want: &EnumType) {
+        let kept: Vec<&String> = want
+            .labels
+            .iter()
+            .filter(|l| have.labels.contains(l))
+            .collect();
+        let removed: Vec<&String> = have
+            .labels
+            .iter()
+            .filter(|l| !want.labels.contains(l))
+            .collect();
+        let order_kept = have
+            .labels
+            .iter()
+            .filter(|l| want.labels.contains(l))
+            .collect::<Vec<_>>()
+            == kept;
+        if !removed.is_empty() || !order_kept {
+            let why = if removed.is_empty() {
+                format!(
+                    "enum {name} reorders its values; that needs a new type and a cast, which pgalign does not plan yet"
+                )
+            } else {
+                let list: Vec<&str> = removed.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "enum {name} drops value(s) {}; that needs a new type and a cast, which pgalign does not plan yet",
+                    list.join(", ")
+                )
+            };
+            if self.opts.additive {
+                self.omitted.push(why);
+            } else {
+                self.blocker(Phase::CreateType, format!("change type {name}"), why);
+            }
+            return;
+        }
+        // Add each new label next to a neighbour that already exists.
+        let mut present: Vec<String> = have.labels.clone();
+        for (i, label) in want.labels.iter().enumerate() {
+            if present.contains(label) {
+                continue;
+            }
+            let position = match want.labels[..i].iter().rev().find(|l| present.contains(l)) {
+                Some(prev) => format!(" AFTER {}", quote_literal(prev)),
+                None => match want.labels[i + 1..].iter().find(|l| present.contains(l)) {
+                    Some(next) => format!(" BEFORE {}", quote_literal(next)),
+                    None => String::new(),
+                },
+            };
+            // Its own step outside a transaction: a value added inside a
+            // transaction cannot be used (by a default, say) until it commits.
+            self.push_tx(
+                Phase::CreateType,
+                format!("add value {label} to type {name}"),
+                format!("ALTER TYPE {} ADD VALUE {}{position};", name.sql(), quote_literal(label)),
+                vec![h(
+                    HazardId::NonTransactional,
+                    Severity::Warning,
+                    format!("adds enum value {label} to {name} in its own commit, so later steps can use it; it is not rolled back if a later group fails"),
+                )],
+                false,
+            );
+            let at = present
+                .iter()
+                .position(|l| position.contains(&quote_literal(l)))
+                .map(|p| {
+                    if position.starts_with(" AFTER") {
+                        p + 1
+                    } else {
+                        p
+                    }
+                })
+                .unwrap_or(present.len());
+            present.insert(at, label.clone());
+        }
+    }
+
+    pub(super) fn sequences(&mut self) {
+        for (name, want) in &self.desired.sequences {
+            match self.live.model.sequences.get(name) {
+                None => {
+                    self.push(
+                        Phase::CreateSequence,
+                        format!("create sequence {name}"),
+                        ddl::create_sequence(want),
+                        vec![],
+                    );
+                    if want.owned_by.is_some() {
+                        self.push(
+                            Phase::SequenceOwner,
+                            format!("set owner column of sequence {name}"),
+                            ddl::sequence_owned_by(want),
+                            vec![],
+                        );
+                    }
+                }
+                Some(have) => {
+                    let mut have_opts = have.clone();
+                    have_opts.owned_by = want.owned_by.clone();
+                    have_opts.comment = want.comment.clone();
+                    if &have_opts != want {
+                        self.push(
+                            Phase::CreateSequence,
+                            format!("alter sequence {name}"),
+                            format!(
+                                "ALTER SEQUENCE {} {};",
+                                name.sql(),
+                                ddl::sequence_options(want)
+                            ),
+                            vec![],
+                        );
+                    }
+                    if have.owned_by != want.owned_by {
+                        self.push(
+                            Phase::SequenceOwner,
+                            format!("set owner column of sequence {name}"),
+                            ddl::sequence_owned_by(want),
+                            vec![],
+                        );
+                    }
+                }
+            }
+        }
+        for (name, have) in &self.live.model.sequences {
+            if self.desired.sequences.contains_key(name) {
+                continue;
+            }
+            // A sequence owned by a column that this plan drops goes with it.
+            if let Some((table, col)) = &have.owned_by {
+                let owner_dropped = match self.desired.tables.get(table) {
+                    None => true,
+                    Some(t) => t.column(col).is_none(),
+                };
+                if owner_dropped && !self.opts.additive {
+                    continue;
+                }
+            }
+            self.destructive(
+                Phase::DropSequence,
+                format!("drop sequence {name}"),
+                format!("DROP SEQUENCE {};", name.sql()),
+                vec![h(
+                    HazardId::DataLoss,
+                    Severity::Danger,
+                    format!("drops sequence {name} and its current value"),
+                )],
+            );
+        }
+    }
+}
