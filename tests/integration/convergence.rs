@@ -60,13 +60,7 @@ pub fn converge_to(live: &TestDb, desired: &Model) -> Result<String, String> {
             "fingerprints differ though the re-diff is empty\n--- plan was:\n{text}"
         ));
     }
-    let rows_after = row_checksums(live, &kept)?;
-    let changed: Vec<&str> = rows_before
-        .iter()
-        .zip(&rows_after)
-        .filter(|(b, a)| b != a)
-        .map(|(b, _)| b.0.as_str())
-        .collect();
+    let changed = changed_rows(live, &rows_before)?;
     if !changed.is_empty() {
         return Err(format!(
             "rows of kept tables changed: {}\n--- plan was:\n{text}",
@@ -153,8 +147,12 @@ fn clip(s: &str, n: usize) -> String {
     out
 }
 
-/// Tables both sides have, with the columns both sides have (by name).
-fn kept_columns(live: &Model, desired: &Model) -> Vec<(QName, Vec<String>)> {
+/// A kept table and its kept columns (quoted name, desired type when it changes).
+type KeptTable = (QName, Vec<(String, Option<String>)>);
+
+/// Tables both sides have, with the columns both sides have (by name) and, for
+/// a column whose type changes, the desired type to read A's values as.
+fn kept_columns(live: &Model, desired: &Model) -> Vec<KeptTable> {
     desired
         .tables
         .iter()
@@ -164,55 +162,90 @@ fn kept_columns(live: &Model, desired: &Model) -> Vec<(QName, Vec<String>)> {
                 .columns
                 .iter()
                 // A generated column's values follow its expression, not A's rows.
-                .filter(|c| c.generated.is_none() && have.column(&c.name).is_some())
-                .map(|c| quote_ident(&c.name))
+                .filter(|c| c.generated.is_none())
+                .filter_map(|c| {
+                    let old = have.column(&c.name)?;
+                    let cast = (old.data_type != c.data_type).then(|| c.data_type.clone());
+                    Some((quote_ident(&c.name), cast))
+                })
                 .collect();
             Some((name.clone(), cols))
         })
         .collect()
 }
 
-/// Row count and a checksum of the kept columns' values per kept table. Each
-/// value is compared as text (so `char(n)` → `text`, which drops the padding,
-/// and `int` → `bigint` keep their values).
-fn row_checksums(
-    db: &TestDb,
-    kept: &[(QName, Vec<String>)],
-) -> Result<Vec<(String, String)>, String> {
-    if kept.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The checksum query of one kept table: row count and an md5 of the kept
+/// columns' values as text, each read as the desired type (so `char(n)` →
+/// `text`, `int` → `bigint` or `timestamp` → `timestamptz` keep their values).
+fn checksum_query(name: &QName, cols: &[(String, Option<String>)]) -> String {
+    let sum = if cols.is_empty() {
+        "count(*)::text".to_string()
+    } else {
+        let vals: Vec<String> = cols
+            .iter()
+            .map(|(c, cast)| match cast {
+                Some(t) => format!("{c}::{t}::text"),
+                None => format!("{c}::text"),
+            })
+            .collect();
+        let row = format!("ROW({})::text", vals.join(", "));
+        format!("count(*)::text || ':' || coalesce(md5(string_agg({row}, ',' ORDER BY {row})), '')")
+    };
+    format!("SELECT {sum} FROM {}", name.sql())
+}
+
+/// Checksums of the kept tables before the plan: `(table, query, value)`. A
+/// column whose values cannot be read as the desired type (no cast) is left out.
+fn row_checksums(db: &TestDb, kept: &[KeptTable]) -> Result<Vec<(String, String, String)>, String> {
     let settings = db.settings.clone();
-    let queries: Vec<(String, String)> = kept
-        .iter()
-        .map(|(name, cols)| {
-            let sum = if cols.is_empty() {
-                "count(*)::text".to_string()
-            } else {
-                let vals: Vec<String> = cols.iter().map(|c| format!("{c}::text")).collect();
-                let row = format!("ROW({})::text", vals.join(", "));
-                format!(
-                    "count(*)::text || ':' || coalesce(md5(string_agg({row}, ',' ORDER BY {row})), '')"
-                )
-            };
-            (name.to_string(), format!("SELECT {sum} FROM {}", name.sql()))
-        })
-        .collect();
+    let kept = kept.to_vec();
     block_on(async move {
         let client = pgalign::db::connect(&settings)
             .await
             .map_err(|e| format!("connecting for row checksums: {e:#}"))?;
         let mut out = Vec::new();
-        for (name, sql) in queries {
-            let row = client.query_one(&sql, &[]).await.map_err(|e| {
+        for (name, cols) in kept {
+            let mut sql = checksum_query(&name, &cols);
+            let mut row = client.query_one(&sql, &[]).await;
+            if row.is_err() && cols.iter().any(|c| c.1.is_some()) {
+                let plain: Vec<_> = cols.into_iter().filter(|c| c.1.is_none()).collect();
+                sql = checksum_query(&name, &plain);
+                row = client.query_one(&sql, &[]).await;
+            }
+            let row = row.map_err(|e| {
                 format!(
                     "row checksum of {name} failed: {}",
                     pgalign::db::describe_error(&e)
                 )
             })?;
-            out.push((name, row.get::<_, Option<String>>(0).unwrap_or_default()));
+            let value = row.get::<_, Option<String>>(0).unwrap_or_default();
+            out.push((name.to_string(), sql, value));
         }
         Ok(out)
+    })
+}
+
+/// The same queries after the plan; the tables whose checksum changed.
+fn changed_rows(db: &TestDb, before: &[(String, String, String)]) -> Result<Vec<String>, String> {
+    let settings = db.settings.clone();
+    let before = before.to_vec();
+    block_on(async move {
+        let client = pgalign::db::connect(&settings)
+            .await
+            .map_err(|e| format!("connecting for row checksums: {e:#}"))?;
+        let mut changed = Vec::new();
+        for (name, sql, value) in before {
+            let row = client.query_one(&sql, &[]).await.map_err(|e| {
+                format!(
+                    "row checksum of {name} failed after the plan: {}",
+                    pgalign::db::describe_error(&e)
+                )
+            })?;
+            if row.get::<_, Option<String>>(0).unwrap_or_default() != value {
+                changed.push(name);
+            }
+        }
+        Ok(changed)
     })
 }
 
