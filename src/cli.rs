@@ -197,9 +197,9 @@ pub struct LintArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub db: DbArgs,
-    /// The plan file written by `pgalign diff`.
-    #[arg(long)]
-    pub plan: PathBuf,
+    /// The plan file written by `pgalign diff` (with --resume: read from the journal).
+    #[arg(long, required_unless_present = "resume")]
+    pub plan: Option<PathBuf>,
     /// Hazard ids whose `danger` steps may run, comma-separated (e.g. data-loss,lossy-cast).
     #[arg(long, value_delimiter = ',')]
     pub allow_hazards: Vec<crate::hazard::HazardId>,
@@ -215,9 +215,14 @@ pub struct ApplyArgs {
     /// statement_timeout for each statement (default: none).
     #[arg(long, value_parser = parse_duration)]
     pub statement_timeout: Option<std::time::Duration>,
-    /// Continue an interrupted run from its journal.
+    /// Continue an interrupted run from its journal: committed groups are never
+    /// run again; INVALID indexes left by an interrupted build are rebuilt.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// How many times a group that failed on a lock timeout is retried from its
+    /// start (waiting 1 s, then 2 s, 4 s… between tries).
+    #[arg(long, default_value_t = 3)]
+    pub lock_retries: u32,
     /// Where the journal goes (default: a new session folder).
     #[arg(long)]
     pub session_dir: Option<PathBuf>,

@@ -82,12 +82,41 @@ pub fn create_table(t: &Table) -> String {
             ));
         }
     }
-    format!(
-        "CREATE {}TABLE {} (\n    {}\n);",
-        if t.unlogged { "UNLOGGED " } else { "" },
-        t.name.sql(),
-        parts.join(",\n    ")
-    )
+    let unlogged = if t.unlogged { "UNLOGGED " } else { "" };
+    let mut sql = match &t.partition_of {
+        Some((parent, bound)) => {
+            let mut s = format!(
+                "CREATE {unlogged}TABLE {} PARTITION OF {}",
+                t.name.sql(),
+                parent.sql()
+            );
+            if !parts.is_empty() {
+                s.push_str(&format!(" (\n    {}\n)", parts.join(",\n    ")));
+            }
+            s.push_str(&format!(" {bound}"));
+            s
+        }
+        None => {
+            let mut s = format!(
+                "CREATE {unlogged}TABLE {} (\n    {}\n)",
+                t.name.sql(),
+                parts.join(",\n    ")
+            );
+            if !t.inherits.is_empty() {
+                let parents: Vec<String> = t.inherits.iter().map(QName::sql).collect();
+                s.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+            }
+            s
+        }
+    };
+    if let Some(key) = &t.partition_key {
+        sql.push_str(&format!(" PARTITION BY {key}"));
+    }
+    if !t.options.is_empty() {
+        sql.push_str(&format!(" WITH ({})", t.options.join(", ")));
+    }
+    sql.push(';');
+    sql
 }
 
 pub fn add_constraint(table: &QName, c: &Constraint) -> String {
@@ -107,8 +136,16 @@ pub fn drop_constraint(table: &QName, name: &str) -> String {
     )
 }
 
+/// The index's own definition. On a partitioned table the server prints
+/// `ON ONLY`, which would leave the partitions without the index: it is created
+/// without `ONLY`, so it cascades to every partition.
 pub fn create_index(i: &Index) -> String {
-    format!("{};", i.definition)
+    let target = format!(" ON ONLY {} ", i.table.sql());
+    format!(
+        "{};",
+        i.definition
+            .replacen(&target, &format!(" ON {} ", i.table.sql()), 1)
+    )
 }
 
 pub fn create_extension(e: &Extension) -> String {

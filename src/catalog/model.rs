@@ -406,6 +406,16 @@ pub struct Table {
     /// Row-level security: `None`, `enabled` or `forced`.
     #[serde(default)]
     pub rls: Option<String>,
+    /// For a partitioned table: its key as `pg_get_partkeydef` prints it.
+    #[serde(default)]
+    pub partition_key: Option<String>,
+    /// For a partition: its parent and its bound (`FOR VALUES …` or `DEFAULT`).
+    #[serde(default)]
+    pub partition_of: Option<(QName, String)>,
+    /// Inheritance parents (`INHERITS`), in order. Only the table's own (local)
+    /// columns and constraints are listed in `columns`/`constraints`.
+    #[serde(default)]
+    pub inherits: Vec<QName>,
     #[serde(default)]
     pub comment: Option<String>,
 }
@@ -414,6 +424,36 @@ impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// The tables this one hangs from: its partition parent and its inheritance
+    /// parents (they must exist before it, and outlive it).
+    pub fn parents(&self) -> impl Iterator<Item = &QName> {
+        self.partition_of
+            .iter()
+            .map(|(p, _)| p)
+            .chain(self.inherits.iter())
+    }
+}
+
+/// Orders tables so that parents come before their partitions and inheritance
+/// children (reverse it for drops).
+pub fn parents_first<'a>(
+    tables: impl IntoIterator<Item = &'a Table>,
+    all: &BTreeMap<QName, Table>,
+) -> Vec<&'a Table> {
+    fn depth(t: &Table, all: &BTreeMap<QName, Table>, guard: usize) -> usize {
+        if guard > 32 {
+            return 0;
+        }
+        t.parents()
+            .filter_map(|p| all.get(p))
+            .map(|p| depth(p, all, guard + 1) + 1)
+            .max()
+            .unwrap_or(0)
+    }
+    let mut v: Vec<(usize, &Table)> = tables.into_iter().map(|t| (depth(t, all, 0), t)).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    v.into_iter().map(|(_, t)| t).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

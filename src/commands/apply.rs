@@ -1,117 +1,198 @@
+//! `pgalign apply`: confirm the target, apply the pinned plan (or resume an
+//! interrupted run), show progress on stderr, and end with a summary.
+//! Ctrl-C (or SIGTERM) cancels the running statement on the server and rolls
+//! back its group; a second one quits at once.
+
 use super::exit;
-use crate::apply::{self, ApplyOptions, Event};
+use crate::apply::{self, ApplyOptions, Event, progress};
 use crate::cli::ApplyArgs;
 use crate::db::ConnSettings;
 use crate::plan;
 use crate::session::journal::{Entry, Journal};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 pub async fn run(args: ApplyArgs) -> Result<u8> {
     let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
-    if args.resume.is_some() {
-        bail!(
-            "--resume is not supported yet: inspect the journal with `pgalign report --journal FILE` and re-run `pgalign diff` for what is left"
-        );
-    }
-    let text = std::fs::read_to_string(&args.plan)
-        .with_context(|| format!("reading plan file {}", args.plan.display()))?;
+    let point = match &args.resume {
+        Some(j) => Some(apply::resume_point(j)?),
+        None => None,
+    };
+    let Some(plan_path) = args
+        .plan
+        .clone()
+        .or_else(|| point.as_ref().and_then(|p| p.plan_path.clone()))
+    else {
+        anyhow::bail!("no plan file: pass --plan FILE");
+    };
+    let text = std::fs::read_to_string(&plan_path)
+        .with_context(|| format!("reading plan file {}", plan_path.display()))?;
     let plan_file =
-        plan::parse_plan(&text).with_context(|| format!("plan file {}", args.plan.display()))?;
+        plan::parse_plan(&text).with_context(|| format!("plan file {}", plan_path.display()))?;
+    if let Some(code) = confirm(&args, &settings)? {
+        return Ok(code);
+    }
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let opts = ApplyOptions {
+        lock_timeout: args.lock_timeout,
+        statement_timeout: args.statement_timeout,
+        allowed: args.allow_hazards.iter().copied().collect(),
+        expect_sha256: args.expect_sha256.clone(),
+        lock_retries: args.lock_retries,
+        plan_path: Some(plan_path.clone()),
+        cancel: Some(cancel_rx),
+        ..ApplyOptions::default()
+    };
+    apply::check_plan(&plan_file, &opts)?;
+    let mut journal = match &args.resume {
+        Some(j) => Journal::open(j)?,
+        None => {
+            let dir = match &args.session_dir {
+                Some(d) => d.clone(),
+                None => crate::session::new_session_dir(None)?,
+            };
+            let mut journal = Journal::open(&dir.join("journal.jsonl"))?;
+            journal.append(Entry::SessionStarted {
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                target: settings.to_string(),
+                database: settings.dbname.clone(),
+                mode: "apply".into(),
+                desired: format!("plan {}", plan_path.display()),
+            })?;
+            journal
+        }
+    };
+    install_cancel(cancel_tx);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let total = plan_file.steps.len();
+    let printer = tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if let Some(line) = progress::progress_line(&ev, total) {
+                eprintln!("{line}");
+            }
+        }
+    });
+    let outcome = match &point {
+        Some(point) => {
+            eprintln!(
+                "resuming the run of journal {} (plan {})",
+                point.journal.display(),
+                plan_path.display()
+            );
+            apply::resume(
+                &settings,
+                point,
+                Some(&plan_path),
+                &opts,
+                Some(tx),
+                Some(&mut journal),
+            )
+            .await
+        }
+        None => apply::run(&settings, &plan_file, &opts, Some(tx), Some(&mut journal)).await,
+    };
+    let _ = printer.await;
+    let outcome = outcome?;
+    eprintln!("journal: {}", journal.path().display());
+    if !outcome.ok() {
+        let hint = resume_hint(&args, &settings, journal.path());
+        let summary = progress::stopped_summary(&outcome, &settings, journal.path(), &hint);
+        if outcome.cancelled() {
+            eprintln!("pgalign: {summary}");
+            return Ok(exit::ABORTED);
+        }
+        eprintln!("pgalign: error: {summary}");
+        return Ok(exit::ERROR);
+    }
+    let total_ms: u128 = outcome.finished.iter().map(|(_, d, _)| d.as_millis()).sum();
+    eprintln!(
+        "pgalign: applied {} statement(s) in {} group(s) to {settings} ({} ran now, {total_ms} ms; {} lock-timeout retr{})",
+        outcome.committed.len(),
+        outcome.committed_groups.len(),
+        outcome.finished.len(),
+        outcome.retries,
+        if outcome.retries == 1 { "y" } else { "ies" }
+    );
+    Ok(exit::OK)
+}
+
+/// `--confirm-target`, or the typed name on a terminal. `Some(code)` refuses.
+fn confirm(args: &ApplyArgs, settings: &ConnSettings) -> Result<Option<u8>> {
     match &args.confirm_target {
-        Some(name) if name == &settings.dbname => {}
+        Some(name) if name == &settings.dbname => Ok(None),
         Some(name) => {
             eprintln!(
                 "pgalign: refused: --confirm-target {name} does not match the target database {}",
                 settings.dbname
             );
-            return Ok(exit::REFUSED);
+            Ok(Some(exit::REFUSED))
         }
         None if std::io::stdin().is_terminal() => {
             eprint!("Type the name of the target database ({settings}) to apply: ");
             let mut line = String::new();
-            std::io::stdin().read_line(&mut line)?;
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the confirmation")?;
             if line.trim() != settings.dbname {
                 eprintln!(
                     "pgalign: refused: the typed name does not match {}",
                     settings.dbname
                 );
-                return Ok(exit::REFUSED);
+                return Ok(Some(exit::REFUSED));
             }
+            Ok(None)
         }
         None => {
             eprintln!(
                 "pgalign: refused: pass --confirm-target {} to apply without a terminal",
                 settings.dbname
             );
-            return Ok(exit::REFUSED);
+            Ok(Some(exit::REFUSED))
         }
     }
-    let opts = ApplyOptions {
-        lock_timeout: args.lock_timeout,
-        statement_timeout: args.statement_timeout,
-        allowed: args.allow_hazards.iter().copied().collect(),
-        expect_sha256: args.expect_sha256.clone(),
-    };
-    apply::check_plan(&plan_file, &opts)?;
-    let dir = match &args.session_dir {
-        Some(d) => d.clone(),
-        None => crate::session::new_session_dir(None)?,
-    };
-    let mut journal = Journal::open(&dir.join("journal.jsonl"))?;
-    journal.append(Entry::SessionStarted {
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        target: settings.to_string(),
-        database: settings.dbname.clone(),
-        mode: "apply".into(),
-        desired: format!("plan {}", args.plan.display()),
-    })?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let total = plan_file.steps.len();
-    let printer = tokio::spawn(async move {
-        while let Some(ev) = rx.recv().await {
-            match ev {
-                Event::StatementStarted { step, title, .. } => {
-                    eprintln!("[{step}/{total}] {title} …")
-                }
-                Event::StatementFinished { step, duration, .. } => {
-                    eprintln!("[{step}/{total}] done in {} ms", duration.as_millis())
-                }
-                Event::Notice { message, .. } => eprintln!("    server {message}"),
-                Event::StatementFailed { step, error } => {
-                    eprintln!("[{step}/{total}] FAILED: {error}")
-                }
-                Event::GroupRolledBack { group } => eprintln!("group {group} rolled back"),
-                _ => {}
-            }
-        }
-    });
-    let outcome = apply::run(&settings, &plan_file, &opts, Some(tx), Some(&mut journal)).await;
-    let _ = printer.await;
-    let outcome = outcome?;
-    eprintln!("journal: {}", journal.path().display());
-    if let Some((step, error)) = &outcome.failed {
-        eprintln!(
-            "pgalign: error: step {step} failed: {error}\n  committed: {}\n  not applied: {}\n  do not re-run this plan: run `pgalign diff` again to see what is left",
-            list(&outcome.committed),
-            list(&outcome.not_applied)
-        );
-        return Ok(exit::ERROR);
-    }
-    eprintln!(
-        "pgalign: applied {} statement(s) to {settings}",
-        outcome.committed.len()
-    );
-    Ok(exit::OK)
 }
 
-fn list(steps: &[usize]) -> String {
-    if steps.is_empty() {
-        return "none".into();
-    }
-    steps
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+/// First Ctrl-C or SIGTERM: cancel on the server and roll back the group; the
+/// second: quit at once (the server rolls back an open transaction).
+fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {},
+            _ = term.recv() => {},
+        }
+        eprintln!(
+            "pgalign: interrupted: cancelling the running statement on the server and rolling back its group (press Ctrl-C again to quit at once)"
+        );
+        let _ = cancel.send(true);
+        tokio::select! {
+            _ = int.recv() => {},
+            _ = term.recv() => {},
+        }
+        eprintln!(
+            "pgalign: interrupted again: quitting; the server rolls back the open transaction"
+        );
+        std::process::exit(i32::from(exit::ABORTED));
+    });
+}
+
+fn resume_hint(args: &ApplyArgs, settings: &ConnSettings, journal: &Path) -> String {
+    let journal: PathBuf = std::path::absolute(journal).unwrap_or_else(|_| journal.to_path_buf());
+    let db = if args.db.db.is_empty() {
+        String::new()
+    } else {
+        format!("--db {} ", settings.redacted_url())
+    };
+    format!(
+        "pgalign apply {db}--resume {} --confirm-target {}",
+        journal.display(),
+        settings.dbname
+    )
 }

@@ -1,27 +1,19 @@
 use super::exit;
 use crate::cli::{DiffArgs, PlanFormat};
 use crate::db::ConnSettings;
-use crate::db::shadow::DesiredSource;
 use crate::plan::{self, Plan, PlanOptions};
 use anyhow::{Context, Result};
 
-/// Inspects the live database and the desired source in parallel and plans.
+/// Inspects both sides and plans (see [`crate::plan::compute`]).
 pub async fn compute(
     db: &str,
     desired: &str,
     shadow: Option<&str>,
     opts: &PlanOptions,
-) -> Result<(ConnSettings, Plan)> {
+) -> Result<(ConnSettings, crate::plan::compute::Computed)> {
     let settings = ConnSettings::parse(db).context("parsing --db")?;
-    let source = DesiredSource::parse(desired)?;
-    let (live, want) = tokio::join!(
-        crate::catalog::inspect(&settings),
-        crate::db::shadow::inspect_desired(&source, shadow)
-    );
-    let live = live?;
-    let want =
-        want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
-    Ok((settings, plan::diff(&live, &want.model, opts)))
+    let computed = crate::plan::compute::compute(&settings, desired, shadow, opts).await?;
+    Ok((settings, computed))
 }
 
 /// The plan as JSON: steps with hazards and transaction groups, fingerprints.
@@ -46,13 +38,14 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     let opts = PlanOptions {
         additive: args.additive,
     };
-    let (settings, plan) = compute(
+    let (settings, computed) = compute(
         &args.db.db,
         &args.desired.desired,
         args.desired.shadow.as_deref(),
         &opts,
     )
     .await?;
+    let plan = computed.plan;
     let text = plan::render_plan(&plan, &settings.to_string(), &crate::util::now_rfc3339());
     let out = match args.format {
         PlanFormat::Sql => text.clone(),
@@ -62,6 +55,10 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         Some(path) => {
             crate::util::write_private(path, out.as_bytes())
                 .with_context(|| format!("writing plan file {}", path.display()))?;
+            if args.format == PlanFormat::Sql {
+                // Lets `apply` name exactly what drifted, should the schema change.
+                crate::apply::write_live_sidecar(path, &computed.live.model)?;
+            }
             let s = plan.summary();
             eprintln!(
                 "pgalign: {} statement(s) written to {} (danger {}, warning {}, blocker {})",

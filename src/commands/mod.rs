@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 config: None,
             }));
         let interactive = matches!(command, Command::Wizard(_) | Command::Practice(_));
-        if !interactive {
+        if !interactive && !matches!(command, Command::Apply(_)) {
             crate::db::cluster::install_signal_cleanup();
         }
         let result = match command {

@@ -4,13 +4,14 @@ use crate::plan::PlanOptions;
 use anyhow::Result;
 
 pub async fn run(args: VerifyArgs) -> Result<u8> {
-    let (settings, plan) = super::diff::compute(
+    let (settings, computed) = super::diff::compute(
         &args.db.db,
         &args.desired.desired,
         args.desired.shadow.as_deref(),
         &PlanOptions::default(),
     )
     .await?;
+    let plan = computed.plan;
     if plan.is_empty() {
         eprintln!(
             "pgalign: {settings} is in sync with the desired schema (fingerprint {})",

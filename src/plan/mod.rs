@@ -3,6 +3,7 @@
 //! `diff` computes a [`Plan`] from two models; `file` writes and reads the plan
 //! file (plain SQL with a header that pins its content and its source).
 
+pub mod compute;
 pub mod diff;
 pub mod file;
 

@@ -460,6 +460,10 @@ pub fn gather(records: &[Record]) -> Facts {
             }
             Entry::Cleanup { action, path } => f.cleanup.push(Cleanup { action, path }),
             Entry::Note { text } => f.notes.push(text),
+            Entry::ApplyPlan { .. }
+            | Entry::GroupBegun { .. }
+            | Entry::GroupRetried { .. }
+            | Entry::ApplyResumed { .. } => {}
             Entry::SessionEnded { outcome } => {
                 f.session_outcome = Some(outcome);
                 f.ended_at = Some(r.at.clone());

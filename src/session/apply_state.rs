@@ -113,6 +113,19 @@ impl ApplyState {
                 }
             }
             Event::Connected { .. } | Event::Checked { .. } => {}
+            Event::Waiting { step, blockers } => self.notices.extend(
+                blockers
+                    .iter()
+                    .map(|b| format!("step {step}: waiting for {b}")),
+            ),
+            Event::Retrying {
+                group,
+                attempt,
+                max_attempts,
+                ..
+            } => self.notices.push(format!(
+                "group {group}: lock timeout; try {attempt} of {max_attempts}"
+            )),
         }
     }
 

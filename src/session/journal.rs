@@ -174,6 +174,43 @@ pub enum Entry {
         statements: usize,
         total_ms: u64,
     },
+    /// The plan file an apply run reads, so that `apply --resume` finds it again,
+    /// and the server process (pid) that runs it.
+    ApplyPlan {
+        path: String,
+        plan_sha256: String,
+        #[serde(default)]
+        backend_pid: Option<i32>,
+    },
+    /// A transaction group began. Its transaction id tells, after a crash, whether
+    /// its COMMIT reached the server (`txid_status`).
+    GroupBegun {
+        group: usize,
+        steps: Vec<usize>,
+        txid: i64,
+        /// 1 for the first try; more when retried after a lock timeout.
+        attempt: u32,
+    },
+    /// A group that failed on a lock timeout is run again from its start.
+    GroupRetried {
+        group: usize,
+        /// The attempt about to start (2 = first retry).
+        attempt: u32,
+        max_attempts: u32,
+        wait_ms: u64,
+        reason: String,
+        /// Sessions seen blocking the statement, described in one line each.
+        #[serde(default)]
+        blockers: Vec<String>,
+    },
+    /// `apply --resume` took over an interrupted run: the groups it found
+    /// committed (never run again) and what it repaired.
+    ApplyResumed {
+        plan_path: String,
+        committed_groups: Vec<usize>,
+        #[serde(default)]
+        recovered: Vec<String>,
+    },
 }
 
 /// A journal line: when, and what.

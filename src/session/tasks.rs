@@ -7,8 +7,7 @@ use super::journal::Journal;
 use super::preflight::{self, PreflightFacts};
 use super::wizard::{Config, PlanState, VerifyResult};
 use crate::apply::{self, ApplyOptions, Event};
-use crate::db::shadow::{DesiredSource, inspect_desired};
-use crate::plan::{self, Plan, PlanFile, PlanOptions};
+use crate::plan::{self, PlanFile, PlanOptions};
 use anyhow::{Context, Result};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -22,22 +21,17 @@ pub async fn backup(config: &Config) -> Result<crate::backup::BackupEvidence> {
         .with_context(|| format!("backing up {}", config.target))
 }
 
-async fn compute(config: &Config) -> Result<Plan> {
-    let source = DesiredSource::parse(&config.desired)?;
-    let (live, want) = tokio::join!(
-        crate::catalog::inspect(&config.target),
-        inspect_desired(&source, config.shadow.as_deref())
-    );
-    let live = live.with_context(|| format!("inspecting {}", config.target))?;
-    let want =
-        want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
-    Ok(plan::diff(&live, &want.model, &PlanOptions::default()))
-}
-
 /// Computes the plan, writes it into the session folder as `plan.sql` and
 /// reads it back, so what is reviewed is exactly what is on disk.
 pub async fn generate_plan(config: &Config) -> Result<PlanState> {
-    let plan = compute(config).await?;
+    let computed = crate::plan::compute::compute(
+        &config.target,
+        &config.desired,
+        config.shadow.as_deref(),
+        &PlanOptions::default(),
+    )
+    .await?;
+    let plan = computed.plan;
     let text = plan::render_plan(
         &plan,
         &config.target.to_string(),
@@ -46,6 +40,7 @@ pub async fn generate_plan(config: &Config) -> Result<PlanState> {
     let path = config.session_dir.join("plan.sql");
     crate::util::write_private(&path, text.as_bytes())
         .with_context(|| format!("writing plan file {}", path.display()))?;
+    apply::write_live_sidecar(&path, &computed.live.model)?;
     let read = std::fs::read_to_string(&path)
         .with_context(|| format!("reading plan file {}", path.display()))?;
     let file = plan::parse_plan(&read).with_context(|| format!("plan file {}", path.display()))?;
@@ -85,7 +80,14 @@ pub async fn run_apply(
 
 /// Re-diffs: zero steps means in sync.
 pub async fn verify(config: &Config) -> Result<VerifyResult> {
-    let plan = compute(config).await?;
+    let computed = crate::plan::compute::compute(
+        &config.target,
+        &config.desired,
+        config.shadow.as_deref(),
+        &PlanOptions::default(),
+    )
+    .await?;
+    let plan = computed.plan;
     Ok(VerifyResult {
         in_sync: plan.is_empty(),
         remaining: plan.steps.iter().map(|s| s.title.clone()).collect(),

@@ -542,3 +542,35 @@ fn generated_columns_volatile_defaults_and_storage_parameters() {
          WITH (fillfactor = 70);",
     );
 }
+
+#[test]
+fn partitioned_tables_partitions_and_their_indexes() {
+    converge(
+        "partitions",
+        "CREATE TABLE m (id int, d date NOT NULL, v text, PRIMARY KEY (id, d)) PARTITION BY RANGE (d);
+         CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         CREATE TABLE m_old PARTITION OF m FOR VALUES FROM ('2000-01-01') TO ('2024-01-01');
+         INSERT INTO m SELECT g, DATE '2024-01-01' + g, 'v' FROM generate_series(1, 50) g;
+         CREATE TABLE loose (id int, d date NOT NULL, v text);",
+        "CREATE TABLE m (id int, d date NOT NULL, v text, w int, PRIMARY KEY (id, d)) PARTITION BY RANGE (d);
+         CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         CREATE TABLE m_2025 PARTITION OF m FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         CREATE TABLE m_def PARTITION OF m DEFAULT;
+         CREATE INDEX m_v ON m (v);
+         CREATE TABLE ref (id int PRIMARY KEY, m_id int, m_d date, FOREIGN KEY (m_id, m_d) REFERENCES m (id, d));",
+    );
+}
+
+#[test]
+fn inheritance_children_added_and_detached() {
+    converge(
+        "inherit",
+        "CREATE TABLE p (id int PRIMARY KEY, a text);
+         CREATE TABLE c1 (b text) INHERITS (p);
+         CREATE TABLE c2 (x int);
+         INSERT INTO c1 VALUES (1, 'a', 'b');",
+        "CREATE TABLE p (id int PRIMARY KEY, a text, z int);
+         CREATE TABLE c1 (b text) INHERITS (p);
+         CREATE TABLE c3 (q int CHECK (q > 0)) INHERITS (p);",
+    );
+}

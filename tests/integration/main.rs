@@ -3,6 +3,7 @@
 
 mod support;
 
+mod apply;
 mod backup;
 mod cli;
 mod conn;

@@ -134,11 +134,77 @@ async fn read_tables(tx: &Transaction<'_>, out: &mut Inspected) -> Result<HashMa
                 options: r.get(9),
                 rls: r.get(10),
                 comment: r.get(11),
+                partition_key: r.get(12),
+                partition_of: None,
+                inherits: Vec::new(),
             },
         );
+        let bound: Option<String> = r.get(13);
+        let parents: Vec<QName> = r
+            .get::<_, Vec<String>>(14)
+            .iter()
+            .filter_map(|p| p.split_once('\t'))
+            .map(|(s, n)| QName::new(s, n))
+            .collect();
+        if let Some(t) = out.model.tables.get_mut(&name) {
+            match bound {
+                Some(b) => t.partition_of = parents.into_iter().next().map(|p| (p, b)),
+                None => t.inherits = parents,
+            }
+        }
         tables.insert(oid, name);
     }
+    roll_up_partition_sizes(out);
     Ok(tables)
+}
+
+/// A partitioned table stores nothing itself: its size is the sum of its
+/// partitions' (unknown when any partition's row count is unknown).
+fn roll_up_partition_sizes(out: &mut Inspected) {
+    let leaves: Vec<(QName, TableStats)> = out
+        .model
+        .tables
+        .values()
+        .filter(|t| t.partition_key.is_none())
+        .filter_map(|t| Some((t.name.clone(), *out.stats.get(&t.name)?)))
+        .collect();
+    for t in out
+        .model
+        .tables
+        .values()
+        .filter(|t| t.partition_key.is_some())
+    {
+        out.stats.insert(
+            t.name.clone(),
+            TableStats {
+                rows: Some(0.0),
+                bytes: 0,
+            },
+        );
+    }
+    for (leaf, stats) in leaves {
+        let mut current = leaf;
+        let mut guard = 0;
+        while let Some((parent, _)) = out
+            .model
+            .tables
+            .get(&current)
+            .and_then(|t| t.partition_of.clone())
+        {
+            if let Some(ps) = out.stats.get_mut(&parent) {
+                ps.bytes += stats.bytes;
+                ps.rows = match (ps.rows, stats.rows) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    _ => None,
+                };
+            }
+            current = parent;
+            guard += 1;
+            if guard > 32 {
+                break;
+            }
+        }
+    }
 }
 
 async fn read_types(tx: &Transaction<'_>, m: &mut Model) -> Result<()> {

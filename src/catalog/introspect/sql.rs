@@ -10,14 +10,12 @@ pub const NS: &str = "ns AS (
       AND NOT EXISTS (SELECT 1 FROM pg_depend d
                       WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e'))";
 
-/// Managed tables: ordinary tables that are not partitions, not partitioned and
-/// not part of an inheritance tree (those are reported as unmanaged for now),
-/// and not owned by an extension.
+/// Managed tables: ordinary and partitioned tables (partitions and inheritance
+/// children included) that are not owned by an extension.
 pub const TBL: &str = "tbl AS (
     SELECT c.oid, ns.nspname, c.relname, c.relpersistence, c.reltuples, c.relpages
     FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
-    WHERE c.relkind = 'r' AND NOT c.relispartition
-      AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
+    WHERE c.relkind IN ('r', 'p')
       AND NOT EXISTS (SELECT 1 FROM pg_depend d
                       WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))";
 
@@ -122,7 +120,12 @@ pub fn tables() -> String {
                 ARRAY(SELECT o FROM unnest(coalesce(c.reloptions, '{{}}')) o ORDER BY o),
                 CASE WHEN c.relforcerowsecurity AND c.relrowsecurity THEN 'forced'
                      WHEN c.relrowsecurity THEN 'enabled' END,
-                dsc.description
+                dsc.description,
+                CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+                CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+                ARRAY(SELECT pn.nspname || E'\t' || pc.relname FROM pg_inherits i
+                      JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+                      WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)
          FROM tbl JOIN pg_class c ON c.oid = tbl.oid
          LEFT JOIN pg_class t ON t.oid = nullif(c.reltoastrelid, 0) {}",
         comment_join("pg_class", "c", "dsc")
@@ -143,7 +146,7 @@ pub fn columns() -> String {
        LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
        LEFT JOIN pg_description dsc ON dsc.objoid = a.attrelid AND dsc.classoid = 'pg_class'::regclass
                                    AND dsc.objsubid = a.attnum
-       WHERE a.attnum > 0 AND NOT a.attisdropped
+       WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attinhcount = 0
        ORDER BY a.attrelid, a.attnum")
 }
 
@@ -159,7 +162,7 @@ pub fn constraints() -> String {
          JOIN tbl ON tbl.oid = co.conrelid
          LEFT JOIN pg_class rc ON rc.oid = co.confrelid
          LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace {}
-         WHERE co.contype IN ('p', 'u', 'f', 'c', 'x')",
+         WHERE co.contype IN ('p', 'u', 'f', 'c', 'x') AND co.coninhcount = 0 AND co.conparentid = 0",
         comment_join("pg_constraint", "co", "dsc")
     ))
 }
@@ -178,6 +181,7 @@ pub fn indexes() -> String {
          JOIN ns ON ns.oid = t.relnamespace
          JOIN pg_class ic ON ic.oid = i.indexrelid {}
          WHERE (t.relkind = 'm' OR EXISTS (SELECT 1 FROM tbl WHERE tbl.oid = t.oid))
+           AND NOT EXISTS (SELECT 1 FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid)
            AND NOT EXISTS (SELECT 1 FROM pg_constraint co
                            WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid
                              AND co.contype IN ('p', 'u', 'x'))",
@@ -264,7 +268,7 @@ pub fn triggers() -> String {
                 tg.tgenabled::text, tg.tgfoid::regprocedure::text, dsc.description
          FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
          JOIN ns ON ns.oid = c.relnamespace {}
-         WHERE NOT tg.tgisinternal
+         WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
            AND (c.relkind = 'v' OR EXISTS (SELECT 1 FROM tbl WHERE tbl.oid = c.oid))",
         comment_join("pg_trigger", "tg", "dsc")
     ))
@@ -284,15 +288,11 @@ pub fn policies() -> String {
 /// its definition so that a change to it still shows as a difference.
 pub fn unmanaged() -> String {
     q("
-SELECT CASE c.relkind WHEN 'f' THEN 'foreign table ' WHEN 'p' THEN 'partitioned table '
-                      ELSE CASE WHEN c.relispartition THEN 'partition ' ELSE 'inheritance table ' END END
-       || quote_ident(ns.nspname) || '.' || quote_ident(c.relname),
+SELECT 'foreign table ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname),
        md5(coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum)
-                     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
-           || coalesce(pg_get_expr(c.relpartbound, c.oid), '')
-           || coalesce(pg_get_partkeydef(c.oid), ''))
+                     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ''))
 FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
-WHERE (c.relkind IN ('f', 'p') OR (c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM tbl WHERE tbl.oid = c.oid)))
+WHERE c.relkind = 'f'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 UNION ALL
 SELECT 'aggregate ' || p.oid::regprocedure::text, md5(format_type(p.prorettype, NULL))

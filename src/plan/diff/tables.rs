@@ -72,7 +72,10 @@ impl Builder<'_> {
             }
         }
 
-        for t in live.tables.values() {
+        for t in parents_first(live.tables.values(), &live.tables)
+            .into_iter()
+            .rev()
+        {
             let Some(want) = self.desired.tables.get(&t.name) else {
                 let size = self.size(&t.name);
                 let sev = if self.is_empty(&t.name) {
@@ -103,7 +106,7 @@ impl Builder<'_> {
             self.alter_table(t, want, &fk_dropped);
         }
 
-        for t in self.desired.tables.values() {
+        for t in parents_first(self.desired.tables.values(), &self.desired.tables) {
             if !live.tables.contains_key(&t.name) {
                 self.push(
                     Phase::CreateTable,
@@ -156,6 +159,8 @@ impl Builder<'_> {
         want: &Table,
         _fk_dropped: &BTreeSet<(QName, String)>,
     ) {
+        self.partitioning(have, want);
+
         let t = &have.name;
         // Constraints other than foreign keys: drop changed/removed, add changed/new.
         for c in have
@@ -245,8 +250,9 @@ impl Builder<'_> {
                 Some(_) => {}
             }
         }
+        let inherited = self.inherited_columns(want);
         for col in &have.columns {
-            if want.column(&col.name).is_none() {
+            if want.column(&col.name).is_none() && !inherited.contains(&col.name) {
                 self.drop_column(t, col);
             }
         }
@@ -586,6 +592,100 @@ impl Builder<'_> {
                 format!("create index {name}"),
                 ddl::create_index(want),
                 hz,
+            );
+        }
+    }
+
+    /// Names of the columns `t` gets from its desired parents (recursively).
+    pub(super) fn inherited_columns(&self, t: &Table) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut todo: Vec<&QName> = t.parents().collect();
+        let mut guard = 0;
+        while let Some(p) = todo.pop() {
+            guard += 1;
+            if guard > 64 {
+                break;
+            }
+            if let Some(pt) = self.desired.tables.get(p) {
+                out.extend(pt.columns.iter().map(|c| c.name.clone()));
+                todo.extend(pt.parents());
+            }
+        }
+        out
+    }
+
+    /// Partition key, partition bound and inheritance changes of a kept table.
+    pub(super) fn partitioning(&mut self, have: &Table, want: &Table) {
+        let t = &have.name;
+        if have.partition_key != want.partition_key {
+            let from = have
+                .partition_key
+                .as_deref()
+                .map_or("an ordinary table".to_string(), |k| {
+                    format!("partitioned by {k}")
+                });
+            let to = want
+                .partition_key
+                .as_deref()
+                .map_or("an ordinary table".to_string(), |k| {
+                    format!("partitioned by {k}")
+                });
+            let why = format!(
+                "{t} changes from {from} to {to}; that needs a new table and its rows moved, which pgalign does not plan yet"
+            );
+            self.blocker(
+                Phase::AlterColumn,
+                format!("change partitioning of {t}"),
+                why,
+            );
+        }
+        if have.partition_of != want.partition_of {
+            if let Some((parent, _)) = &have.partition_of {
+                self.push(
+                    Phase::DropConstraint,
+                    format!("detach partition {t} from {parent}"),
+                    format!("ALTER TABLE {} DETACH PARTITION {};", parent.sql(), t.sql()),
+                    vec![
+                        self.lock(parent, "and on the partition"),
+                        h(
+                            HazardId::BreaksClients,
+                            Severity::Warning,
+                            format!("rows of {t} no longer appear in {parent}"),
+                        ),
+                    ],
+                );
+            }
+            if let Some((parent, bound)) = &want.partition_of {
+                let size = self.size(t);
+                self.push(
+                    Phase::AddConstraint,
+                    format!("attach partition {t} to {parent}"),
+                    format!("ALTER TABLE {} ATTACH PARTITION {} {bound};", parent.sql(), t.sql()),
+                    vec![
+                        h(
+                            HazardId::ScanUnderLock,
+                            self.sized(Severity::Warning, t),
+                            format!("checks every row of {t} ({size}) against the bound while writes to it are blocked"),
+                        ),
+                        h(HazardId::MayFail, Severity::Warning, format!("fails if a row of {t} is outside {bound}")),
+                    ],
+                );
+            }
+        }
+        for p in have.inherits.iter().filter(|p| !want.inherits.contains(p)) {
+            self.push(
+                Phase::DropConstraint,
+                format!("stop {t} inheriting from {p}"),
+                format!("ALTER TABLE {} NO INHERIT {};", t.sql(), p.sql()),
+                vec![self.lock(t, "and on the parent")],
+            );
+        }
+        for p in want.inherits.iter().filter(|p| !have.inherits.contains(p)) {
+            self.push(
+                Phase::AddConstraint,
+                format!("make {t} inherit from {p}"),
+                format!("ALTER TABLE {} INHERIT {};", t.sql(), p.sql()),
+                vec![self.lock(t, "and on the parent")],
             );
         }
     }

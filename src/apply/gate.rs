@@ -1,0 +1,139 @@
+//! What is checked before anything runs: the reviewed hash, the hazard gate, and
+//! — when the live schema drifted — what changed, in words.
+//!
+//! The plan header only carries fingerprints. Whoever writes a plan may also
+//! write the live model it was computed from beside it (`<plan>.live.json`, see
+//! [`write_live_sidecar`]); on drift that model is compared with the live schema
+//! of now, and the differences are listed by title.
+
+use super::{ApplyOptions, Refusal};
+use crate::catalog::{Inspected, Model};
+use crate::hazard::Severity;
+use crate::plan::{self, PlanFile, PlanOptions};
+use anyhow::{Context, Result};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// How many differences a drift refusal names before it says "and N more".
+const MAX_LISTED: usize = 12;
+
+/// Checks what can be checked without the database: the reviewed hash and the
+/// hazard gate.
+pub fn check_plan(plan: &PlanFile, opts: &ApplyOptions) -> Result<(), Refusal> {
+    if let Some(expected) = &opts.expect_sha256
+        && !expected.eq_ignore_ascii_case(&plan.actual_sha256)
+    {
+        return Err(Refusal::NotReviewed {
+            expected: expected.clone(),
+            actual: plan.actual_sha256.clone(),
+        });
+    }
+    let mut missing = BTreeSet::new();
+    for step in &plan.steps {
+        for h in &step.hazards {
+            match h.severity {
+                Severity::Blocker => {
+                    return Err(Refusal::Blocker {
+                        step: step.number,
+                        detail: h.detail.clone(),
+                    });
+                }
+                Severity::Danger if !opts.allowed.contains(&h.id) => {
+                    missing.insert(h.id);
+                }
+                _ => {}
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Refusal::HazardsNotAllowed {
+            missing: missing.into_iter().collect(),
+        });
+    }
+    Ok(())
+}
+
+/// `plan.sql` → `plan.sql.live.json`.
+pub fn sidecar_path(plan_path: &Path) -> PathBuf {
+    let mut name = plan_path.as_os_str().to_owned();
+    name.push(".live.json");
+    PathBuf::from(name)
+}
+
+/// Writes the live model a plan was computed from beside the plan file
+/// (`<plan>.live.json`, mode 0600), so that a drift refusal can name what
+/// changed. Holds no data and no secrets: only the schema model.
+pub fn write_live_sidecar(plan_path: &Path, live: &Model) -> Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = sidecar_path(plan_path);
+    let json = serde_json::to_vec_pretty(live).context("encoding the live schema model")?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(&json)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// Says what differs between the schema the plan was made for and `now`, in
+/// one phrase for the drift refusal.
+pub fn explain_drift(plan_path: Option<&Path>, plan: &PlanFile, now: &Inspected) -> String {
+    let Some(plan_path) = plan_path else {
+        return "which objects changed cannot be listed (the plan's file path is not known)".into();
+    };
+    let path = sidecar_path(plan_path);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(_) => {
+            return format!(
+                "which objects changed cannot be listed: there is no {} beside the plan",
+                path.display()
+            );
+        }
+    };
+    let then: Model = match serde_json::from_str(&text) {
+        Ok(m) => m,
+        Err(e) => {
+            return format!(
+                "which objects changed cannot be listed: {} is not a schema model ({e})",
+                path.display()
+            );
+        }
+    };
+    if then.fingerprint() != plan.header.live_fingerprint {
+        return format!(
+            "which objects changed cannot be listed: {} does not belong to this plan (its fingerprint differs from the plan's)",
+            path.display()
+        );
+    }
+    // Steps that would turn the schema of then into the schema of now are
+    // exactly what changed since.
+    let then = Inspected {
+        server_version_num: now.server_version_num,
+        server_version: now.server_version.clone(),
+        database: now.database.clone(),
+        database_bytes: 0,
+        model: then,
+        stats: Default::default(),
+    };
+    let changes = plan::diff(&then, &now.model, &PlanOptions::default());
+    let mut titles: Vec<String> = changes.steps.iter().map(|s| s.title.clone()).collect();
+    titles.extend(changes.notes.iter().map(|n| n.replace('\n', " ")));
+    if titles.is_empty() {
+        return "the models differ only in details a plan does not change (see `pgalign inspect`)"
+            .into();
+    }
+    let more = titles.len().saturating_sub(MAX_LISTED);
+    titles.truncate(MAX_LISTED);
+    let mut out = format!("changed since the plan was made: {}", titles.join("; "));
+    if more > 0 {
+        out.push_str(&format!("; and {more} more"));
+    }
+    out
+}

@@ -1,0 +1,308 @@
+//! One try of one group: a transaction (BEGIN, per-statement `SET LOCAL`
+//! timeouts, COMMIT) or a statement that cannot run in a transaction (session
+//! timeouts set around it). Every statement is journaled before and after.
+
+use super::exec::{FailKind, Failure, statement_error};
+use super::run::{GroupEnd, Runner};
+use super::{Event, send};
+use crate::db::connect;
+use crate::plan::Step;
+use crate::session::journal::{Entry, StatementError};
+use anyhow::Result;
+use std::time::Duration;
+
+/// The reason journaled when the operator stops a run.
+pub(crate) const CANCELLED: &str = "cancelled by the operator";
+
+impl Runner<'_> {
+    fn timeouts(&self, scope: &str) -> String {
+        format!(
+            "SET {scope} lock_timeout = '{}ms'; SET {scope} statement_timeout = '{}ms'",
+            self.opts.lock_timeout.as_millis(),
+            self.opts
+                .statement_timeout
+                .map(|d| d.as_millis())
+                .unwrap_or(0)
+        )
+    }
+
+    /// A failure of the statements we add around the plan's (BEGIN, SET, COMMIT).
+    fn control_failure(&self, e: &tokio_postgres::Error, step: usize) -> Failure {
+        let kind = super::exec::classify(e, &self.client, self.cancel_requested);
+        Failure {
+            error: statement_error(e, self.plan, step),
+            kind: if kind == FailKind::LockTimeout {
+                FailKind::Other
+            } else {
+                kind
+            },
+            elapsed: Duration::ZERO,
+            blockers: Vec::new(),
+        }
+    }
+
+    fn rollback_reason(&self, step: usize, f: &Failure, transactional: bool) -> String {
+        match f.kind {
+            FailKind::Cancelled => CANCELLED.to_string(),
+            FailKind::ConnectionLost if transactional => format!(
+                "the connection was lost during step {step} ({}); the server rolled back the open transaction",
+                f.error
+            ),
+            FailKind::ConnectionLost => format!(
+                "the connection was lost during step {step} ({}); the statement did not finish",
+                f.error
+            ),
+            FailKind::StatementTimeout => format!(
+                "step {step} ran longer than the statement timeout ({} ms) and was cancelled by the server",
+                self.opts
+                    .statement_timeout
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0)
+            ),
+            FailKind::LockTimeout => {
+                let mut s = format!(
+                    "step {step} waited longer than the lock timeout ({} ms): {}",
+                    self.opts.lock_timeout.as_millis(),
+                    f.error
+                );
+                for b in &f.blockers {
+                    s.push_str(&format!("; blocked by {b}"));
+                }
+                s
+            }
+            FailKind::Other => format!("step {step} failed: {}", f.error),
+        }
+    }
+
+    fn started(&mut self, step: &Step) -> Result<()> {
+        self.journal(Entry::StatementStarted {
+            step: step.number,
+            group: step.group,
+            title: step.title.clone(),
+        })?;
+        send(
+            &self.events,
+            Event::StatementStarted {
+                step: step.number,
+                group: step.group,
+                title: step.title.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    fn finished(&mut self, step: &Step, rows: u64, elapsed: Duration) -> Result<()> {
+        self.journal(Entry::StatementFinished {
+            step: step.number,
+            group: step.group,
+            duration_ms: elapsed.as_millis() as u64,
+            rows,
+        })?;
+        send(
+            &self.events,
+            Event::StatementFinished {
+                step: step.number,
+                duration: elapsed,
+                rows,
+            },
+        );
+        self.outcome.finished.push((step.number, elapsed, rows));
+        Ok(())
+    }
+
+    fn failed(&mut self, step: &Step, f: &Failure) -> Result<()> {
+        self.journal(Entry::StatementFailed {
+            step: step.number,
+            group: step.group,
+            duration_ms: f.elapsed.as_millis() as u64,
+            error: f.error.clone(),
+        })?;
+        send(
+            &self.events,
+            Event::StatementFailed {
+                step: step.number,
+                error: f.error.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Rolls back (when the session is still there) and journals it.
+    async fn rolled_back(&mut self, group: usize, steps: &[&Step], reason: String) -> Result<()> {
+        let transactional = steps.iter().all(|s| s.transactional);
+        if transactional && !self.client.is_closed() {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+        }
+        let numbers: Vec<usize> = steps.iter().map(|s| s.number).collect();
+        self.journal(Entry::GroupRolledBack {
+            group,
+            steps: numbers.clone(),
+            reason,
+        })?;
+        send(&self.events, Event::GroupRolledBack { group });
+        self.outcome.rolled_back_group = Some(group);
+        self.outcome.not_applied.extend(numbers);
+        Ok(())
+    }
+
+    fn cancel_failure(&self, step: usize) -> Failure {
+        Failure {
+            error: StatementError {
+                sqlstate: None,
+                message: format!("{CANCELLED} before step {step}"),
+                ..Default::default()
+            },
+            kind: FailKind::Cancelled,
+            elapsed: Duration::ZERO,
+            blockers: Vec::new(),
+        }
+    }
+
+    /// One try of a transaction group.
+    pub(crate) async fn run_transaction(
+        &mut self,
+        group: usize,
+        steps: &[&Step],
+        attempt: u32,
+    ) -> Result<GroupEnd> {
+        let first = steps[0].number;
+        if let Err(e) = self.client.batch_execute("BEGIN").await {
+            let f = self.control_failure(&e, first);
+            return self.end_failed(group, steps, first, f).await;
+        }
+        let txid: i64 = match self.client.query_one("SELECT txid_current()", &[]).await {
+            Ok(r) => r.get(0),
+            Err(e) => {
+                let f = self.control_failure(&e, first);
+                return self.end_failed(group, steps, first, f).await;
+            }
+        };
+        self.journal(Entry::GroupBegun {
+            group,
+            steps: steps.iter().map(|s| s.number).collect(),
+            txid,
+            attempt,
+        })?;
+        let set_local = self.timeouts("LOCAL");
+        for step in steps {
+            if self.is_cancelled() {
+                let f = self.cancel_failure(step.number);
+                return self.end_failed(group, steps, step.number, f).await;
+            }
+            if let Err(e) = self.client.batch_execute(&set_local).await {
+                let f = self.control_failure(&e, step.number);
+                return self.end_failed(group, steps, step.number, f).await;
+            }
+            self.started(step)?;
+            match self.exec().run(step).await {
+                Ok((rows, elapsed)) => self.finished(step, rows, elapsed)?,
+                Err(f) => {
+                    self.failed(step, &f)?;
+                    return self.end_failed(group, steps, step.number, f).await;
+                }
+            }
+        }
+        let last = steps[steps.len() - 1].number;
+        if self.is_cancelled() {
+            let f = self.cancel_failure(last);
+            return self.end_failed(group, steps, last, f).await;
+        }
+        match self.client.batch_execute("COMMIT").await {
+            Ok(()) => self.committed(group, steps).await,
+            Err(e) => {
+                let f = self.control_failure(&e, last);
+                if f.kind == FailKind::ConnectionLost
+                    && commit_status(&self.target, txid).await.as_deref() == Some("committed")
+                {
+                    return self.committed(group, steps).await;
+                }
+                self.end_failed(group, steps, last, f).await
+            }
+        }
+    }
+
+    async fn committed(&mut self, group: usize, steps: &[&Step]) -> Result<GroupEnd> {
+        let numbers: Vec<usize> = steps.iter().map(|s| s.number).collect();
+        self.journal(Entry::GroupCommitted {
+            group,
+            steps: numbers.clone(),
+        })?;
+        send(&self.events, Event::GroupCommitted { group });
+        self.outcome.committed.extend(numbers);
+        Ok(GroupEnd::Committed)
+    }
+
+    async fn end_failed(
+        &mut self,
+        group: usize,
+        steps: &[&Step],
+        step: usize,
+        f: Failure,
+    ) -> Result<GroupEnd> {
+        let reason = self.rollback_reason(step, &f, steps.iter().all(|s| s.transactional));
+        self.rolled_back(group, steps, reason).await?;
+        Ok(GroupEnd::Failed { step, failure: f })
+    }
+
+    /// A statement that cannot run in a transaction block: session timeouts
+    /// around it. `repair` first drops an INVALID index that an interrupted
+    /// `CREATE INDEX CONCURRENTLY` of this step left behind.
+    pub(crate) async fn run_alone(
+        &mut self,
+        group: usize,
+        step: &Step,
+        repair: bool,
+    ) -> Result<GroupEnd> {
+        if self.is_cancelled() {
+            let f = self.cancel_failure(step.number);
+            return self.end_failed(group, &[step], step.number, f).await;
+        }
+        if let Err(e) = self.client.batch_execute(&self.timeouts("SESSION")).await {
+            let f = self.control_failure(&e, step.number);
+            return self.end_failed(group, &[step], step.number, f).await;
+        }
+        if repair && let Err(f) = self.drop_invalid_index(step).await {
+            return self.end_failed(group, &[step], step.number, f).await;
+        }
+        self.started(step)?;
+        let result = self.exec().run(step).await;
+        let _ = self
+            .client
+            .batch_execute("RESET lock_timeout; RESET statement_timeout")
+            .await;
+        match result {
+            Ok((rows, elapsed)) => {
+                self.finished(step, rows, elapsed)?;
+                self.committed_alone(group, step).await
+            }
+            Err(mut f) => {
+                self.failed(step, &f)?;
+                if super::index::index_target(&step.sql).is_some_and(|i| i.create) {
+                    f.error.hint.get_or_insert_with(|| {
+                        "an interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index: `pgalign apply --resume` drops and rebuilds it".into()
+                    });
+                }
+                self.end_failed(group, &[step], step.number, f).await
+            }
+        }
+    }
+
+    async fn committed_alone(&mut self, _group: usize, step: &Step) -> Result<GroupEnd> {
+        self.outcome.committed.push(step.number);
+        Ok(GroupEnd::Committed)
+    }
+}
+
+/// `committed`, `aborted`, `in progress`, or `None` when the server cannot say
+/// (unreachable, or the transaction is too old), asked on a fresh connection.
+pub(crate) async fn commit_status(target: &crate::db::ConnSettings, txid: i64) -> Option<String> {
+    let client = tokio::time::timeout(Duration::from_secs(10), connect(target))
+        .await
+        .ok()?
+        .ok()?;
+    client
+        .query_one("SELECT txid_status($1)", &[&txid])
+        .await
+        .ok()?
+        .get::<_, Option<String>>(0)
+}
