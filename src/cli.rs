@@ -49,6 +49,31 @@ pub struct DesiredArgs {
     pub shadow: Option<String>,
 }
 
+/// What the comparison covers. Repeat a flag for several values.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScopeArgs {
+    /// Only this schema (repeatable).
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    pub schemas: Vec<String>,
+    /// Leave this schema out (repeatable).
+    #[arg(long = "exclude-schema", value_name = "SCHEMA")]
+    pub exclude_schemas: Vec<String>,
+    /// Leave out objects whose qualified name matches this glob, e.g. `jobs.*`
+    /// or `public.pgboss_*` for tables another tool manages (repeatable).
+    #[arg(long = "exclude", value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+}
+
+impl ScopeArgs {
+    pub fn scope(&self) -> crate::catalog::Scope {
+        crate::catalog::Scope {
+            schemas: self.schemas.clone(),
+            exclude_schemas: self.exclude_schemas.clone(),
+            exclude: self.exclude.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     Sql,
@@ -147,6 +172,8 @@ pub struct PracticeArgs {
 pub struct InspectArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     #[arg(long, value_enum, default_value = "sql")]
     pub format: PlanFormat,
 }
@@ -157,6 +184,8 @@ pub struct DiffArgs {
     pub db: DbArgs,
     #[command(flatten)]
     pub desired: DesiredArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Write the plan here instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -173,6 +202,8 @@ pub struct VerifyArgs {
     pub db: DbArgs,
     #[command(flatten)]
     pub desired: DesiredArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 }
 
 #[derive(Debug, Clone, Args)]

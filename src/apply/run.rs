@@ -170,7 +170,8 @@ impl Runner<'_> {
         let prepared = match resume {
             // The drift check runs while holding the apply lock.
             None => {
-                let live = catalog::introspect(&mut self.client).await?;
+                let mut live = catalog::introspect(&mut self.client).await?;
+                plan.header.scope.apply(&mut live.model);
                 let fingerprint = live.model.fingerprint();
                 if fingerprint != plan.header.live_fingerprint {
                     return Err(Refusal::Drift {

@@ -4,9 +4,11 @@
 pub mod ddl;
 pub mod introspect;
 pub mod model;
+pub mod scope;
 
 pub use introspect::{inspect, introspect};
 pub use model::{Inspected, Model, QName};
+pub use scope::Scope;
 
 use crate::util::sha256_hex;
 

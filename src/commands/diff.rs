@@ -37,6 +37,7 @@ pub fn plan_json(plan: &Plan, text: &str) -> Result<String> {
 pub async fn run(args: DiffArgs) -> Result<u8> {
     let opts = PlanOptions {
         additive: args.additive,
+        scope: args.scope.scope(),
     };
     let (settings, computed) = compute(
         &args.db.db,

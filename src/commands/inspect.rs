@@ -5,7 +5,8 @@ use anyhow::Result;
 
 pub async fn run(args: InspectArgs) -> Result<u8> {
     let settings = ConnSettings::parse(&args.db.db)?;
-    let inspected = catalog::inspect(&settings).await?;
+    let mut inspected = catalog::inspect(&settings).await?;
+    args.scope.scope().apply(&mut inspected.model);
     let text = match args.format {
         PlanFormat::Json => {
             let mut v = serde_json::to_value(&inspected)?;

@@ -8,7 +8,10 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
         &args.db.db,
         &args.desired.desired,
         args.desired.shadow.as_deref(),
-        &PlanOptions::default(),
+        &PlanOptions {
+            scope: args.scope.scope(),
+            ..Default::default()
+        },
     )
     .await?;
     let plan = computed.plan;

@@ -134,6 +134,10 @@ pub fn render_plan(plan: &Plan, target: &str, generated_at: &str) -> String {
     ));
     out.push_str(&format!("-- generated-at: {generated_at}\n"));
     out.push_str(&format!("-- target: {}\n", one_line(target)));
+    if !plan.scope.is_everything() {
+        let scope = serde_json::to_string(&plan.scope).expect("a scope always serialises");
+        out.push_str(&format!("-- scope: {scope}\n"));
+    }
     out.push_str(&format!("-- statements: {}\n", plan.steps.len()));
     out.push_str(&format!(
         "-- hazards: info {}, warning {}, danger {}, blocker {}\n",
@@ -197,6 +201,10 @@ pub fn parse_plan(text: &str) -> Result<PlanFile> {
             .parse()
             .context("plan header: 'statements' is not a number")?,
         summary,
+        scope: match field("scope") {
+            Ok(json) => serde_json::from_str(&json).context("plan header: 'scope' is not valid")?,
+            Err(_) => Default::default(),
+        },
     };
     if header.statements != steps.len() {
         bail!(
@@ -334,6 +342,7 @@ mod tests {
                 },
             ],
             notes: vec!["view public.v is not managed yet".into()],
+            scope: Default::default(),
         };
         plan.renumber();
         plan

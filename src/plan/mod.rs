@@ -45,6 +45,8 @@ pub struct PlanHeader {
     pub target: String,
     pub statements: usize,
     pub summary: Summary,
+    /// What the plan covers (everything unless `--schema`/`--exclude…` narrowed it).
+    pub scope: crate::catalog::Scope,
 }
 
 /// A plan as computed, before it is written.
@@ -56,6 +58,9 @@ pub struct Plan {
     /// Remarks for the reviewer that are not statements (unmanaged objects,
     /// possible renames, omitted changes in additive mode).
     pub notes: Vec<String>,
+    /// What the comparison covered.
+    #[serde(default)]
+    pub scope: crate::catalog::Scope,
 }
 
 impl Plan {
@@ -105,6 +110,7 @@ mod tests {
             desired_fingerprint: String::new(),
             steps: vec![step(true), step(true), step(false), step(false), step(true)],
             notes: vec![],
+            scope: Default::default(),
         };
         plan.renumber();
         let groups: Vec<usize> = plan.steps.iter().map(|s| s.group).collect();

@@ -167,11 +167,12 @@ async fn rehearse_in(
                 scratch.dbname
             ),
         })?;
-    let fingerprint = crate::catalog::inspect(scratch)
-        .await
-        .with_context(|| format!("inspecting scratch database {}", scratch.dbname))?
-        .model
-        .fingerprint();
+    let fingerprint = plan.header.scope.fingerprint(
+        &crate::catalog::inspect(scratch)
+            .await
+            .with_context(|| format!("inspecting scratch database {}", scratch.dbname))?
+            .model,
+    );
     let steps = outcome
         .finished
         .iter()

@@ -36,6 +36,7 @@ fn hand_plan(db: &ConnSettings, dir: &Path, steps: &[S]) -> PathBuf {
             })
             .collect(),
         notes: vec![],
+        scope: Default::default(),
     };
     let path = dir.join("plan.sql");
     std::fs::write(

@@ -249,3 +249,57 @@ fn a_wrong_password_is_a_clear_error_without_the_secret() {
     );
     assert!(!err.contains("s3cr3t-pw"), "{err}");
 }
+
+#[test]
+fn a_scoped_plan_leaves_other_schemas_alone_and_applies_within_its_scope() {
+    let live = test_db("cli_scope");
+    live.exec(
+        "CREATE SCHEMA app; CREATE TABLE app.t (id int);
+         CREATE SCHEMA jobs; CREATE TABLE jobs.queue (id int);
+         CREATE TABLE public.pgboss_job (id int); CREATE TABLE public.keep (id int);",
+    );
+    let want = test_db("cli_scope_want");
+    want.exec("CREATE SCHEMA app; CREATE TABLE app.t (id int, note text); CREATE TABLE public.keep (id int);");
+    let dir = temp_dir();
+    let plan = dir.path().join("plan.sql");
+    let scope = ["--exclude-schema", "jobs", "--exclude", "public.pgboss_*"];
+    let url = live.url();
+    let want_url = want.url();
+    let mut args = vec![
+        "diff",
+        "--db",
+        &url,
+        "--desired",
+        &want_url,
+        "-o",
+        plan.to_str().unwrap(),
+    ];
+    args.extend(scope);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.contains("-- scope: "), "{text}");
+    assert!(!text.contains("jobs") || !text.contains("DROP"), "{text}");
+    assert!(!text.contains("pgboss_job"), "{text}");
+    let o = run(&[
+        "apply",
+        "--db",
+        &url,
+        "--plan",
+        plan.to_str().unwrap(),
+        "--confirm-target",
+        &live.name,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut verify = vec!["verify", "--db", &url, "--desired", &want_url];
+    verify.extend(scope);
+    let o = run(&verify);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        live.query_one("SELECT count(*)::text FROM pg_tables WHERE schemaname = 'jobs'"),
+        "1"
+    );
+    // Without the scope, the other schemas are differences.
+    let o = run(&["verify", "--db", &url, "--desired", &want_url]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -26,6 +26,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct PlanOptions {
     /// Only creates and widenings; every destructive change is listed, not run.
     pub additive: bool,
+    /// What the comparison covers (applied to both sides before comparing).
+    pub scope: crate::catalog::Scope,
 }
 
 /// The order steps run in. Within a phase, steps keep the order they were
@@ -83,6 +85,19 @@ struct Builder<'a> {
 
 /// Computes the plan that turns `live` into `desired`.
 pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+    if !opts.scope.is_everything() {
+        let mut live = live.clone();
+        let mut desired = desired.clone();
+        opts.scope.apply(&mut live.model);
+        opts.scope.apply(&mut desired);
+        let unscoped = PlanOptions {
+            scope: crate::catalog::Scope::default(),
+            ..opts.clone()
+        };
+        let mut plan = diff(&live, &desired, &unscoped);
+        plan.scope = opts.scope.clone();
+        return plan;
+    }
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -150,6 +165,7 @@ pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
         desired_fingerprint: desired.fingerprint(),
         steps: b.steps.into_iter().map(|(_, _, s)| s).collect(),
         notes: b.notes,
+        scope: Default::default(),
     };
     plan.renumber();
     plan

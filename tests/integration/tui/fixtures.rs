@@ -124,6 +124,7 @@ pub fn plan_state(dir: &std::path::Path, steps: Vec<PlanStep>) -> PlanState {
         desired_fingerprint: "b".repeat(64),
         steps,
         notes: vec![],
+        scope: Default::default(),
     };
     plan.renumber();
     let text = render_plan(
