@@ -25,27 +25,29 @@ pub fn try_converge(label: &str, a: &str, b: &str) -> Result<String, String> {
         .map_err(|e| format!("loading B failed: {e:#}"))?;
     let desired = block_on(catalog::inspect(&want.settings))
         .map_err(|e| format!("inspecting B failed: {e:#}"))?;
-    converge_to(&live, &desired.model)
+    converge_to(&live, &desired.model, &PlanOptions::default())
 }
 
 /// The core of the property, on a live database that already holds A (and its
 /// rows) and the inspected model of B: plans, applies the plan with psql,
 /// re-inspects and compares. `Ok` holds the plan text; `Err` one reason line
 /// (the failing statement, the remaining differences, or what changed), with
-/// details on the following lines.
-pub fn converge_to(live: &TestDb, desired: &Model) -> Result<String, String> {
+/// details on the following lines. `opts.scope` limits what is compared (the
+/// plan, the re-diff, the fingerprints and the row checks).
+pub fn converge_to(live: &TestDb, desired: &Model, opts: &PlanOptions) -> Result<String, String> {
     let before = block_on(catalog::inspect(&live.settings))
         .map_err(|e| format!("inspecting A failed: {e:#}"))?;
-    let kept = kept_columns(&before.model, desired);
+    let mut kept = kept_columns(&before.model, desired);
+    kept.retain(|(name, _)| opts.scope.covers(name));
     let rows_before = row_checksums(live, &kept)?;
-    let plan = plan::diff(&before, desired, &PlanOptions::default());
+    let plan = plan::diff(&before, desired, opts);
     let text = plan::render_plan(&plan, "test", "now");
     if let Err(e) = pgalign::db::shadow::run_psql(&live.settings, None, Some(text.as_bytes())) {
         return Err(plan_failure(&plan, &text, &format!("{e:#}")));
     }
     let after = block_on(catalog::inspect(&live.settings))
         .map_err(|e| format!("re-inspecting A failed: {e:#}"))?;
-    let again = plan::diff(&after, desired, &PlanOptions::default());
+    let again = plan::diff(&after, desired, opts);
     if !again.is_empty() {
         let stmts: Vec<String> = again.steps.iter().map(|s| one_line(&s.sql)).collect();
         return Err(format!(
@@ -55,7 +57,7 @@ pub fn converge_to(live: &TestDb, desired: &Model) -> Result<String, String> {
             stmts.join("\n")
         ));
     }
-    if after.model.fingerprint() != desired.fingerprint() {
+    if opts.scope.fingerprint(&after.model) != opts.scope.fingerprint(desired) {
         return Err(format!(
             "fingerprints differ though the re-diff is empty\n--- plan was:\n{text}"
         ));

@@ -4,9 +4,10 @@
 //! Pairs (ids as in `tests/corpus-known-failures.txt`):
 //! - `migra/<case>`: a.sql → b.sql, and `migra/<case>+additions`: a.sql +
 //!   additions.sql → b.sql (when additions.sql is not empty), for all 26 cases.
-//!   The role `schemainspect_test_role` is created first. Scoped cases
-//!   (singleschema, singleschema_ext, excludeschema) are compared as whole
-//!   databases: pgalign has no schema filter yet.
+//!   The role `schemainspect_test_role` is created first. Scoped cases compare
+//!   only their scope, as migra's test does: schema `goodschema` for
+//!   singleschema and singleschema_ext, all but `excludedschema` for
+//!   excludeschema.
 //! - `pagila/NN-MM`: consecutive versions 01 … 24 (20 with its PG17-only
 //!   `SET transaction_timeout` line stripped); 25–27 need PostgreSQL 18.
 //! - `lemmy/K-L` and `documenso/K-L`: history state K (files 1..K, one
@@ -29,6 +30,7 @@ use crate::convergence::converge_to;
 use crate::support::*;
 use pgalign::catalog;
 use pgalign::catalog::model::Model;
+use pgalign::plan::PlanOptions;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -265,9 +267,26 @@ fn inspect(db: &TestDb) -> Result<Model, String> {
 
 /// A → B where A is a copy of `a` (seeded with rows) and B's model is given.
 fn run_pair(a: &TestDb, b: &Model, label: &str) -> Result<(), String> {
+    run_scoped(a, b, label, &PlanOptions::default())
+}
+
+/// [`run_pair`] comparing only what `opts.scope` covers.
+fn run_scoped(a: &TestDb, b: &Model, label: &str, opts: &PlanOptions) -> Result<(), String> {
     let live = clone_db(&a.name, label)?;
     live.exec(SEED);
-    converge_to(&live, b).map(|_| ())
+    converge_to(&live, b, opts).map(|_| ())
+}
+
+/// migra's per-case scope (its test: `--schema goodschema` for the
+/// singleschema cases, `--exclude_schema excludedschema` for excludeschema).
+fn migra_options(case: &str) -> PlanOptions {
+    let mut opts = PlanOptions::default();
+    if case.starts_with("singleschema") {
+        opts.scope.schemas = vec!["goodschema".into()];
+    } else if case == "excludeschema" {
+        opts.scope.exclude_schemas = vec!["excludedschema".into()];
+    }
+    opts
 }
 
 /// Runs `f` and records its outcome under `id` with its duration.
@@ -310,8 +329,9 @@ fn migra(corpus: &Path, out: &mut Vec<Outcome>) {
         let b = load_files(&b_db, &[c.join("b.sql")]).and_then(|_| inspect(&b_db));
         let a_db = test_db(&format!("migra_{case}_a"));
         let a = load_files(&a_db, &[c.join("a.sql")]);
+        let opts = migra_options(&case);
         record(out, id, || match (&a, &b) {
-            (Ok(()), Ok(b)) => run_pair(&a_db, b, "migra"),
+            (Ok(()), Ok(b)) => run_scoped(&a_db, b, "migra", &opts),
             (Err(e), _) => Err(format!("A: {e}")),
             (_, Err(e)) => Err(format!("B: {e}")),
         });
@@ -321,7 +341,7 @@ fn migra(corpus: &Path, out: &mut Vec<Outcome>) {
             record(out, id, || match (&a, &b) {
                 (Ok(()), Ok(b)) => load_files(&a_db, &[additions])
                     .map_err(|e| format!("A + additions: {e}"))
-                    .and_then(|_| run_pair(&a_db, b, "migra")),
+                    .and_then(|_| run_scoped(&a_db, b, "migra", &opts)),
                 (Err(e), _) => Err(format!("A: {e}")),
                 (_, Err(e)) => Err(format!("B: {e}")),
             });
