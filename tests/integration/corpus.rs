@@ -18,8 +18,9 @@
 //!
 //! Every state is loaded once, inspected once, and copied with `CREATE DATABASE
 //! … TEMPLATE` for each pair that starts from it. Before the plan runs, A gets a
-//! few rows in every table whose NOT NULL columns can be filled without a
-//! foreign key (see [`SEED`]); the row check covers those.
+//! few rows in every table whose NOT NULL columns can be filled (by type, or
+//! from the referenced table's rows for a single-column foreign key; see
+//! [`SEED`]); the row check covers those.
 //!
 //! The test prints one line per pair and `convergence: P/T pairs`; it fails when
 //! a pair that is not listed in `tests/corpus-known-failures.txt` fails, and
@@ -120,15 +121,27 @@ const DOCUMENSO_PAIRS: &[(usize, usize)] = &[
     (163, 113),
 ];
 
-/// Fills up to three rows into every ordinary or partitioned user table whose
-/// NOT NULL columns all have a default or a value we can make up without a
-/// foreign key (columns in a foreign key are left NULL). A table whose insert
-/// fails (checks, triggers, domains, no partition for the value) stays empty.
+/// Fills three rows into every ordinary or partitioned user table whose NOT
+/// NULL columns all have a default or a value we can make up: by type, or for a
+/// single-column foreign key the g-th row of the referenced table (seeded in an
+/// earlier pass); nullable key columns stay NULL. A table whose insert fails
+/// (checks, triggers, domains, composite keys, no partition for the value)
+/// stays empty.
 const SEED: &str = r#"
 DO $seed$
 DECLARE
   t record; c record; cols text[]; vals text[]; ok boolean; v text;
+  total int; done oid[] := '{}'; pass int;
 BEGIN
+  SELECT count(*) INTO total
+  FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+  WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition
+    AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                    AND d.objid = cl.oid AND d.deptype = 'e');
+  -- Several passes, so that a table whose keys point at a table seeded in an
+  -- earlier pass gets rows too.
+  FOR pass IN 1..4 LOOP
   FOR t IN
     SELECT cl.oid, format('%I.%I', n.nspname, cl.relname) AS qn
     FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
@@ -136,11 +149,12 @@ BEGIN
       AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                       AND d.objid = cl.oid AND d.deptype = 'e')
+      AND NOT cl.oid = ANY (done)
     ORDER BY 2
   LOOP
     cols := '{}'; vals := '{}'; ok := true;
     FOR c IN
-      SELECT a.attname, a.attnotnull, a.atthasdef, a.attidentity, a.attgenerated,
+      SELECT a.attname, a.attnum, a.attnotnull, a.atthasdef, a.attidentity, a.attgenerated,
              format_type(a.atttypid, a.atttypmod) AS ty,
              format_type(coalesce(bt.oid, ty.oid), NULL) AS basety,
              coalesce(bt.typcategory, ty.typcategory) AS cat,
@@ -154,7 +168,21 @@ BEGIN
     LOOP
       CONTINUE WHEN c.attgenerated <> '' OR c.attidentity <> '' OR c.atthasdef;
       IF c.fk THEN
-        IF c.attnotnull THEN ok := false; EXIT; END IF;
+        -- Nullable key columns stay NULL; a NOT NULL single-column key takes
+        -- the g-th row of the referenced table (none there: no rows here).
+        CONTINUE WHEN NOT c.attnotnull;
+        v := NULL;
+        SELECT format('(SELECT %I FROM %s ORDER BY 1 OFFSET g - 1 LIMIT 1)',
+                      ra.attname, k.confrelid::regclass)
+        INTO v
+        FROM pg_constraint k
+        JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[1]
+        WHERE k.conrelid = t.oid AND k.contype = 'f' AND cardinality(k.conkey) = 1
+          AND k.conkey[1] = c.attnum AND k.confrelid <> t.oid
+        LIMIT 1;
+        IF v IS NULL THEN ok := false; EXIT; END IF;
+        cols := cols || quote_ident(c.attname);
+        vals := vals || v;
         CONTINUE;
       END IF;
       v := CASE
@@ -183,16 +211,20 @@ BEGIN
         EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM generate_series(1, 3) g',
                        t.qn, array_to_string(cols, ', '), array_to_string(vals, ', '));
       END IF;
+      done := done || t.oid;
     EXCEPTION WHEN OTHERS THEN NULL;
     END;
   END LOOP;
+  END LOOP;
+  PERFORM set_config('pgalign.seeded', cardinality(done) || '/' || total, false);
 END $seed$;
 "#;
 
 /// One pair's outcome.
 struct Outcome {
     id: String,
-    result: Result<(), String>,
+    /// `Ok` holds how many tables got rows (`seeded/total`).
+    result: Result<String, String>,
     /// Seconds spent on the pair itself (copy, seed, plan, apply, compare).
     secs: f64,
 }
@@ -265,16 +297,39 @@ fn inspect(db: &TestDb) -> Result<Model, String> {
         .map_err(|e| format!("inspecting {} failed: {e:#}", db.name))
 }
 
+/// Runs [`SEED`] on `db`; returns "seeded/total" tables.
+fn seed(db: &TestDb) -> Result<String, String> {
+    let settings = db.settings.clone();
+    block_on(async move {
+        let c = pgalign::db::connect(&settings)
+            .await
+            .map_err(|e| format!("connecting to seed: {e:#}"))?;
+        c.batch_execute(SEED)
+            .await
+            .map_err(|e| format!("seeding failed: {}", pgalign::db::describe_error(&e)))?;
+        let row = c
+            .query_one("SELECT current_setting('pgalign.seeded', true)", &[])
+            .await
+            .map_err(|e| format!("seeding failed: {}", pgalign::db::describe_error(&e)))?;
+        Ok(row.get::<_, Option<String>>(0).unwrap_or_default())
+    })
+}
+
 /// A → B where A is a copy of `a` (seeded with rows) and B's model is given.
-fn run_pair(a: &TestDb, b: &Model, label: &str) -> Result<(), String> {
+fn run_pair(a: &TestDb, b: &Model, label: &str) -> Result<String, String> {
     run_scoped(a, b, label, &PlanOptions::default())
 }
 
 /// [`run_pair`] comparing only what `opts.scope` covers.
-fn run_scoped(a: &TestDb, b: &Model, label: &str, opts: &PlanOptions) -> Result<(), String> {
+fn run_scoped(a: &TestDb, b: &Model, label: &str, opts: &PlanOptions) -> Result<String, String> {
     let live = clone_db(&a.name, label)?;
-    live.exec(SEED);
-    converge_to(&live, b, opts).map(|_| ())
+    let seeded = seed(&live)?;
+    converge_to(&live, b, opts)
+        .map(|_| seeded.clone())
+        .map_err(|e| match e.split_once('\n') {
+            Some((first, rest)) => format!("{first}\nseeded tables: {seeded}\n{rest}"),
+            None => format!("{e}\nseeded tables: {seeded}"),
+        })
 }
 
 /// migra's per-case scope (its test: `--schema goodschema` for the
@@ -290,7 +345,7 @@ fn migra_options(case: &str) -> PlanOptions {
 }
 
 /// Runs `f` and records its outcome under `id` with its duration.
-fn record(out: &mut Vec<Outcome>, id: String, f: impl FnOnce() -> Result<(), String>) {
+fn record(out: &mut Vec<Outcome>, id: String, f: impl FnOnce() -> Result<String, String>) {
     let t = std::time::Instant::now();
     let result = f();
     out.push(Outcome {
@@ -527,13 +582,18 @@ fn corpus_pairs_converge() {
     let known = known_failures();
     let details = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("corpus-convergence.txt");
     let mut log = String::new();
+    let mut oks = String::new();
     let mut passed = 0;
     let mut regressions = Vec::new();
     let mut now_passing = Vec::new();
     for o in &outcomes {
         match &o.result {
-            Ok(()) => {
+            Ok(seeded) => {
                 passed += 1;
+                oks.push_str(&format!(
+                    "{} ok, seeded tables {seeded} ({:.1} s)\n",
+                    o.id, o.secs
+                ));
                 println!("{} ok", o.id);
                 if known.contains_key(&o.id) {
                     now_passing.push(o.id.clone());
@@ -549,6 +609,8 @@ fn corpus_pairs_converge() {
             }
         }
     }
+    log.push_str("==== passing pairs\n");
+    log.push_str(&oks);
     let mut slow: Vec<&Outcome> = outcomes.iter().collect();
     slow.sort_by(|a, b| b.secs.total_cmp(&a.secs));
     log.push_str("==== slowest pairs\n");
