@@ -62,6 +62,13 @@ pub struct ScopeArgs {
     /// or `public.pgboss_*` for tables another tool manages (repeatable).
     #[arg(long = "exclude", value_name = "PATTERN")]
     pub exclude: Vec<String>,
+    /// Also compare privileges (GRANT/REVOKE on schemas, tables, columns,
+    /// sequences, functions, types).
+    #[arg(long)]
+    pub with_privileges: bool,
+    /// Also compare owners (ALTER … OWNER TO).
+    #[arg(long)]
+    pub with_owners: bool,
 }
 
 impl ScopeArgs {
@@ -70,6 +77,8 @@ impl ScopeArgs {
             schemas: self.schemas.clone(),
             exclude_schemas: self.exclude_schemas.clone(),
             exclude: self.exclude.clone(),
+            with_privileges: self.with_privileges,
+            with_owners: self.with_owners,
         }
     }
 }

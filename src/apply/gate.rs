@@ -97,7 +97,7 @@ pub fn explain_drift(plan_path: Option<&Path>, plan: &PlanFile, now: &Inspected)
             );
         }
     };
-    let then: Model = match serde_json::from_str(&text) {
+    let mut then: Model = match serde_json::from_str(&text) {
         Ok(m) => m,
         Err(e) => {
             return format!(
@@ -106,6 +106,7 @@ pub fn explain_drift(plan_path: Option<&Path>, plan: &PlanFile, now: &Inspected)
             );
         }
     };
+    plan.header.scope.apply(&mut then);
     if then.fingerprint() != plan.header.live_fingerprint {
         return format!(
             "which objects changed cannot be listed: {} does not belong to this plan (its fingerprint differs from the plan's)",
@@ -115,6 +116,7 @@ pub fn explain_drift(plan_path: Option<&Path>, plan: &PlanFile, now: &Inspected)
     // Steps that would turn the schema of then into the schema of now are
     // exactly what changed since.
     let then = Inspected {
+        current_user: now.current_user.clone(),
         server_version_num: now.server_version_num,
         server_version: now.server_version.clone(),
         database: now.database.clone(),

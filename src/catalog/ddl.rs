@@ -312,7 +312,15 @@ pub fn model_sql(model: &Model) -> String {
         },
     );
     empty.model.unmanaged = model.unmanaged.clone();
-    let plan = crate::plan::diff(&empty, model, &crate::plan::PlanOptions::default());
+    let opts = crate::plan::PlanOptions {
+        scope: crate::catalog::Scope {
+            with_privileges: true,
+            with_owners: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let plan = crate::plan::diff(&empty, model, &opts);
     let mut sql = String::from("SET check_function_bodies = off;\n\n");
     for step in &plan.steps {
         sql.push_str(&step.sql);

@@ -326,6 +326,15 @@ pub struct Model {
     /// Row-level security policies, keyed by `table.policy` in SQL form.
     #[serde(default)]
     pub policies: BTreeMap<String, Policy>,
+    /// Privileges by object, keyed by the `GRANT … ON` target (`TABLE public.t`,
+    /// `COLUMN public.t.c`, `FUNCTION public.f(integer)`, `SCHEMA app`…), each
+    /// a sorted list of `grantee:PRIVILEGE` (`*` = WITH GRANT OPTION); the owner's
+    /// own rights are implicit and left out. Compared only with `--with-privileges`.
+    #[serde(default)]
+    pub privileges: BTreeMap<String, Vec<String>>,
+    /// Owners by the same targets (columns aside). Compared only with `--with-owners`.
+    #[serde(default)]
+    pub owners: BTreeMap<String, String>,
     /// Objects pgalign sees but does not manage yet: reported, never silently
     /// skipped. Keyed by a description such as `aggregate public.total(integer)`.
     pub unmanaged: BTreeMap<String, String>,
@@ -629,6 +638,9 @@ pub struct TableStats {
 /// What introspection returns: the model plus facts about the server and tables.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Inspected {
+    /// The role the inspection ran as (who will own what a plan creates).
+    #[serde(default)]
+    pub current_user: String,
     pub server_version_num: i32,
     pub server_version: String,
     pub database: String,

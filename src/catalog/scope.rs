@@ -13,11 +13,25 @@ pub struct Scope {
     pub exclude_schemas: Vec<String>,
     /// Glob patterns (`*`, `?`) matched against `schema.name`.
     pub exclude: Vec<String>,
+    /// Compare privileges (`GRANT`/`REVOKE`); off by default, since a desired
+    /// schema from an ORM carries none and would revoke every grant.
+    #[serde(default)]
+    pub with_privileges: bool,
+    /// Compare owners (`ALTER … OWNER TO`); off by default, since the shadow
+    /// database's objects belong to whoever loaded them.
+    #[serde(default)]
+    pub with_owners: bool,
 }
 
 impl Scope {
+    /// True when the scope narrows nothing (privileges and owners are then
+    /// compared only when asked for; see [`Scope::apply`]).
     pub fn is_everything(&self) -> bool {
-        self.schemas.is_empty() && self.exclude_schemas.is_empty() && self.exclude.is_empty()
+        self.schemas.is_empty()
+            && self.exclude_schemas.is_empty()
+            && self.exclude.is_empty()
+            && self.with_privileges
+            && self.with_owners
     }
 
     pub fn schema_in(&self, schema: &str) -> bool {
@@ -46,9 +60,26 @@ impl Scope {
 
     /// Removes everything out of scope from `m`.
     pub fn apply(&self, m: &mut Model) {
-        if self.is_everything() {
-            return;
+        if !self.with_privileges {
+            m.privileges.clear();
         }
+        if !self.with_owners {
+            m.owners.clear();
+        }
+        let keep_target = |target: &str| {
+            // `KIND schema.name…`: out of scope when that name is.
+            let name = target.split_once(' ').map(|x| x.1).unwrap_or(target);
+            let name = name.split('(').next().unwrap_or(name);
+            match QName::parse(name) {
+                Some(q) => self.covers(&q),
+                None => match name.rsplit_once('.') {
+                    Some((rel, _)) => QName::parse(rel).is_none_or(|q| self.covers(&q)),
+                    None => self.schema_in(name.trim_matches('"')),
+                },
+            }
+        };
+        m.privileges.retain(|k, _| keep_target(k));
+        m.owners.retain(|k, _| keep_target(k));
         m.schemas.retain(|s, _| self.schema_in(s));
         m.extensions.retain(|_, e| self.schema_in(&e.schema));
         m.enums.retain(|n, _| self.covers(n));
@@ -126,6 +157,7 @@ mod tests {
             schemas: vec![],
             exclude_schemas: vec!["audit".into()],
             exclude: vec!["public.jobs*".into()],
+            ..Default::default()
         };
         assert!(scope.covers(&QName::new("public", "users")));
         assert!(!scope.covers(&QName::new("public", "jobs_queue")));

@@ -6,17 +6,26 @@ use anyhow::Result;
 pub async fn run(args: InspectArgs) -> Result<u8> {
     let settings = ConnSettings::parse(&args.db.db)?;
     let mut inspected = catalog::inspect(&settings).await?;
-    args.scope.scope().apply(&mut inspected.model);
+    // Show privileges and owners; the fingerprint printed is the one plans use
+    // (compared within the same scope as `diff` with these flags).
+    let scope = args.scope.scope();
+    let fingerprint = scope.fingerprint(&inspected.model);
+    let shown = catalog::Scope {
+        with_privileges: true,
+        with_owners: true,
+        ..scope
+    };
+    shown.apply(&mut inspected.model);
     let text = match args.format {
         PlanFormat::Json => {
             let mut v = serde_json::to_value(&inspected)?;
-            v["fingerprint"] = serde_json::Value::String(inspected.model.fingerprint());
+            v["fingerprint"] = serde_json::Value::String(fingerprint.clone());
             serde_json::to_string_pretty(&v)? + "\n"
         }
         PlanFormat::Sql => format!(
             "-- pgalign inspect of {settings} (PostgreSQL {})\n-- fingerprint: {}\n\n{}",
             inspected.server_version,
-            inspected.model.fingerprint(),
+            fingerprint,
             ddl::model_sql(&inspected.model)
         ),
     };

@@ -134,7 +134,7 @@ pub fn render_plan(plan: &Plan, target: &str, generated_at: &str) -> String {
     ));
     out.push_str(&format!("-- generated-at: {generated_at}\n"));
     out.push_str(&format!("-- target: {}\n", one_line(target)));
-    if !plan.scope.is_everything() {
+    if plan.scope != crate::catalog::Scope::default() {
         let scope = serde_json::to_string(&plan.scope).expect("a scope always serialises");
         out.push_str(&format!("-- scope: {scope}\n"));
     }

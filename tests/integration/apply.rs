@@ -17,7 +17,7 @@ fn hand_plan(db: &ConnSettings, dir: &Path, steps: &[S]) -> PathBuf {
     let settings = db.clone();
     let live = block_on(async move { pgalign::catalog::inspect(&settings).await.unwrap() });
     let plan = Plan {
-        live_fingerprint: live.model.fingerprint(),
+        live_fingerprint: pgalign::catalog::Scope::default().fingerprint(&live.model),
         desired_fingerprint: "hand-made".into(),
         steps: steps
             .iter()

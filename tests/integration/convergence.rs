@@ -576,3 +576,74 @@ fn inheritance_children_added_and_detached() {
          CREATE TABLE c3 (q int CHECK (q > 0)) INHERITS (p);",
     );
 }
+
+/// Like [`converge`], comparing privileges and owners too.
+fn converge_with_privileges(label: &str, a: &str, b: &str) {
+    let live = test_db(&format!("{label}_a"));
+    let want = test_db(&format!("{label}_b"));
+    live.load(a);
+    want.load(b);
+    let opts = PlanOptions {
+        scope: pgalign::catalog::Scope {
+            with_privileges: true,
+            with_owners: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (before, desired) = block_on(async {
+        (
+            catalog::inspect(&live.settings).await.unwrap(),
+            catalog::inspect(&want.settings).await.unwrap(),
+        )
+    });
+    let text = plan::render_plan(&plan::diff(&before, &desired.model, &opts), "test", "now");
+    pgalign::db::shadow::run_psql(&live.settings, None, Some(text.as_bytes()))
+        .unwrap_or_else(|e| panic!("{label}: the plan failed under psql: {e:#}\n{text}"));
+    let after = block_on(catalog::inspect(&live.settings)).unwrap();
+    let again = plan::diff(&after, &desired.model, &opts);
+    assert!(
+        again.is_empty(),
+        "{label}: differences remain:\n{}\n--- plan was:\n{text}",
+        again
+            .steps
+            .iter()
+            .map(|s| s.sql.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn grants_revokes_and_owners() {
+    admin_exec(
+        "DO $$ BEGIN
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgalign_reader') THEN CREATE ROLE pgalign_reader; END IF;
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgalign_owner') THEN CREATE ROLE pgalign_owner; END IF;
+         END $$",
+    );
+    converge_with_privileges(
+        "grants",
+        "CREATE SCHEMA app; CREATE TABLE app.t (id int, secret text); CREATE TABLE app.old (id int);
+         GRANT SELECT, INSERT ON app.old TO pgalign_reader;
+         CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+         REVOKE EXECUTE ON FUNCTION app.f() FROM PUBLIC;",
+        "CREATE SCHEMA app; CREATE TABLE app.t (id int, secret text); CREATE TABLE app.old (id int);
+         GRANT USAGE ON SCHEMA app TO pgalign_reader;
+         GRANT SELECT ON app.t TO pgalign_reader WITH GRANT OPTION;
+         GRANT SELECT (id) ON app.old TO pgalign_reader;
+         CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+         CREATE VIEW app.v AS SELECT id FROM app.t;
+         ALTER VIEW app.v OWNER TO pgalign_owner;
+         ALTER TABLE app.old OWNER TO pgalign_owner;",
+    );
+}
+
+fn admin_exec(sql: &str) {
+    let admin = admin();
+    let sql = sql.to_string();
+    block_on(async move {
+        let c = pgalign::db::connect(&admin).await.unwrap();
+        c.batch_execute(&sql).await.unwrap();
+    });
+}

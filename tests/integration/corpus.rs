@@ -4,10 +4,10 @@
 //! Pairs (ids as in `tests/corpus-known-failures.txt`):
 //! - `migra/<case>`: a.sql → b.sql, and `migra/<case>+additions`: a.sql +
 //!   additions.sql → b.sql (when additions.sql is not empty), for all 26 cases.
-//!   The role `schemainspect_test_role` is created first. Scoped cases compare
-//!   only their scope, as migra's test does: schema `goodschema` for
-//!   singleschema and singleschema_ext, all but `excludedschema` for
-//!   excludeschema.
+//!   The role `schemainspect_test_role` is created first. Options as in migra's
+//!   test: only schema `goodschema` for singleschema and singleschema_ext, all
+//!   but `excludedschema` for excludeschema, privileges compared for every
+//!   other case except extversions.
 //! - `pagila/NN-MM`: consecutive versions 01 … 24 (20 with its PG17-only
 //!   `SET transaction_timeout` line stripped); 25–27 need PostgreSQL 18.
 //! - `lemmy/K-L` and `documenso/K-L`: history state K (files 1..K, one
@@ -332,14 +332,17 @@ fn run_scoped(a: &TestDb, b: &Model, label: &str, opts: &PlanOptions) -> Result<
         })
 }
 
-/// migra's per-case scope (its test: `--schema goodschema` for the
-/// singleschema cases, `--exclude_schema excludedschema` for excludeschema).
+/// migra's per-case options (its test): `--schema goodschema` for the
+/// singleschema cases, `--exclude_schema excludedschema` for excludeschema,
+/// and `--with-privileges` for every other case but extversions.
 fn migra_options(case: &str) -> PlanOptions {
     let mut opts = PlanOptions::default();
     if case.starts_with("singleschema") {
         opts.scope.schemas = vec!["goodschema".into()];
     } else if case == "excludeschema" {
         opts.scope.exclude_schemas = vec!["excludedschema".into()];
+    } else if case != "extversions" {
+        opts.scope.with_privileges = true;
     }
     opts
 }

@@ -58,6 +58,7 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
     out.server_version = meta[0].get(1);
     out.database = meta[0].get(2);
     out.database_bytes = meta[0].get(3);
+    out.current_user = meta[0].get(4);
 
     let tables = read_tables(&tx, &mut out).await?;
     let m = &mut out.model;
@@ -66,6 +67,16 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
     read_indexes_and_sequences(&tx, m).await?;
     read_views(&tx, m).await?;
     read_routines(&tx, m).await?;
+    for r in query(&tx, "owners and privileges", &sql::acls()).await? {
+        let target: String = r.get(0);
+        if let Some(owner) = r.get::<_, Option<String>>(1) {
+            m.owners.insert(target.clone(), owner);
+        }
+        let entries: Vec<String> = r.get(2);
+        if !entries.is_empty() {
+            m.privileges.insert(target, entries);
+        }
+    }
     for r in query(&tx, "unmanaged objects", &sql::unmanaged()).await? {
         let value: Option<String> = r.get(1);
         m.unmanaged.insert(r.get(0), value.unwrap_or_default());

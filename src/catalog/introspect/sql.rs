@@ -43,7 +43,7 @@ pub fn comment_join(class: &str, alias: &str, as_: &str) -> String {
 
 pub const META: &str =
     "SELECT current_setting('server_version_num')::int, current_setting('server_version'),
-        current_database()::text, pg_database_size(current_database())";
+        current_database()::text, pg_database_size(current_database()), quote_ident(current_user)";
 
 pub fn schemas() -> String {
     q(&format!(
@@ -331,4 +331,64 @@ UNION ALL
 SELECT 'statistics object ' || quote_ident(ns.nspname) || '.' || quote_ident(s.stxname), ''
 FROM pg_statistic_ext s JOIN ns ON ns.oid = s.stxnamespace
 ")
+}
+
+/// Owners and privileges of every managed object, as `(target, owner, acl
+/// entries)`: the target in `GRANT … ON <target>` form, entries as
+/// `grantee:PRIVILEGE` (`*` marks WITH GRANT OPTION), the owner's own entries
+/// left out and a NULL ACL read as the default (`acldefault`), so that
+/// `GRANT`-then-`REVOKE` and never-granted compare equal.
+pub fn acls() -> String {
+    let entries = |acl: &str, owner: &str| {
+        format!(
+            "ARRAY(SELECT coalesce((SELECT quote_ident(rolname) FROM pg_roles WHERE oid = a.grantee), 'PUBLIC')
+                          || ':' || a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END
+                   FROM aclexplode({acl}) a WHERE a.grantee <> {owner} ORDER BY 1)"
+        )
+    };
+    let owner = |o: &str| format!("(SELECT quote_ident(rolname) FROM pg_roles WHERE oid = {o})");
+    q(&format!(
+        "SELECT 'SCHEMA ' || quote_ident(ns.nspname), {o1}, {e1}
+         FROM ns JOIN pg_namespace n ON n.oid = ns.oid
+         UNION ALL
+         SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END
+                || quote_ident(ns.nspname) || '.' || quote_ident(c.relname), {o2},
+                {e2}
+         FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {x2}
+           AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_class'::regclass
+                           AND i.objid = c.oid AND i.deptype = 'i')
+         UNION ALL
+         SELECT 'COLUMN ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(at.attname),
+                NULL, {e3}
+         FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid JOIN ns ON ns.oid = c.relnamespace
+         WHERE at.attacl IS NOT NULL AND at.attnum > 0 AND NOT at.attisdropped AND {x2}
+         UNION ALL
+         SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || p.oid::regprocedure::text, {o4},
+                {e4}
+         FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+         WHERE p.prokind IN ('f', 'p', 'w') AND {x4}
+         UNION ALL
+         SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END
+                || quote_ident(ns.nspname) || '.' || quote_ident(t.typname), {o5},
+                {e5}
+         FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
+         WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND EXISTS
+                (SELECT 1 FROM pg_class tc WHERE tc.oid = t.typrelid AND tc.relkind = 'c'))) AND {x5}",
+        o1 = owner("n.nspowner"),
+        e1 = entries("coalesce(n.nspacl, acldefault('n', n.nspowner))", "n.nspowner"),
+        o2 = owner("c.relowner"),
+        e2 = entries(
+            "coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))",
+            "c.relowner"
+        ),
+        x2 = not_ext("pg_class", "c"),
+        e3 = entries("at.attacl", "c.relowner"),
+        o4 = owner("p.proowner"),
+        e4 = entries("coalesce(p.proacl, acldefault('f', p.proowner))", "p.proowner"),
+        x4 = not_ext("pg_proc", "p"),
+        o5 = owner("t.typowner"),
+        e5 = entries("coalesce(t.typacl, acldefault('T', t.typowner))", "t.typowner"),
+        x5 = not_ext("pg_type", "t"),
+    ))
 }

@@ -8,6 +8,7 @@
 mod coerce;
 mod comments;
 mod deps;
+mod grants;
 mod objects;
 mod tables;
 mod types;
@@ -60,6 +61,8 @@ enum Phase {
     CreatePolicy,
     EnableRls,
     CreateTrigger,
+    Owner,
+    Grant,
     Comment,
     DropFunction,
     DropSequence,
@@ -85,19 +88,20 @@ struct Builder<'a> {
 
 /// Computes the plan that turns `live` into `desired`.
 pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
-    if !opts.scope.is_everything() {
-        let mut live = live.clone();
-        let mut desired = desired.clone();
-        opts.scope.apply(&mut live.model);
-        opts.scope.apply(&mut desired);
-        let unscoped = PlanOptions {
-            scope: crate::catalog::Scope::default(),
-            ..opts.clone()
-        };
-        let mut plan = diff(&live, &desired, &unscoped);
-        plan.scope = opts.scope.clone();
-        return plan;
+    if opts.scope.is_everything() {
+        return diff_models(live, desired, opts);
     }
+    let mut live = live.clone();
+    let mut desired = desired.clone();
+    opts.scope.apply(&mut live.model);
+    opts.scope.apply(&mut desired);
+    let mut plan = diff_models(&live, &desired, opts);
+    plan.scope = opts.scope.clone();
+    plan
+}
+
+/// The plan between two models already narrowed to the scope.
+fn diff_models(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -134,6 +138,8 @@ pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
     b.indexes();
     b.policies();
     b.triggers();
+    b.owners();
+    b.privileges();
     b.comments();
     b.drop_types();
     b.unmanaged();

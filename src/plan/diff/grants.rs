@@ -1,0 +1,263 @@
+//! Owners (`ALTER … OWNER TO`) and privileges (`GRANT`/`REVOKE`), compared
+//! only when the scope asks for them. An object the plan creates or recreates
+//! starts with the defaults PostgreSQL gives it (`acldefault`: `EXECUTE` to
+//! `PUBLIC` on functions, `USAGE` to `PUBLIC` on types, nothing else) and is
+//! owned by the role that applies the plan.
+
+use super::*;
+
+/// What a `GRANT … ON <target>` target names.
+enum Target<'t> {
+    Schema(&'t str),
+    Relation(QName),
+    Sequence(QName),
+    Column(QName, String),
+    Routine(&'t str),
+    Type(QName),
+}
+
+fn parse_target(target: &str) -> Option<Target<'_>> {
+    let (kind, rest) = target.split_once(' ')?;
+    Some(match kind {
+        "SCHEMA" => Target::Schema(rest),
+        "TABLE" => Target::Relation(QName::parse(rest)?),
+        "SEQUENCE" => Target::Sequence(QName::parse(rest)?),
+        "COLUMN" => {
+            // schema.table.column: the last part is the column.
+            let (rel, col) = split_last(rest)?;
+            Target::Column(QName::parse(rel)?, unquote(col))
+        }
+        "FUNCTION" | "PROCEDURE" => Target::Routine(rest),
+        "TYPE" | "DOMAIN" => Target::Type(QName::parse(rest)?),
+        _ => return None,
+    })
+}
+
+/// Splits `a.b."c.d"` at its last top-level dot.
+fn split_last(s: &str) -> Option<(&str, &str)> {
+    let mut in_quotes = false;
+    let mut last = None;
+    for (i, ch) in s.char_indices() {
+        match ch {
+            '"' => in_quotes = !in_quotes,
+            '.' if !in_quotes => last = Some(i),
+            _ => {}
+        }
+    }
+    last.map(|i| (&s[..i], &s[i + 1..]))
+}
+
+fn unquote(s: &str) -> String {
+    match s.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => s.to_string(),
+    }
+}
+
+/// Whether `target` exists in `m`.
+fn exists(m: &Model, t: &Target) -> bool {
+    match t {
+        Target::Schema(s) => m.schemas.contains_key(&unquote(s)),
+        Target::Relation(q) => m.tables.contains_key(q) || m.views.contains_key(q),
+        Target::Sequence(q) => m.sequences.contains_key(q),
+        Target::Column(q, c) => m.tables.get(q).is_some_and(|t| t.column(c).is_some()),
+        Target::Routine(key) => m.functions.contains_key(*key),
+        Target::Type(q) => {
+            m.enums.contains_key(q) || m.domains.contains_key(q) || m.composites.contains_key(q)
+        }
+    }
+}
+
+impl Builder<'_> {
+    /// True when the plan creates `t` or drops and recreates it.
+    fn fresh(&self, t: &Target) -> bool {
+        let live = &self.live.model;
+        !exists(live, t)
+            || match t {
+                Target::Relation(q) => self.deps.views.contains(q),
+                Target::Column(q, c) => live
+                    .tables
+                    .get(q)
+                    .and_then(|t| t.column(c))
+                    .zip(self.desired.tables.get(q).and_then(|t| t.column(c)))
+                    .is_some_and(|(a, b)| a.generated != b.generated),
+                Target::Routine(key) => self.deps.functions.contains(*key),
+                _ => false,
+            }
+    }
+
+    pub(super) fn owners(&mut self) {
+        for (target, owner) in &self.desired.owners {
+            let Some(t) = parse_target(target) else {
+                continue;
+            };
+            if !exists(self.desired, &t) {
+                continue;
+            }
+            let have = if self.fresh(&t) {
+                Some(&self.live.current_user)
+            } else {
+                self.live.model.owners.get(target)
+            };
+            if have == Some(owner) {
+                continue;
+            }
+            let what = match &t {
+                Target::Relation(q) => match self.desired.views.get(q) {
+                    Some(v) if v.materialized => format!("MATERIALIZED VIEW {}", q.sql()),
+                    Some(_) => format!("VIEW {}", q.sql()),
+                    None => format!("TABLE {}", q.sql()),
+                },
+                _ => target.clone(),
+            };
+            self.push(
+                Phase::Owner,
+                format!("set owner of {} to {owner}", target.to_lowercase()),
+                format!("ALTER {what} OWNER TO {owner};"),
+                vec![h(
+                    HazardId::Authz,
+                    Severity::Warning,
+                    format!("{owner} becomes the owner of {target}, with every right on it"),
+                )],
+            );
+        }
+    }
+
+    pub(super) fn privileges(&mut self) {
+        let targets: BTreeSet<&String> = self
+            .desired
+            .privileges
+            .keys()
+            .chain(self.live.model.privileges.keys())
+            .collect();
+        // A table-level REVOKE also revokes the same privilege on every column:
+        // column targets go after table targets.
+        let (columns, others): (Vec<&String>, Vec<&String>) =
+            targets.into_iter().partition(|t| t.starts_with("COLUMN "));
+        for target in others.into_iter().chain(columns) {
+            let Some(t) = parse_target(target) else {
+                continue;
+            };
+            if !exists(self.desired, &t) {
+                continue;
+            }
+            let defaults: Vec<String> = match &t {
+                Target::Routine(..) => vec!["PUBLIC:EXECUTE".into()],
+                Target::Type(..) => vec!["PUBLIC:USAGE".into()],
+                _ => vec![],
+            };
+            let have: BTreeSet<&str> = if self.fresh(&t) {
+                defaults.iter().map(String::as_str).collect()
+            } else {
+                self.live
+                    .model
+                    .privileges
+                    .get(target)
+                    .map(|v| v.iter().map(String::as_str).collect())
+                    .unwrap_or_default()
+            };
+            let want: BTreeSet<&str> = self
+                .desired
+                .privileges
+                .get(target)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            if have == want {
+                continue;
+            }
+            let (on, cols) = match &t {
+                Target::Column(q, c) => (
+                    format!("TABLE {}", q.sql()),
+                    format!(" ({})", quote_ident(c)),
+                ),
+                _ => (target.clone(), String::new()),
+            };
+            // grantee → (privilege, with grant option)
+            let split = |e: &str| -> Option<(String, String, bool)> {
+                let (grantee, p) = e.rsplit_once(':')?;
+                let option = p.ends_with('*');
+                Some((
+                    grantee.to_string(),
+                    p.trim_end_matches('*').to_string(),
+                    option,
+                ))
+            };
+            let have_v: Vec<(String, String, bool)> =
+                have.iter().filter_map(|e| split(e)).collect();
+            let want_v: Vec<(String, String, bool)> =
+                want.iter().filter_map(|e| split(e)).collect();
+            for (grantee, privilege, option) in &have_v {
+                match want_v
+                    .iter()
+                    .find(|(g, p, _)| g == grantee && p == privilege)
+                {
+                    None => self.grant_step(
+                        format!("REVOKE {privilege}{cols} ON {on} FROM {grantee};"),
+                        format!(
+                            "revoke {privilege} on {} from {grantee}",
+                            target.to_lowercase()
+                        ),
+                    ),
+                    Some((_, _, false)) if *option => self.grant_step(
+                        format!(
+                            "REVOKE GRANT OPTION FOR {privilege}{cols} ON {on} FROM {grantee};"
+                        ),
+                        format!(
+                            "revoke grant option for {privilege} on {} from {grantee}",
+                            target.to_lowercase()
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+            for (grantee, privilege, option) in &want_v {
+                let had = have_v
+                    .iter()
+                    .find(|(g, p, _)| g == grantee && p == privilege);
+                if had.is_none() || (*option && !had.is_some_and(|h| h.2)) {
+                    let with = if *option { " WITH GRANT OPTION" } else { "" };
+                    self.grant_step(
+                        format!("GRANT {privilege}{cols} ON {on} TO {grantee}{with};"),
+                        format!(
+                            "grant {privilege} on {} to {grantee}",
+                            target.to_lowercase()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn grant_step(&mut self, sql: String, title: String) {
+        self.push(
+            Phase::Grant,
+            title.clone(),
+            sql,
+            vec![h(
+                HazardId::Authz,
+                Severity::Warning,
+                format!("changes who may do what: {title}"),
+            )],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_with_quoted_names() {
+        match parse_target("COLUMN \"My S\".\"t.x\".\"a.b\"") {
+            Some(Target::Column(q, c)) => {
+                assert_eq!(q, QName::new("My S", "t.x"));
+                assert_eq!(c, "a.b");
+            }
+            _ => panic!("not a column target"),
+        }
+        assert!(matches!(
+            parse_target("FUNCTION public.f(integer)"),
+            Some(Target::Routine("public.f(integer)"))
+        ));
+    }
+}
