@@ -83,6 +83,25 @@ impl ScopeArgs {
     }
 }
 
+/// How the plan treats tables that already hold rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    /// Forms that let writes go on: CONCURRENTLY, NOT VALID + VALIDATE.
+    #[default]
+    Online,
+    /// Plain forms for a window with writes paused: faster, but they block.
+    Offline,
+}
+
+impl From<StrategyArg> for crate::plan::Strategy {
+    fn from(s: StrategyArg) -> Self {
+        match s {
+            StrategyArg::Online => crate::plan::Strategy::Online,
+            StrategyArg::Offline => crate::plan::Strategy::Offline,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     Sql,
@@ -203,6 +222,10 @@ pub struct DiffArgs {
     /// Only creates and widenings; destructive changes are listed, not planned.
     #[arg(long)]
     pub additive: bool,
+    /// `online` (default): CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE…;
+    /// `offline`: the plain forms, for a window with writes paused.
+    #[arg(long, value_enum, default_value = "online")]
+    pub strategy: StrategyArg,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -38,6 +38,7 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     let opts = PlanOptions {
         additive: args.additive,
         scope: args.scope.scope(),
+        strategy: args.strategy.into(),
     };
     let (settings, computed) = compute(
         &args.db.db,

@@ -10,7 +10,7 @@ pub mod file;
 use crate::hazard::{Hazard, Summary};
 use serde::{Deserialize, Serialize};
 
-pub use diff::{PlanOptions, diff};
+pub use diff::{PlanOptions, Strategy, diff};
 pub use file::{PlanFile, parse_plan, render_plan};
 
 /// One statement of a plan with what it does and what it risks.

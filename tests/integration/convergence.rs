@@ -9,14 +9,25 @@ use pgalign::plan::{self, PlanOptions};
 
 /// Loads `a` (with rows) and `b`, plans A → B, applies the plan with psql, and
 /// checks: the re-diff is empty, the models are equal, and the rows of every
-/// table B keeps are still there. Panics with the reason; returns the plan.
+/// table B keeps are still there. Runs the offline strategy, then the online
+/// one (the default), and returns the online plan. Panics with the reason.
 pub fn converge(label: &str, a: &str, b: &str) -> String {
-    try_converge(label, a, b).unwrap_or_else(|e| panic!("{label}: {e}"))
+    let offline = PlanOptions {
+        strategy: plan::Strategy::Offline,
+        ..Default::default()
+    };
+    converge_with(&format!("{label}_off"), a, b, &offline);
+    converge_with(label, a, b, &PlanOptions::default())
+}
+
+/// [`converge`] with one set of options.
+pub fn converge_with(label: &str, a: &str, b: &str, opts: &PlanOptions) -> String {
+    try_converge(label, a, b, opts).unwrap_or_else(|e| panic!("{label}: {e}"))
 }
 
 /// [`converge`] without panicking: loading errors and every way the pair can
 /// fail to converge come back as `Err(reason)`.
-pub fn try_converge(label: &str, a: &str, b: &str) -> Result<String, String> {
+pub fn try_converge(label: &str, a: &str, b: &str, opts: &PlanOptions) -> Result<String, String> {
     let live = test_db(&format!("{label}_a"));
     let want = test_db(&format!("{label}_b"));
     pgalign::db::shadow::run_psql(&live.settings, None, Some(a.as_bytes()))
@@ -25,7 +36,7 @@ pub fn try_converge(label: &str, a: &str, b: &str) -> Result<String, String> {
         .map_err(|e| format!("loading B failed: {e:#}"))?;
     let desired = block_on(catalog::inspect(&want.settings))
         .map_err(|e| format!("inspecting B failed: {e:#}"))?;
-    converge_to(&live, &desired.model, &PlanOptions::default())
+    converge_to(&live, &desired.model, opts)
 }
 
 /// The core of the property, on a live database that already holds A (and its
@@ -646,4 +657,40 @@ fn admin_exec(sql: &str) {
         let c = pgalign::db::connect(&admin).await.unwrap();
         c.batch_execute(&sql).await.unwrap();
     });
+}
+
+#[test]
+fn online_forms_for_tables_with_rows() {
+    let plan = converge(
+        "online",
+        "CREATE TABLE parent (id int PRIMARY KEY);
+         CREATE TABLE t (id int, parent_id int, a int, b text, c text);
+         INSERT INTO parent SELECT g FROM generate_series(1, 20) g;
+         INSERT INTO t SELECT g, g, g, 'b' || g, 'c' FROM generate_series(1, 20) g;
+         CREATE INDEX t_b ON t (b);
+         CREATE INDEX t_gone ON t (c);",
+        "CREATE TABLE parent (id int PRIMARY KEY);
+         CREATE TABLE t (id int NOT NULL, parent_id int REFERENCES parent (id), a int CHECK (a > 0), b text, c text,
+                         CONSTRAINT t_pkey PRIMARY KEY (id), CONSTRAINT t_c_key UNIQUE (c, id));
+         CREATE INDEX t_b ON t (lower(b));
+         CREATE INDEX t_a ON t (a);",
+    );
+    for expected in [
+        "CREATE INDEX CONCURRENTLY t_a ON public.t",
+        "CREATE INDEX CONCURRENTLY t_b_pgalign_new ON public.t",
+        "DROP INDEX CONCURRENTLY public.t_b;",
+        "ALTER INDEX public.t_b_pgalign_new RENAME TO t_b;",
+        "DROP INDEX CONCURRENTLY public.t_gone;",
+        "NOT VALID;",
+        "VALIDATE CONSTRAINT t_parent_id_fkey",
+        "CHECK (id IS NOT NULL) NOT VALID",
+        "CREATE UNIQUE INDEX CONCURRENTLY t_pkey ON public.t USING btree (id)",
+        "ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey",
+    ] {
+        assert!(plan.contains(expected), "missing `{expected}` in:\n{plan}");
+    }
+    assert!(
+        !plan.contains("ALTER TABLE public.t ADD CONSTRAINT t_a_check CHECK ((a > 0));"),
+        "{plan}"
+    );
 }

@@ -118,7 +118,8 @@ fn a_failing_plan_does_not_converge_and_the_scratch_copy_is_dropped() {
     ]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(2), "{out}{}", stderr(&o));
-    assert!(out.contains("FAILED") && out.contains("23502"), "{out}");
+    // Online strategy: NOT NULL is checked by validating a NOT VALID check.
+    assert!(out.contains("FAILED") && out.contains("23514"), "{out}");
     assert!(out.contains("NOT converged"), "{out}");
     assert_eq!(scratch_dbs(&live.name), "0");
     assert_eq!(

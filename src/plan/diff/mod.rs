@@ -10,10 +10,12 @@ mod comments;
 mod deps;
 mod grants;
 mod objects;
+mod online;
 mod tables;
 mod types;
 
 pub use coerce::{binary_coercible, widening};
+pub use online::Strategy;
 
 use super::{Plan, Step};
 use crate::catalog::ddl;
@@ -29,6 +31,8 @@ pub struct PlanOptions {
     pub additive: bool,
     /// What the comparison covers (applied to both sides before comparing).
     pub scope: crate::catalog::Scope,
+    /// Online-safe forms (default) or plain ones.
+    pub strategy: Strategy,
 }
 
 /// The order steps run in. Within a phase, steps keep the order they were
@@ -56,7 +60,10 @@ enum Phase {
     CreateView,
     ViewFunction,
     CreateIndex,
+    UseIndex,
     AddForeignKey,
+    Validate,
+    AfterValidate,
     SequenceOwner,
     CreatePolicy,
     EnableRls,
@@ -64,6 +71,7 @@ enum Phase {
     Owner,
     Grant,
     Comment,
+    Analyze,
     DropFunction,
     DropSequence,
     DropType,

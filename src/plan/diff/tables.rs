@@ -143,6 +143,10 @@ impl Builder<'_> {
                         ),
                     ));
                 }
+                if self.online(&t.name) {
+                    self.add_validated(Phase::AddForeignKey, &t.name, c);
+                    continue;
+                }
                 self.push(
                     Phase::AddForeignKey,
                     format!("add foreign key {} on {}", c.name, t.name),
@@ -263,6 +267,20 @@ impl Builder<'_> {
         {
             if have.constraints.get(&c.name).is_some_and(|h| h.same_as(c)) {
                 continue;
+            }
+            if self.online(t) {
+                match c.kind {
+                    ConstraintKind::Check => {
+                        self.add_validated(Phase::AddConstraint, t, c);
+                        continue;
+                    }
+                    ConstraintKind::PrimaryKey | ConstraintKind::Unique
+                        if self.add_key_online(t, c).is_some() =>
+                    {
+                        continue;
+                    }
+                    _ => {}
+                }
             }
             let size = self.size(t);
             let hz = match c.kind {
@@ -470,6 +488,9 @@ impl Builder<'_> {
                     format!("clients that expect {full} as {} may break", old.data_type),
                 ));
             }
+            if !coercible {
+                self.analyze_after_rewrite(t);
+            }
             self.push(
                 Phase::AlterColumn,
                 format!("change type of {full} to {}", new.data_type),
@@ -489,7 +510,10 @@ impl Builder<'_> {
         }
         let want_not_null = new.not_null || new.identity.is_some();
         let have_not_null = old.not_null || old.identity.is_some();
-        if new.not_null && !old.not_null {
+        let identity_added = new.identity.is_some() && old.identity != new.identity;
+        if new.not_null && !old.not_null && self.online(t) && !identity_added && !type_changes {
+            self.set_not_null_online(t, &new.name);
+        } else if new.not_null && !old.not_null {
             let size = self.size(t);
             self.push(
                 Phase::AlterColumn,
@@ -550,6 +574,13 @@ impl Builder<'_> {
                     format!("queries that use {name} get slower until it is rebuilt"),
                 ),
             ];
+            if self.online(&have.table) {
+                // A redefined index is swapped in by `create_index_online`.
+                if want.is_none() {
+                    self.drop_index_online(name, &have.table, false);
+                }
+                continue;
+            }
             let title = format!("drop index {name}");
             let sql = format!("DROP INDEX {};", name.sql());
             if want.is_some() {
@@ -566,6 +597,11 @@ impl Builder<'_> {
                 .get(name)
                 .is_some_and(|i| i.same_as(want) && !self.relation_goes(&i.table));
             if kept {
+                continue;
+            }
+            if self.online(&want.table) {
+                let replaces = self.live.model.indexes.contains_key(name);
+                self.create_index_online(want, replaces);
                 continue;
             }
             let mut hz = Vec::new();
@@ -688,5 +724,24 @@ impl Builder<'_> {
                 vec![self.lock(t, "and on the parent")],
             );
         }
+    }
+
+    /// `ANALYZE` a table the plan rewrote, once: the planner's statistics of a
+    /// rewritten table are stale until then.
+    pub(super) fn analyze_after_rewrite(&mut self, t: &QName) {
+        let title = format!("analyze {t} after its rewrite");
+        if self.steps.iter().any(|(_, _, s)| s.title == title) {
+            return;
+        }
+        self.push(
+            Phase::Analyze,
+            title,
+            format!("ANALYZE {};", t.sql()),
+            vec![h(
+                HazardId::Ops,
+                Severity::Info,
+                format!("reads a sample of {t} to refresh the planner's statistics"),
+            )],
+        );
     }
 }
