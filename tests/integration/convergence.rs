@@ -9,8 +9,8 @@ use pgalign::plan::{self, PlanOptions};
 
 /// Loads `a` (with rows) and `b`, plans A → B, applies the plan with psql, and
 /// checks: the re-diff is empty, the models are equal, and the rows of every
-/// table B keeps are still there. Runs the online strategy (returning its plan)
-/// and the offline one.
+/// table B keeps are still there. Runs the offline strategy, then the online
+/// one (the default), and returns the online plan. Panics with the reason.
 pub fn converge(label: &str, a: &str, b: &str) -> String {
     let offline = PlanOptions {
         strategy: plan::Strategy::Offline,
@@ -20,51 +20,152 @@ pub fn converge(label: &str, a: &str, b: &str) -> String {
     converge_with(label, a, b, &PlanOptions::default())
 }
 
+/// [`converge`] with one set of options.
 pub fn converge_with(label: &str, a: &str, b: &str, opts: &PlanOptions) -> String {
-    let live = test_db(&format!("{label}_a"));
-    let want = test_db(&format!("{label}_b"));
-    live.load(a);
-    want.load(b);
-    let (before, desired) = block_on(async {
-        (
-            catalog::inspect(&live.settings).await.unwrap(),
-            catalog::inspect(&want.settings).await.unwrap(),
-        )
-    });
-    let kept = kept_columns(&before.model, &desired.model);
-    let counts_before = row_checksums(&live, &kept);
-    let plan = plan::diff(&before, &desired.model, opts);
-    let text = plan::render_plan(&plan, "test", "now");
-    pgalign::db::shadow::run_psql(&live.settings, None, Some(text.as_bytes()))
-        .unwrap_or_else(|e| panic!("{label}: the plan failed under psql: {e:#}\n{text}"));
-    let after = block_on(catalog::inspect(&live.settings)).unwrap();
-    let again = plan::diff(&after, &desired.model, opts);
-    assert!(
-        again.is_empty(),
-        "{label}: differences remain after applying the plan:\n{}\n--- plan was:\n{text}",
-        again
-            .steps
-            .iter()
-            .map(|s| s.sql.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    let scope = pgalign::catalog::Scope::default();
-    assert_eq!(
-        scope.fingerprint(&after.model),
-        scope.fingerprint(&desired.model),
-        "{label}: fingerprints differ"
-    );
-    assert_eq!(
-        row_checksums(&live, &kept),
-        counts_before,
-        "{label}: rows of kept tables changed"
-    );
-    text
+    try_converge(label, a, b, opts).unwrap_or_else(|e| panic!("{label}: {e}"))
 }
 
-/// Tables both sides have, with the columns both sides have (by name).
-fn kept_columns(live: &Model, desired: &Model) -> Vec<(QName, Vec<String>)> {
+/// [`converge`] without panicking: loading errors and every way the pair can
+/// fail to converge come back as `Err(reason)`.
+pub fn try_converge(label: &str, a: &str, b: &str, opts: &PlanOptions) -> Result<String, String> {
+    let live = test_db(&format!("{label}_a"));
+    let want = test_db(&format!("{label}_b"));
+    pgalign::db::shadow::run_psql(&live.settings, None, Some(a.as_bytes()))
+        .map_err(|e| format!("loading A failed: {e:#}"))?;
+    pgalign::db::shadow::run_psql(&want.settings, None, Some(b.as_bytes()))
+        .map_err(|e| format!("loading B failed: {e:#}"))?;
+    let desired = block_on(catalog::inspect(&want.settings))
+        .map_err(|e| format!("inspecting B failed: {e:#}"))?;
+    converge_to(&live, &desired.model, opts)
+}
+
+/// The core of the property, on a live database that already holds A (and its
+/// rows) and the inspected model of B: plans, applies the plan with psql,
+/// re-inspects and compares. `Ok` holds the plan text; `Err` one reason line
+/// (the failing statement, the remaining differences, or what changed), with
+/// details on the following lines. `opts.scope` limits what is compared (the
+/// plan, the re-diff, the fingerprints and the row checks).
+pub fn converge_to(live: &TestDb, desired: &Model, opts: &PlanOptions) -> Result<String, String> {
+    let before = block_on(catalog::inspect(&live.settings))
+        .map_err(|e| format!("inspecting A failed: {e:#}"))?;
+    let mut kept = kept_columns(&before.model, desired);
+    kept.retain(|(name, _)| opts.scope.covers(name));
+    let rows_before = row_checksums(live, &kept)?;
+    let plan = plan::diff(&before, desired, opts);
+    let text = plan::render_plan(&plan, "test", "now");
+    if let Err(e) = pgalign::db::shadow::run_psql(&live.settings, None, Some(text.as_bytes())) {
+        return Err(plan_failure(&plan, &text, &format!("{e:#}")));
+    }
+    let after = block_on(catalog::inspect(&live.settings))
+        .map_err(|e| format!("re-inspecting A failed: {e:#}"))?;
+    let again = plan::diff(&after, desired, opts);
+    if !again.is_empty() {
+        let stmts: Vec<String> = again.steps.iter().map(|s| one_line(&s.sql)).collect();
+        return Err(format!(
+            "differences remain ({}): {}\n{}\n--- plan was:\n{text}",
+            stmts.len(),
+            clip(&stmts.join(" | "), 400),
+            stmts.join("\n")
+        ));
+    }
+    if opts.scope.fingerprint(&after.model) != opts.scope.fingerprint(desired) {
+        return Err(format!(
+            "fingerprints differ though the re-diff is empty\n--- plan was:\n{text}"
+        ));
+    }
+    let changed = changed_rows(live, &rows_before)?;
+    if !changed.is_empty() {
+        return Err(format!(
+            "rows of kept tables changed: {}\n--- plan was:\n{text}",
+            changed.join(", ")
+        ));
+    }
+    Ok(text)
+}
+
+/// Why psql stopped: the failing statement (found by the line psql names) and
+/// the server's message; for a blocker step, every blocker of the plan.
+fn plan_failure(plan: &plan::Plan, text: &str, err: &str) -> String {
+    let line_no = err
+        .split("<stdin>:")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.trim().parse::<usize>().ok());
+    let statement = line_no.map(|n| statement_at(text, n)).unwrap_or_default();
+    let message = err
+        .lines()
+        .find_map(|l| l.split_once("ERROR:").map(|(_, m)| m.trim().to_string()))
+        .unwrap_or_else(|| one_line(err));
+    let blockers: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| {
+            s.hazards
+                .iter()
+                .any(|h| h.severity == pgalign::hazard::Severity::Blocker)
+        })
+        .map(|s| s.title.as_str())
+        .collect();
+    let mut out = if statement.starts_with("DO $pgalign$") {
+        format!(
+            "blocked ({} blocker step(s)): {}",
+            blockers.len(),
+            clip(&blockers.join(" | "), 400)
+        )
+    } else {
+        format!(
+            "plan failed at `{}`: {}",
+            clip(&statement, 200),
+            clip(&message, 200)
+        )
+    };
+    out.push_str(&format!(
+        "\npsql: {err}\nblockers: {}",
+        blockers.join("\n  ")
+    ));
+    out.push_str(&format!("\n--- plan was:\n{text}"));
+    out
+}
+
+/// The statement of the plan step that holds 1-based line `n` of `text`, on one
+/// line (psql names the line where the failing statement ends).
+fn statement_at(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let n = n.clamp(1, lines.len().max(1)) - 1;
+    let Some(header) = (0..=n)
+        .rev()
+        .find(|&i| lines[i].starts_with("-- pgalign:step "))
+    else {
+        return lines.get(n).map(|l| one_line(l)).unwrap_or_default();
+    };
+    let body: Vec<&str> = lines[header + 1..]
+        .iter()
+        .skip_while(|l| l.starts_with("--"))
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("-- pgalign:"))
+        .copied()
+        .collect();
+    one_line(&body.join("\n"))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n).collect();
+    out.push('…');
+    out
+}
+
+/// A kept table and its kept columns (quoted name, desired type when it changes).
+type KeptTable = (QName, Vec<(String, Option<String>)>);
+
+/// Tables both sides have, with the columns both sides have (by name) and, for
+/// a column whose type changes, the desired type to read A's values as.
+fn kept_columns(live: &Model, desired: &Model) -> Vec<KeptTable> {
     desired
         .tables
         .iter()
@@ -73,27 +174,92 @@ fn kept_columns(live: &Model, desired: &Model) -> Vec<(QName, Vec<String>)> {
             let cols = t
                 .columns
                 .iter()
-                .filter(|c| have.column(&c.name).is_some())
-                .map(|c| quote_ident(&c.name))
+                // A generated column's values follow its expression, not A's rows.
+                .filter(|c| c.generated.is_none())
+                .filter_map(|c| {
+                    let old = have.column(&c.name)?;
+                    let cast = (old.data_type != c.data_type).then(|| c.data_type.clone());
+                    Some((quote_ident(&c.name), cast))
+                })
                 .collect();
             Some((name.clone(), cols))
         })
         .collect()
 }
 
-/// Row count and a checksum of the kept columns' values (as text) per kept table.
-fn row_checksums(db: &TestDb, kept: &[(QName, Vec<String>)]) -> Vec<(String, String)> {
-    kept.iter()
-        .map(|(name, cols)| {
-            let sum = if cols.is_empty() {
-                "count(*)::text".to_string()
-            } else {
-                let row = format!("({})::text", cols.join(", "));
-                format!("count(*)::text || ':' || coalesce(md5(string_agg({row}, ',' ORDER BY {row})), '')")
-            };
-            (name.to_string(), db.query_one(&format!("SELECT {sum} FROM {}", name.sql())))
-        })
-        .collect()
+/// The checksum query of one kept table: row count and an md5 of the kept
+/// columns' values as text, each read as the desired type (so `char(n)` →
+/// `text`, `int` → `bigint` or `timestamp` → `timestamptz` keep their values).
+fn checksum_query(name: &QName, cols: &[(String, Option<String>)]) -> String {
+    let sum = if cols.is_empty() {
+        "count(*)::text".to_string()
+    } else {
+        let vals: Vec<String> = cols
+            .iter()
+            .map(|(c, cast)| match cast {
+                Some(t) => format!("{c}::{t}::text"),
+                None => format!("{c}::text"),
+            })
+            .collect();
+        let row = format!("ROW({})::text", vals.join(", "));
+        format!("count(*)::text || ':' || coalesce(md5(string_agg({row}, ',' ORDER BY {row})), '')")
+    };
+    format!("SELECT {sum} FROM {}", name.sql())
+}
+
+/// Checksums of the kept tables before the plan: `(table, query, value)`. A
+/// column whose values cannot be read as the desired type (no cast) is left out.
+fn row_checksums(db: &TestDb, kept: &[KeptTable]) -> Result<Vec<(String, String, String)>, String> {
+    let settings = db.settings.clone();
+    let kept = kept.to_vec();
+    block_on(async move {
+        let client = pgalign::db::connect(&settings)
+            .await
+            .map_err(|e| format!("connecting for row checksums: {e:#}"))?;
+        let mut out = Vec::new();
+        for (name, cols) in kept {
+            let mut sql = checksum_query(&name, &cols);
+            let mut row = client.query_one(&sql, &[]).await;
+            if row.is_err() && cols.iter().any(|c| c.1.is_some()) {
+                let plain: Vec<_> = cols.into_iter().filter(|c| c.1.is_none()).collect();
+                sql = checksum_query(&name, &plain);
+                row = client.query_one(&sql, &[]).await;
+            }
+            let row = row.map_err(|e| {
+                format!(
+                    "row checksum of {name} failed: {}",
+                    pgalign::db::describe_error(&e)
+                )
+            })?;
+            let value = row.get::<_, Option<String>>(0).unwrap_or_default();
+            out.push((name.to_string(), sql, value));
+        }
+        Ok(out)
+    })
+}
+
+/// The same queries after the plan; the tables whose checksum changed.
+fn changed_rows(db: &TestDb, before: &[(String, String, String)]) -> Result<Vec<String>, String> {
+    let settings = db.settings.clone();
+    let before = before.to_vec();
+    block_on(async move {
+        let client = pgalign::db::connect(&settings)
+            .await
+            .map_err(|e| format!("connecting for row checksums: {e:#}"))?;
+        let mut changed = Vec::new();
+        for (name, sql, value) in before {
+            let row = client.query_one(&sql, &[]).await.map_err(|e| {
+                format!(
+                    "row checksum of {name} failed after the plan: {}",
+                    pgalign::db::describe_error(&e)
+                )
+            })?;
+            if row.get::<_, Option<String>>(0).unwrap_or_default() != value {
+                changed.push(name);
+            }
+        }
+        Ok(changed)
+    })
 }
 
 #[test]

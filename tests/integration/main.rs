@@ -8,6 +8,7 @@ mod backup;
 mod cli;
 mod conn;
 mod convergence;
+mod corpus;
 mod e2e;
 mod lint;
 mod rehearse;
