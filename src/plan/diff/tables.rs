@@ -247,8 +247,10 @@ impl Builder<'_> {
                 )],
             );
         }
+        let from_old_parents = self.columns_kept_from_old_parents(have, want);
         for col in &want.columns {
             match have.column(&col.name) {
+                None if from_old_parents.contains(&col.name) => {}
                 None => self.add_column(t, col),
                 Some(old) if old != col => self.alter_column(t, old, col),
                 Some(_) => {}
@@ -343,10 +345,16 @@ impl Builder<'_> {
                     quote_ident(&col.name)
                 ));
             } else {
+                // Certain when the table is known to hold rows.
+                let certain = self.stats(t).and_then(|s| s.rows).is_some_and(|r| r > 0.0);
                 hz.push(h(
                     HazardId::MayFail,
-                    Severity::Warning,
-                    format!("adds NOT NULL column {t}.{} without a default: fails unless {t} is empty ({})", col.name, self.size(t)),
+                    if certain { Severity::Blocker } else { Severity::Warning },
+                    format!(
+                        "adds NOT NULL column {t}.{} without a default: fails unless {t} is empty ({}); give it a default in the desired schema, or add it nullable, fill it, then set NOT NULL",
+                        col.name,
+                        self.size(t)
+                    ),
                 ));
             }
         }
@@ -420,6 +428,21 @@ impl Builder<'_> {
         let ts = t.sql();
         let cname = quote_ident(&new.name);
         let full = format!("{t}.{}", new.name);
+        if old.generated.is_some() && new.generated.is_none() && old.data_type == new.data_type {
+            // The values stay; the column just stops being computed.
+            self.push(
+                Phase::AlterColumn,
+                format!("stop computing {full} (keep its values)"),
+                format!("ALTER TABLE {ts} ALTER COLUMN {cname} DROP EXPRESSION;"),
+                vec![self.lock(t, "briefly")],
+            );
+            let mut rest = old.clone();
+            rest.generated = None;
+            if &rest != new {
+                self.alter_column(t, &rest, new);
+            }
+            return;
+        }
         if old.generated != new.generated {
             // A generated expression cannot be altered in place (before PG 17).
             if self.opts.additive {
@@ -470,7 +493,14 @@ impl Builder<'_> {
             let coercible =
                 binary_coercible(&old.data_type, &new.data_type) && old.collation == new.collation;
             if old.data_type != new.data_type && !coercible {
-                rest.push_str(&format!(" USING {cname}::{}", new.data_type));
+                // Enums have no casts to other types: go through text.
+                let via_text = self.is_enum(&old.data_type) || self.is_enum(&new.data_type);
+                let array = if new.data_type.ends_with("[]") { "[]" } else { "" };
+                if via_text {
+                    rest.push_str(&format!(" USING {cname}::text{array}::{}", new.data_type));
+                } else {
+                    rest.push_str(&format!(" USING {cname}::{}", new.data_type));
+                }
             }
             let size = self.size(t);
             let mut hz = Vec::new();
@@ -748,5 +778,32 @@ impl Builder<'_> {
                 format!("reads a sample of {t} to refresh the planner's statistics"),
             )],
         );
+    }
+
+    /// True when `data_type` (or its element type) is a user enum of either side.
+    pub(super) fn is_enum(&self, data_type: &str) -> bool {
+        let base = data_type.trim_end_matches("[]");
+        let found = |m: &Model| m.enums.keys().any(|e| e.sql() == base);
+        found(&self.live.model) || found(self.desired)
+    }
+
+    /// Columns `t` had from parents it no longer has (detached partition, NO
+    /// INHERIT): they stay on the table, now as its own.
+    pub(super) fn columns_kept_from_old_parents(&self, have: &Table, want: &Table) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let wanted: Vec<&QName> = want.parents().collect();
+        let mut todo: Vec<&QName> = have.parents().filter(|p| !wanted.contains(p)).collect();
+        let mut guard = 0;
+        while let Some(p) = todo.pop() {
+            guard += 1;
+            if guard > 64 {
+                break;
+            }
+            if let Some(pt) = self.live.model.tables.get(p) {
+                out.extend(pt.columns.iter().map(|c| c.name.clone()));
+                todo.extend(pt.parents());
+            }
+        }
+        out
     }
 }
