@@ -168,7 +168,7 @@ for n in "${sizes[@]}"; do
       "$PGALIGN" inspect --db "$B" --format json >/dev/null || die "pgalign inspect failed on b$n"
       rc=0; "$PGALIGN" diff --db "$B" --desired "$M" --output "$work/plan-$n.sql" >/dev/null 2>&1 || rc=$?
       [ "$rc" -eq 2 ] || die "pgalign diff of the pair exited $rc (expected 2: differences)"
-      say "$n tables: the plan has $(grep -c '^-- step' "$work/plan-$n.sql" || true) steps"
+      say "$n tables: the plan has $(grep -c '^-- pgalign:step' "$work/plan-$n.sql" || true) steps"
     fi
     say "$n tables, $state: measuring ($runs runs each)"
     measure floor "$runs" psql -X -q -A -t -d "b$n" -f "$shared/floor_full.sql" -o /dev/null
@@ -184,7 +184,12 @@ for n in "${sizes[@]}"; do
   done
   if [ "$n" = "${sizes[-1]}" ]; then
     timings_file="$work/timings-$n.txt"
+    t0=$(date +%s%N)
     PGALIGN_TIMINGS=1 "$PGALIGN" inspect --db "$B" --format json >/dev/null 2>"$timings_file" || true
+    t1=$(date +%s%N)
+    awk -v wall="$(( (t1 - t0) / 1000000 ))" '/catalog query/ { n++; sum += $4 }
+      END { printf "%d catalog queries, %.0f ms in total; the whole command took %d ms\n", n, sum, wall }' \
+      "$timings_file" >>"$timings_file"
   fi
   cluster_stop
 done
