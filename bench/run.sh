@@ -175,11 +175,12 @@ for n in "${sizes[@]}"; do
     measure inspect "$runs" "$PGALIGN" inspect --db "$B" --format json
     measure pgdump "$runs" pg_dump --schema-only -d "b$n" -f /dev/null
     measure diff "$runs" "$PGALIGN" diff --db "$B" --desired "$M" --output "$work/plan-$n.sql"
-    results+=("$(printf '%6s  %-8s  %9s  %9s  %6s  %9s  %9s  %11s  %9s  %9s  %9s' \
+    load="$(cut -d' ' -f1 /proc/loadavg)"
+    results+=("$(printf '%6s  %-8s  %9s  %9s  %6s  %9s  %9s  %11s  %9s  %9s  %9s  %5s' \
       "$n" "$state" "$(fmt_s "${MED[floor]}")" "$(fmt_s "${MED[inspect]}")" \
       "$(ratio "${MED[inspect]}" "${MED[floor]}")" "$(fmt_s "${MED[pgdump]}")" \
       "$(fmt_s "${MED[diff]}")" "$(fmt_s "$(python3 -c "import sys; print(2 * float(sys.argv[1]))" "${MED[inspect]}")")" \
-      "$(fmt_mb "${RSS[inspect]}")" "$(fmt_mb "${RSS[pgdump]}")" "$(fmt_mb "${RSS[diff]}")")")
+      "$(fmt_mb "${RSS[inspect]}")" "$(fmt_mb "${RSS[pgdump]}")" "$(fmt_mb "${RSS[diff]}")" "$load")")
     echo "${results[-1]}" >&2
   done
   if [ "$n" = "${sizes[-1]}" ]; then
@@ -198,8 +199,9 @@ echo
 echo "pgalign benchmark: $(date -u +%Y-%m-%d), $(nproc) cores, $server_version, $pgalign_version (release build)"
 echo "median wall time (hyperfine, ${WARMUP:-1} warm-up, ${RUNS:-5 runs, 3 at 10,000 tables}) and peak RSS of one run (/usr/bin/time -v)"
 echo "fresh = no ANALYZE after loading; ratio = inspect / floor; diff = pgalign diff of the 10%-mutated pair, both sides URLs"
-printf '%6s  %-8s  %9s  %9s  %6s  %9s  %9s  %11s  %9s  %9s  %9s\n' \
-  tables state floor inspect ratio pg_dump diff "2x inspect" "RSS insp" "RSS dump" "RSS diff"
+echo "load = 1-minute load average after the row's measurements (the machine is shared; above ~1 the figures are inflated)"
+printf '%6s  %-8s  %9s  %9s  %6s  %9s  %9s  %11s  %9s  %9s  %9s  %5s\n' \
+  tables state floor inspect ratio pg_dump diff "2x inspect" "RSS insp" "RSS dump" "RSS diff" load
 printf '%s\n' "${results[@]}"
 if [ -n "$timings_file" ]; then
   echo
