@@ -41,27 +41,10 @@ fn known_gap(case: &str, major: u32) -> Option<&'static str> {
         return None;
     }
     match (case, major) {
-        ("round_trip_not_valid", _) => Some(
-            "ddl::create_table writes a NOT VALID check inside CREATE TABLE, where PostgreSQL \
-             creates it validated: `CHECK ((qty > 0)) NOT VALID` comes back as `CHECK ((qty > 0))`",
-        ),
-        ("round_trip_identity_options", _) => Some(
-            "identity sequence options are not in the model (Column.identity is only \
-             always/by default; identity sequences are skipped): START 1000 INCREMENT 10 CACHE 5 \
-             comes back as START 1 INCREMENT 1 CACHE 1, with an equal fingerprint",
-        ),
-        ("round_trip_empty_enum", _) => Some(
-            "the enum query inner-joins pg_enum: an enum without labels is neither in the \
-             model nor reported unmanaged, so it is not recreated",
-        ),
         ("round_trip_pg18_not_null", 18..) => Some(
             "PG 18 NOT NULL constraints (pg_constraint contype 'n') are not in the model: \
              their names, NOT VALID and NO INHERIT are lost (a_is_required becomes t_a_not_null, \
              NOT VALID becomes validated, NO INHERIT becomes inheritable)",
-        ),
-        ("round_trip_pg18_virtual", 18..) => Some(
-            "PG 18 virtual generated columns (attgenerated 'v') are modelled like stored ones \
-             and recreated STORED; the models compare equal",
         ),
         _ => None,
     }

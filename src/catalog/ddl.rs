@@ -52,13 +52,21 @@ pub fn column_def(c: &Column) -> String {
         s.push_str(&format!(" COLLATE {coll}"));
     }
     if let Some(expr) = &c.generated {
-        s.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+        let kind = if c.generated_virtual {
+            "VIRTUAL"
+        } else {
+            "STORED"
+        };
+        s.push_str(&format!(" GENERATED ALWAYS AS ({expr}) {kind}"));
     }
     if let Some(identity) = &c.identity {
         s.push_str(&format!(
             " GENERATED {} AS IDENTITY",
             identity.to_uppercase()
         ));
+        if let Some(o) = &c.identity_options {
+            s.push_str(&format!(" ({o})"));
+        }
     }
     if let Some(d) = &c.default {
         s.push_str(&format!(" DEFAULT {d}"));
@@ -74,7 +82,8 @@ pub fn column_def(c: &Column) -> String {
 pub fn create_table(t: &Table) -> String {
     let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
     for c in t.constraints.values() {
-        if c.kind != ConstraintKind::ForeignKey {
+        // NOT VALID is ignored inside CREATE TABLE: such checks are added after.
+        if c.kind != ConstraintKind::ForeignKey && !c.definition.ends_with("NOT VALID") {
             parts.push(format!(
                 "CONSTRAINT {} {}",
                 quote_ident(&c.name),

@@ -481,6 +481,14 @@ pub struct Column {
     pub collation: Option<String>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// For a generated column: computed when read (PostgreSQL 18 `VIRTUAL`)
+    /// rather than stored.
+    #[serde(default)]
+    pub generated_virtual: bool,
+    /// For an identity column: its sequence's options
+    /// (`START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE … CACHE 1`).
+    #[serde(default)]
+    pub identity_options: Option<String>,
 }
 
 /// Something a view, function or trigger depends on, from `pg_depend`.

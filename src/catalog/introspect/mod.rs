@@ -48,9 +48,13 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
         .start()
         .await
         .map_err(|e| anyhow::anyhow!("starting a read-only snapshot: {}", describe_error(&e)))?;
-    tx.batch_execute("SET LOCAL search_path = pg_catalog; SET LOCAL lock_timeout = '10s'")
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", describe_error(&e)))?;
+    // JIT compiling the catalog joins cost most of a query's time at 5,000
+    // tables (measured: 0.9 s of 1 s), and the queries are short-lived.
+    tx.batch_execute(
+        "SET LOCAL search_path = pg_catalog; SET LOCAL lock_timeout = '10s'; SET LOCAL jit = off",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", describe_error(&e)))?;
 
     let mut out = Inspected::default();
     let meta = query(&tx, "server", sql::META).await?;
@@ -286,6 +290,7 @@ async fn read_columns_and_constraints(
         let expr: Option<String> = r.get(4);
         let identity: String = r.get(5);
         let generated: String = r.get(6);
+        let generated_virtual = generated == "v";
         let (default, generated) = match generated.as_str() {
             "" => (expr, None),
             _ => (None, expr),
@@ -303,6 +308,8 @@ async fn read_columns_and_constraints(
             generated,
             collation: r.get(7),
             comment: r.get(8),
+            generated_virtual,
+            identity_options: r.get(9),
         };
         if let Some(t) = m.tables.get_mut(table) {
             t.columns.push(col);

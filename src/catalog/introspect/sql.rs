@@ -137,7 +137,14 @@ pub fn columns() -> String {
               pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text,
               CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
                    THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
-              dsc.description
+              dsc.description,
+              CASE WHEN a.attidentity <> '' THEN
+                (SELECT format('START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s%s',
+                               s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache,
+                               CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END)
+                 FROM pg_depend sd JOIN pg_sequence s ON s.seqrelid = sd.objid
+                 WHERE sd.classid = 'pg_class'::regclass AND sd.refclassid = 'pg_class'::regclass
+                   AND sd.refobjid = a.attrelid AND sd.refobjsubid = a.attnum AND sd.deptype = 'i') END
        FROM pg_attribute a
        JOIN tbl ON tbl.oid = a.attrelid
        JOIN pg_type t ON t.oid = a.atttypid

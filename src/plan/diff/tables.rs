@@ -114,6 +114,21 @@ impl Builder<'_> {
                     ddl::create_table(t),
                     vec![],
                 );
+                for c in t.constraints.values().filter(|c| {
+                    c.kind != ConstraintKind::ForeignKey && c.definition.ends_with("NOT VALID")
+                }) {
+                    self.push(
+                        Phase::AddConstraint,
+                        format!(
+                            "add {} {} on {} (NOT VALID)",
+                            c.kind.describe(),
+                            c.name,
+                            t.name
+                        ),
+                        ddl::add_constraint(&t.name, c),
+                        vec![],
+                    );
+                }
             }
             let have = live.tables.get(&t.name);
             for c in t
@@ -495,7 +510,11 @@ impl Builder<'_> {
             if old.data_type != new.data_type && !coercible {
                 // Enums have no casts to other types: go through text.
                 let via_text = self.is_enum(&old.data_type) || self.is_enum(&new.data_type);
-                let array = if new.data_type.ends_with("[]") { "[]" } else { "" };
+                let array = if new.data_type.ends_with("[]") {
+                    "[]"
+                } else {
+                    ""
+                };
                 if via_text {
                     rest.push_str(&format!(" USING {cname}::text{array}::{}", new.data_type));
                 } else {
@@ -568,6 +587,31 @@ impl Builder<'_> {
                 ],
             );
         }
+        if new.identity.is_some()
+            && old.identity == new.identity
+            && old.identity_options != new.identity_options
+            && let Some(o) = &new.identity_options
+        {
+            // START WITH → SET START WITH, and so on, for ALTER COLUMN.
+            let set = o
+                .replace("START WITH", "SET START WITH")
+                .replace("INCREMENT BY", "SET INCREMENT BY")
+                .replace("MINVALUE", "SET MINVALUE")
+                .replace("MAXVALUE", "SET MAXVALUE")
+                .replace("CACHE", "SET CACHE")
+                .replace(" CYCLE", " SET CYCLE");
+            let set = if o.contains("CYCLE") {
+                set
+            } else {
+                format!("{set} SET NO CYCLE")
+            };
+            self.push(
+                Phase::AlterColumn,
+                format!("change identity options of {full}"),
+                alter(set),
+                vec![self.lock(t, "briefly")],
+            );
+        }
         if new.identity.is_some() && old.identity != new.identity {
             let kind = new
                 .identity
@@ -577,7 +621,10 @@ impl Builder<'_> {
             self.push(
                 Phase::AlterColumn,
                 format!("add identity to {full}"),
-                alter(format!("ADD GENERATED {kind} AS IDENTITY")),
+                alter(match &new.identity_options {
+                    Some(o) => format!("ADD GENERATED {kind} AS IDENTITY ({o})"),
+                    None => format!("ADD GENERATED {kind} AS IDENTITY"),
+                }),
                 vec![self.lock(t, "briefly")],
             );
         }
@@ -789,7 +836,11 @@ impl Builder<'_> {
 
     /// Columns `t` had from parents it no longer has (detached partition, NO
     /// INHERIT): they stay on the table, now as its own.
-    pub(super) fn columns_kept_from_old_parents(&self, have: &Table, want: &Table) -> BTreeSet<String> {
+    pub(super) fn columns_kept_from_old_parents(
+        &self,
+        have: &Table,
+        want: &Table,
+    ) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         let wanted: Vec<&QName> = want.parents().collect();
         let mut todo: Vec<&QName> = have.parents().filter(|p| !wanted.contains(p)).collect();
