@@ -326,6 +326,15 @@ pub struct Model {
     /// Row-level security policies, keyed by `table.policy` in SQL form.
     #[serde(default)]
     pub policies: BTreeMap<String, Policy>,
+    /// Extended statistics objects (`CREATE STATISTICS`).
+    #[serde(default)]
+    pub statistics: BTreeMap<QName, Statistics>,
+    /// Rewrite rules (not the `_RETURN` rules of views), keyed by `table.rule`.
+    #[serde(default)]
+    pub rules: BTreeMap<String, Rule>,
+    /// Collations created by the user.
+    #[serde(default)]
+    pub collations: BTreeMap<QName, Collation>,
     /// Privileges by object, keyed by the `GRANT … ON` target (`TABLE public.t`,
     /// `COLUMN public.t.c`, `FUNCTION public.f(integer)`, `SCHEMA app`…), each
     /// a sorted list of `grantee:PRIVILEGE` (`*` = WITH GRANT OPTION); the owner's
@@ -563,6 +572,37 @@ pub struct Policy {
     pub with_check: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistics {
+    pub name: QName,
+    pub table: QName,
+    /// The `CREATE STATISTICS` statement (`pg_get_statisticsobjdef`).
+    pub definition: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub table: QName,
+    pub name: String,
+    /// The `CREATE RULE` statement (`pg_get_ruledef`).
+    pub definition: String,
+    /// What its condition and actions read.
+    pub depends_on: Vec<Dep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collation {
+    pub name: QName,
+    /// `libc`, `icu` or `builtin`.
+    pub provider: String,
+    pub deterministic: bool,
+    /// The ICU or builtin locale.
+    pub locale: Option<String>,
+    pub lc_collate: Option<String>,
+    pub lc_ctype: Option<String>,
+}
+
 /// A `table.name` key for triggers and policies.
 pub fn member_key(table: &QName, name: &str) -> String {
     format!("{}.{}", table.sql(), quote_ident(name))
@@ -625,7 +665,7 @@ pub struct Index {
     /// As `pg_get_indexdef` prints it.
     pub definition: String,
     pub unique: bool,
-    /// Columns the index uses (by name; expressions are not listed).
+    /// Columns the index uses, in its keys, expressions or predicate, by name.
     pub columns: Vec<String>,
     #[serde(default)]
     pub comment: Option<String>,

@@ -809,3 +809,22 @@ fn enum_values_removed_and_reordered_through_a_new_type() {
         "{plan}"
     );
 }
+
+#[test]
+fn statistics_rules_and_collations() {
+    converge(
+        "stats_rules",
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b int, c text);
+         CREATE TABLE t_log (id int, note text);
+         CREATE STATISTICS t_ab (dependencies) ON a, b FROM t;
+         CREATE RULE t_audit AS ON DELETE TO t DO ALSO INSERT INTO t_log VALUES (OLD.id, 'gone');
+         CREATE COLLATION old_coll (provider = libc, locale = 'C');",
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+         CREATE COLLATION posix2 (provider = libc, locale = 'C');
+         CREATE TABLE t (id int PRIMARY KEY, a int, b bigint, c text COLLATE ci);
+         CREATE TABLE t_log (id int, note text);
+         CREATE STATISTICS t_ab (dependencies, ndistinct) ON a, b FROM t;
+         CREATE RULE t_audit AS ON DELETE TO t DO ALSO INSERT INTO t_log VALUES (OLD.id, 'deleted');
+         CREATE RULE t_upd AS ON UPDATE TO t DO ALSO INSERT INTO t_log VALUES (NEW.id, 'updated');",
+    );
+}

@@ -71,6 +71,7 @@ pub async fn introspect(client: &mut Client) -> Result<Inspected> {
     read_indexes_and_sequences(&tx, m).await?;
     read_views(&tx, m).await?;
     read_routines(&tx, m).await?;
+    read_more(&tx, m).await?;
     for r in query(&tx, "owners and privileges", &sql::acls()).await? {
         let target: String = r.get(0);
         if let Some(owner) = r.get::<_, Option<String>>(1) {
@@ -512,6 +513,74 @@ async fn read_routines(tx: &Transaction<'_>, m: &mut Model) -> Result<()> {
                 roles: r.get(5),
                 using: r.get(6),
                 with_check: r.get(7),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Extended statistics, rules and collations.
+async fn read_more(tx: &Transaction<'_>, m: &mut Model) -> Result<()> {
+    for r in query(tx, "statistics objects", &sql::statistics()).await? {
+        let name = qname(&r, 0, 1);
+        m.statistics.insert(
+            name.clone(),
+            Statistics {
+                name,
+                table: qname(&r, 2, 3),
+                definition: r.get(4),
+                comment: r.get(5),
+            },
+        );
+    }
+    for r in query(tx, "rules", &sql::rules()).await? {
+        let table = qname(&r, 1, 2);
+        let name: String = r.get(3);
+        let deps: Vec<String> = r.get(5);
+        let mut depends_on: Vec<Dep> = deps
+            .iter()
+            .filter_map(|d| {
+                let mut p = d.splitn(3, '\t');
+                let (s, t, c) = (p.next()?, p.next()?, p.next().unwrap_or(""));
+                let rel = QName::new(s, t);
+                Some(if c.is_empty() {
+                    Dep::Relation { name: rel }
+                } else {
+                    Dep::Column {
+                        table: rel,
+                        column: c.to_string(),
+                    }
+                })
+            })
+            .collect();
+        depends_on.sort();
+        m.rules.insert(
+            member_key(&table, &name),
+            Rule {
+                table,
+                name,
+                definition: r.get(4),
+                depends_on,
+            },
+        );
+    }
+    for r in query(tx, "collations", &sql::collations()).await? {
+        let name = qname(&r, 0, 1);
+        let provider = match r.get::<_, String>(2).as_str() {
+            "i" => "icu",
+            "b" => "builtin",
+            _ => "libc",
+        }
+        .to_string();
+        m.collations.insert(
+            name.clone(),
+            Collation {
+                name,
+                provider,
+                deterministic: r.get(3),
+                locale: r.get(4),
+                lc_collate: r.get(5),
+                lc_ctype: r.get(6),
             },
         );
     }

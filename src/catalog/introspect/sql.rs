@@ -180,8 +180,11 @@ pub fn indexes() -> String {
     q(&format!(
         "SELECT ns.nspname::text, ic.relname::text, t.relname::text, pg_get_indexdef(i.indexrelid),
                 i.indisunique, i.indisvalid,
-                ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) k(num)
-                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num),
+                ARRAY(SELECT a.attname::text FROM pg_depend d
+                      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                      WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                        AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+                      ORDER BY a.attnum),
                 dsc.description
          FROM pg_index i
          JOIN pg_class t ON t.oid = i.indrelid
@@ -313,15 +316,6 @@ FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
 WHERE t.typtype = 'r'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
 UNION ALL
-SELECT 'collation ' || quote_ident(ns.nspname) || '.' || quote_ident(co.collname), co.collprovider::text
-FROM pg_collation co JOIN ns ON ns.oid = co.collnamespace
-WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_collation'::regclass AND d.objid = co.oid AND d.deptype = 'e')
-UNION ALL
-SELECT 'rule ' || quote_ident(r.rulename) || ' on ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname),
-       md5(pg_get_ruledef(r.oid))
-FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN ns ON ns.oid = c.relnamespace
-WHERE r.rulename <> '_RETURN'
-UNION ALL
 SELECT 'trigger ' || quote_ident(tg.tgname) || ' on ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname),
        md5(pg_get_triggerdef(tg.oid))
 FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN ns ON ns.oid = c.relnamespace
@@ -334,9 +328,6 @@ UNION ALL
 SELECT 'publication ' || quote_ident(pb.pubname), '' FROM pg_publication pb
 UNION ALL
 SELECT 'foreign server ' || quote_ident(fs.srvname), '' FROM pg_foreign_server fs
-UNION ALL
-SELECT 'statistics object ' || quote_ident(ns.nspname) || '.' || quote_ident(s.stxname), ''
-FROM pg_statistic_ext s JOIN ns ON ns.oid = s.stxnamespace
 ")
 }
 
@@ -398,4 +389,42 @@ pub fn acls() -> String {
         e5 = entries("coalesce(t.typacl, acldefault('T', t.typowner))", "t.typowner"),
         x5 = not_ext("pg_type", "t"),
     ))
+}
+
+/// Extended statistics objects on managed tables.
+pub fn statistics() -> String {
+    q(&format!(
+        "SELECT ns.nspname::text, s.stxname::text, tbl.nspname::text, tbl.relname::text,
+                pg_get_statisticsobjdef(s.oid), dsc.description
+         FROM pg_statistic_ext s JOIN ns ON ns.oid = s.stxnamespace
+         JOIN tbl ON tbl.oid = s.stxrelid {}",
+        comment_join("pg_statistic_ext", "s", "dsc")
+    ))
+}
+
+/// Rewrite rules other than the `_RETURN` rules of views, with what they read.
+pub fn rules() -> String {
+    q("SELECT r.oid, ns.nspname::text, c.relname::text, r.rulename::text, pg_get_ruledef(r.oid),
+              ARRAY(SELECT DISTINCT rn.nspname || E'\\t' || rc.relname || E'\\t' || coalesce(a.attname::text, '')
+                    FROM pg_depend d
+                    JOIN pg_class rc ON d.refclassid = 'pg_class'::regclass AND rc.oid = d.refobjid
+                    JOIN ns rn ON rn.oid = rc.relnamespace
+                    LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+                    WHERE d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.deptype = 'n')
+       FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN ns ON ns.oid = c.relnamespace
+       WHERE r.rulename <> '_RETURN'")
+}
+
+/// User collations (provider, locales, determinism), read through `to_jsonb`
+/// because the locale columns moved between versions (`colliculocale` in 15–16,
+/// `colllocale` from 17).
+pub fn collations() -> String {
+    q(
+        "SELECT ns.nspname::text, co.collname::text, co.collprovider::text, co.collisdeterministic,
+              coalesce(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale'),
+              to_jsonb(co) ->> 'collcollate', to_jsonb(co) ->> 'collctype'
+       FROM pg_collation co JOIN ns ON ns.oid = co.collnamespace
+       WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_collation'::regclass
+                         AND d.objid = co.oid AND d.deptype = 'e')",
+    )
 }

@@ -16,6 +16,11 @@ pub struct Rebuilds {
     pub functions: BTreeSet<String>,
     /// Live triggers dropped and recreated although their definition is the same.
     pub triggers: BTreeSet<String>,
+    /// Live rules dropped and recreated although their definition is the same
+    /// (what they read is dropped, retyped or rebuilt).
+    pub rules: BTreeSet<String>,
+    /// Live columns whose type, collation or generation changes, or that go away.
+    pub changed_columns: BTreeSet<(QName, String)>,
     /// Enums whose values are removed or reordered: replaced by a new type.
     pub enums: BTreeSet<QName>,
     /// Kept columns of those enums' types (or arrays of them), cast to the new type.
@@ -176,6 +181,27 @@ impl Rebuilds {
                 break;
             }
         }
+        for (key, rule) in &live.rules {
+            let kept = desired
+                .rules
+                .get(key)
+                .is_some_and(|w| w.definition == rule.definition);
+            let hit = rule.depends_on.iter().any(|d| match d {
+                Dep::Relation { name } => {
+                    dropped_relations.contains(name) || r.views.contains(name)
+                }
+                Dep::Column { table, column } => {
+                    dropped_relations.contains(table)
+                        || r.views.contains(table)
+                        || changed_columns.contains(&(table.clone(), column.clone()))
+                }
+                _ => false,
+            });
+            if kept && hit {
+                r.rules.insert(key.clone());
+            }
+        }
+        r.changed_columns = changed_columns;
         for (key, t) in &live.triggers {
             let kept = desired
                 .triggers

@@ -154,6 +154,7 @@ fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Pla
         .extend(renames::possible_renames(&live.model, desired));
     b.schemas();
     b.extensions();
+    b.collations();
     b.enums();
     b.domains();
     b.composites();
@@ -164,6 +165,8 @@ fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Pla
     b.indexes();
     b.policies();
     b.triggers();
+    b.rules();
+    b.statistics();
     b.owners();
     b.privileges();
     b.comments();

@@ -378,4 +378,94 @@ impl Builder<'_> {
             ));
         }
     }
+
+    pub(super) fn rules(&mut self) {
+        let live = &self.live.model.rules;
+        let strip = |d: &str| d.trim().trim_end_matches(';').to_string();
+        for (key, r) in live {
+            if self.relation_goes(&r.table) {
+                continue;
+            }
+            let want = self.desired.rules.get(key);
+            let changed = want.is_none_or(|w| w.definition != r.definition);
+            if !changed && !self.deps.rules.contains(key) {
+                continue;
+            }
+            let title = format!("drop rule {} on {}", r.name, r.table);
+            let sql = format!("DROP RULE {} ON {};", quote_ident(&r.name), r.table.sql());
+            let hz = vec![self.lock(&r.table, "briefly")];
+            if want.is_some() {
+                self.push(Phase::DropTrigger, title, sql, hz);
+            } else {
+                self.destructive(Phase::DropTrigger, title, sql, hz);
+            }
+        }
+        for (key, r) in &self.desired.rules {
+            let recreate = match live.get(key) {
+                None => true,
+                Some(old) => {
+                    old.definition != r.definition
+                        || self.deps.rules.contains(key)
+                        || self.relation_goes(&old.table)
+                }
+            };
+            if recreate {
+                self.push(
+                    Phase::CreateTrigger,
+                    format!("create rule {} on {}", r.name, r.table),
+                    format!("{};", strip(&r.definition)),
+                    vec![
+                        self.lock(&r.table, "briefly"),
+                        h(
+                            HazardId::Opaque,
+                            Severity::Info,
+                            format!(
+                                "rule {} rewrites queries on {}: what it does is in its definition",
+                                r.name, r.table
+                            ),
+                        ),
+                    ],
+                );
+            }
+        }
+    }
+
+    pub(super) fn statistics(&mut self) {
+        let live = &self.live.model.statistics;
+        for (name, st) in live {
+            if self.relation_goes(&st.table) {
+                continue;
+            }
+            let want = self.desired.statistics.get(name);
+            if want.is_some_and(|w| w.definition == st.definition && w.table == st.table) {
+                continue;
+            }
+            let title = format!("drop statistics {name}");
+            let sql = format!("DROP STATISTICS {};", name.sql());
+            if want.is_some() {
+                self.push(Phase::DropIndex, title, sql, vec![]);
+            } else {
+                self.destructive(Phase::DropIndex, title, sql, vec![]);
+            }
+        }
+        for (name, st) in &self.desired.statistics {
+            let kept = live.get(name).is_some_and(|l| {
+                l.definition == st.definition
+                    && l.table == st.table
+                    && !self.relation_goes(&l.table)
+            });
+            if !kept {
+                self.push(
+                    Phase::CreateIndex,
+                    format!("create statistics {name}"),
+                    format!("{};", st.definition.trim_end_matches(';')),
+                    vec![h(
+                        HazardId::Ops,
+                        Severity::Info,
+                        format!("{name} is empty until {} is analysed", st.table),
+                    )],
+                );
+            }
+        }
+    }
 }

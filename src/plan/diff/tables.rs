@@ -657,9 +657,10 @@ impl Builder<'_> {
                 ),
             ];
             if self.online(&have.table) {
-                // A redefined index is swapped in by `create_index_online`.
-                if want.is_none() {
-                    self.drop_index_online(name, &have.table, false);
+                // A redefined index is swapped in by `create_index_online`, unless
+                // a column it uses changes first (which would drop or rebuild it).
+                if want.is_none() || self.index_columns_change(have) {
+                    self.drop_index_online(name, &have.table, want.is_some());
                 }
                 continue;
             }
@@ -682,7 +683,12 @@ impl Builder<'_> {
                 continue;
             }
             if self.online(&want.table) {
-                let replaces = self.live.model.indexes.contains_key(name);
+                let replaces = self
+                    .live
+                    .model
+                    .indexes
+                    .get(name)
+                    .is_some_and(|old| !self.index_columns_change(old));
                 self.create_index_online(want, replaces);
                 continue;
             }
@@ -856,5 +862,14 @@ impl Builder<'_> {
             }
         }
         out
+    }
+
+    /// True when a column that live index `i` uses is dropped or retyped.
+    pub(super) fn index_columns_change(&self, i: &Index) -> bool {
+        i.columns.iter().any(|c| {
+            self.deps
+                .changed_columns
+                .contains(&(i.table.clone(), c.clone()))
+        })
     }
 }

@@ -350,6 +350,25 @@ impl Builder<'_> {
                     }
                 }
                 Some(have) => {
+                    // Its owning column goes away but the sequence stays: release it
+                    // first, or dropping the table or column would drop it too.
+                    if let Some((table, col)) = &have.owned_by {
+                        let owner_goes = self
+                            .desired
+                            .tables
+                            .get(table)
+                            .is_none_or(|t| t.column(col).is_none());
+                        if owner_goes {
+                            self.push(
+                                Phase::DropForeignKey,
+                                format!(
+                                    "release sequence {name} from {table}.{col}, which is dropped"
+                                ),
+                                format!("ALTER SEQUENCE {} OWNED BY NONE;", name.sql()),
+                                vec![],
+                            );
+                        }
+                    }
                     let mut have_opts = have.clone();
                     have_opts.owned_by = want.owned_by.clone();
                     have_opts.comment = want.comment.clone();
@@ -547,5 +566,57 @@ impl Builder<'_> {
             format!("DROP TYPE {};", old.sql()),
             vec![],
         );
+    }
+
+    pub(super) fn collations(&mut self) {
+        let live = &self.live.model.collations;
+        for (name, c) in &self.desired.collations {
+            match live.get(name) {
+                None => {
+                    let mut opts = vec![format!("provider = {}", c.provider)];
+                    if let Some(l) = &c.locale {
+                        opts.push(format!("locale = {}", quote_literal(l)));
+                    } else {
+                        if let Some(l) = &c.lc_collate {
+                            opts.push(format!("lc_collate = {}", quote_literal(l)));
+                        }
+                        if let Some(l) = &c.lc_ctype {
+                            opts.push(format!("lc_ctype = {}", quote_literal(l)));
+                        }
+                    }
+                    if !c.deterministic {
+                        opts.push("deterministic = false".into());
+                    }
+                    self.push(
+                        Phase::CreateType,
+                        format!("create collation {name}"),
+                        format!("CREATE COLLATION {} ({});", name.sql(), opts.join(", ")),
+                        vec![],
+                    );
+                }
+                Some(have) if have != c => {
+                    let why = format!(
+                        "collation {name} changes its definition; columns and indexes that use it would need rebuilding, which pgalign does not plan yet"
+                    );
+                    self.blocker(Phase::CreateType, format!("change collation {name}"), why);
+                }
+                Some(_) => {}
+            }
+        }
+        for name in live
+            .keys()
+            .filter(|k| !self.desired.collations.contains_key(*k))
+        {
+            self.destructive(
+                Phase::DropType,
+                format!("drop collation {name}"),
+                format!("DROP COLLATION {};", name.sql()),
+                vec![h(
+                    HazardId::BreaksClients,
+                    Severity::Warning,
+                    format!("queries that name {name} break"),
+                )],
+            );
+        }
     }
 }
