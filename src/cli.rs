@@ -184,6 +184,11 @@ pub struct WizardArgs {
     /// Configuration file (default: ./pgalign.toml when present).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// `online` (default) or `offline` (see `pgalign diff --help`).
+    #[arg(long, value_enum, default_value = "online")]
+    pub strategy: StrategyArg,
 }
 
 #[derive(Debug, Clone, Args)]

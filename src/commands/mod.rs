@@ -47,6 +47,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 shadow: None,
                 session_dir: None,
                 config: None,
+                scope: Default::default(),
+                strategy: Default::default(),
             }));
         let interactive = matches!(command, Command::Wizard(_) | Command::Practice(_));
         if !interactive && !matches!(command, Command::Apply(_)) {

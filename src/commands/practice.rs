@@ -81,6 +81,7 @@ async fn practice(
         shadow: Some(cluster.url("postgres")),
         session_dir,
         mode: "practice".into(),
+        plan_options: Default::default(),
     };
     super::wizard::open(config).await
 }

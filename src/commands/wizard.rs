@@ -54,6 +54,11 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
         shadow: args.shadow.or(file.shadow),
         session_dir,
         mode: "live".into(),
+        plan_options: crate::plan::PlanOptions {
+            scope: args.scope.scope(),
+            strategy: args.strategy.into(),
+            ..Default::default()
+        },
     };
     open(config).await
 }

@@ -7,7 +7,7 @@ use super::journal::Journal;
 use super::preflight::{self, PreflightFacts};
 use super::wizard::{Config, PlanState, VerifyResult};
 use crate::apply::{self, ApplyOptions, Event};
-use crate::plan::{self, PlanFile, PlanOptions};
+use crate::plan::{self, PlanFile};
 use anyhow::{Context, Result};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -28,7 +28,7 @@ pub async fn generate_plan(config: &Config) -> Result<PlanState> {
         &config.target,
         &config.desired,
         config.shadow.as_deref(),
-        &PlanOptions::default(),
+        &config.plan_options,
     )
     .await?;
     let plan = computed.plan;
@@ -84,7 +84,7 @@ pub async fn verify(config: &Config) -> Result<VerifyResult> {
         &config.target,
         &config.desired,
         config.shadow.as_deref(),
-        &PlanOptions::default(),
+        &config.plan_options,
     )
     .await?;
     let plan = computed.plan;

@@ -52,6 +52,8 @@ pub struct Config {
     pub session_dir: PathBuf,
     /// `practice` or `live`.
     pub mode: String,
+    /// Strategy and scope of the plan (the same options as `pgalign diff`).
+    pub plan_options: crate::plan::PlanOptions,
 }
 
 /// A plan written into the session folder and read back from it.

@@ -304,3 +304,58 @@ fn a_scoped_plan_leaves_other_schemas_alone_and_applies_within_its_scope() {
     let o = run(&["verify", "--db", &url, "--desired", &want_url]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn additive_mode_never_drops_and_can_run_twice() {
+    let live = test_db("cli_additive");
+    live.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, legacy text, n int);
+         INSERT INTO t VALUES (1, 'keep me', 1);",
+    );
+    let want = test_db("cli_additive_want");
+    want.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, n bigint, must text NOT NULL);
+         CREATE TABLE fresh (id int PRIMARY KEY);
+         CREATE INDEX t_n ON t (n);",
+    );
+    let dir = temp_dir();
+    let plan = dir.path().join("plan.sql");
+    let o = run(&[
+        "diff",
+        "--db",
+        &live.url(),
+        "--desired",
+        &want.url(),
+        "--additive",
+        "-o",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let statements: String = text
+        .lines()
+        .filter(|l| !l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!statements.contains("DROP"), "{text}");
+    assert!(
+        text.contains("-- TODO: public.t.must is NOT NULL"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CREATE TABLE IF NOT EXISTS public.fresh"),
+        "{text}"
+    );
+    assert!(
+        text.contains("omitted: drop column public.t.legacy"),
+        "{text}"
+    );
+    // Run with psql twice: the second run changes nothing and fails on nothing.
+    for _ in 0..2 {
+        pgalign::db::shadow::run_psql(&live.settings, Some(&plan), None).unwrap();
+    }
+    assert_eq!(
+        live.query_one("SELECT legacy FROM t WHERE id = 1"),
+        "keep me"
+    );
+}

@@ -194,6 +194,11 @@ fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Pla
         b.notes
             .extend(omitted.into_iter().map(|o| format!("  omitted: {o}")));
     }
+    if opts.additive {
+        for (_, _, step) in &mut b.steps {
+            step.sql = if_not_exists(&step.sql);
+        }
+    }
     b.steps.sort_by_key(|(phase, seq, _)| (*phase, *seq));
     let mut plan = Plan {
         live_fingerprint: original.model.fingerprint(),
@@ -204,6 +209,30 @@ fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Pla
     };
     plan.renumber();
     plan
+}
+
+/// Adds `IF NOT EXISTS` to the `CREATE` statements that have it, so an additive
+/// plan can be run again safely.
+fn if_not_exists(sql: &str) -> String {
+    const HEADS: [&str; 8] = [
+        "CREATE SCHEMA ",
+        "CREATE TABLE ",
+        "CREATE UNLOGGED TABLE ",
+        "CREATE SEQUENCE ",
+        "CREATE INDEX CONCURRENTLY ",
+        "CREATE UNIQUE INDEX CONCURRENTLY ",
+        "CREATE INDEX ",
+        "CREATE UNIQUE INDEX ",
+    ];
+    for head in HEADS {
+        if let Some(rest) = sql.strip_prefix(head)
+            && !rest.starts_with("IF NOT EXISTS")
+            && !rest.starts_with("CONCURRENTLY")
+        {
+            return format!("{head}IF NOT EXISTS {rest}");
+        }
+    }
+    sql.to_string()
 }
 
 fn h(id: HazardId, severity: Severity, detail: impl Into<String>) -> Hazard {
@@ -311,5 +340,30 @@ impl Builder<'_> {
                 self.size(t)
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::if_not_exists;
+
+    #[test]
+    fn additive_creates_can_run_twice() {
+        assert_eq!(
+            if_not_exists("CREATE TABLE a.b (x int);"),
+            "CREATE TABLE IF NOT EXISTS a.b (x int);"
+        );
+        assert_eq!(
+            if_not_exists("CREATE INDEX CONCURRENTLY i ON t (a);"),
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);"
+        );
+        assert_eq!(
+            if_not_exists("CREATE UNIQUE INDEX i ON t (a);"),
+            "CREATE UNIQUE INDEX IF NOT EXISTS i ON t (a);"
+        );
+        assert_eq!(
+            if_not_exists("ALTER TABLE t ADD COLUMN x int;"),
+            "ALTER TABLE t ADD COLUMN x int;"
+        );
     }
 }

@@ -23,6 +23,7 @@ pub fn config(dir: &std::path::Path) -> Config {
         shadow: None,
         session_dir: dir.to_path_buf(),
         mode: "practice".into(),
+        plan_options: Default::default(),
     }
 }
 
