@@ -187,6 +187,8 @@ pub struct Facts {
     pub verification: Option<Verification>,
     pub cleanup: Vec<Cleanup>,
     pub notes: Vec<String>,
+    /// Lock-timeout retries and resumed runs, in words, in order.
+    pub apply_events: Vec<String>,
     /// What the session's last `session-ended` entry said.
     pub session_outcome: Option<String>,
 }
@@ -214,6 +216,7 @@ pub fn gather(records: &[Record]) -> Facts {
         verification: None,
         cleanup: Vec::new(),
         notes: Vec::new(),
+        apply_events: Vec::new(),
         session_outcome: None,
     };
     let mut steps: BTreeMap<usize, Statement> = BTreeMap::new();
@@ -460,10 +463,44 @@ pub fn gather(records: &[Record]) -> Facts {
             }
             Entry::Cleanup { action, path } => f.cleanup.push(Cleanup { action, path }),
             Entry::Note { text } => f.notes.push(text),
-            Entry::ApplyPlan { .. }
-            | Entry::GroupBegun { .. }
-            | Entry::GroupRetried { .. }
-            | Entry::ApplyResumed { .. } => {}
+            Entry::GroupRetried {
+                group,
+                attempt,
+                max_attempts,
+                wait_ms,
+                reason,
+                blockers,
+            } => {
+                let mut e = format!(
+                    "{}: group {group} rolled back and retried (attempt {attempt} of {max_attempts}, after {wait_ms} ms): {reason}",
+                    r.at
+                );
+                if !blockers.is_empty() {
+                    e.push_str(&format!("; blocked by {}", blockers.join("; ")));
+                }
+                f.apply_events.push(e);
+            }
+            Entry::ApplyResumed {
+                plan_path,
+                committed_groups,
+                recovered,
+            } => {
+                let groups: Vec<String> = committed_groups.iter().map(|g| g.to_string()).collect();
+                let mut e = format!(
+                    "{}: resumed the run of {plan_path}; groups already committed (not run again): {}",
+                    r.at,
+                    if groups.is_empty() {
+                        "none".into()
+                    } else {
+                        groups.join(", ")
+                    }
+                );
+                if !recovered.is_empty() {
+                    e.push_str(&format!("; repaired: {}", recovered.join("; ")));
+                }
+                f.apply_events.push(e);
+            }
+            Entry::ApplyPlan { .. } | Entry::GroupBegun { .. } => {}
             Entry::SessionEnded { outcome } => {
                 f.session_outcome = Some(outcome);
                 f.ended_at = Some(r.at.clone());

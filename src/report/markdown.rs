@@ -352,6 +352,13 @@ fn statements(o: &mut String, f: &Facts) {
             "✘ {unknown} statement(s) have no recorded result: check the database before doing anything else.\n"
         );
     }
+    if !f.apply_events.is_empty() {
+        o.push_str("Retries and resumes:\n\n");
+        for e in &f.apply_events {
+            let _ = writeln!(o, "- {e}");
+        }
+        o.push('\n');
+    }
     o.push_str(
         "| Step | Group | Statement | Outcome | Duration | Rows |\n|---:|---:|---|---|---:|---:|\n",
     );

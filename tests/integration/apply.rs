@@ -299,6 +299,18 @@ fn apply_lock_held_elsewhere_times_out_retries_and_names_the_blocker() {
         2
     );
     assert_eq!(count(&j, |e| matches!(e, Entry::GroupCommitted { .. })), 0);
+    // The report tells the retry and who blocked it.
+    let report = run(&[
+        "report",
+        "--journal",
+        session.join("journal.jsonl").to_str().unwrap(),
+    ]);
+    let md = stdout(&report);
+    assert!(
+        md.contains("Retries and resumes:") && md.contains("group 1 rolled back and retried"),
+        "{md}"
+    );
+    assert!(md.contains("blocker-app"), "{md}");
 }
 
 #[test]
