@@ -3,6 +3,23 @@
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
+/// Waits for Ctrl-C (SIGINT) or SIGTERM. Returns at once with `false` when the
+/// signal handlers cannot be installed.
+pub async fn interrupt_or_terminate() -> bool {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return false;
+    };
+    tokio::select! {
+        _ = int.recv() => {},
+        _ = term.recv() => {},
+    }
+    true
+}
+
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

@@ -157,16 +157,8 @@ fn confirm(args: &ApplyArgs, settings: &ConnSettings) -> Result<Option<u8>> {
 /// second: quit at once (the server rolls back an open transaction).
 fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
     tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        if !crate::util::interrupt_or_terminate().await {
             return;
-        };
-        tokio::select! {
-            _ = int.recv() => {},
-            _ = term.recv() => {},
         }
         eprintln!(
             "pgalign: interrupted: cancelling the running statement on the server and rolling back its group (press Ctrl-C again to quit at once)"

@@ -437,16 +437,8 @@ pub fn cleanup_all() {
 /// exits with 130. The wizard reads Ctrl-C as a key in raw mode and ends itself.
 pub fn install_signal_cleanup() {
     tokio::spawn(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        if !crate::util::interrupt_or_terminate().await {
             return;
-        };
-        tokio::select! {
-            _ = int.recv() => {},
-            _ = term.recv() => {},
         }
         cleanup_all();
         eprintln!("pgalign: interrupted; throwaway databases were stopped and removed");
