@@ -3,21 +3,30 @@
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// Waits for Ctrl-C (SIGINT) or SIGTERM. Returns at once with `false` when the
-/// signal handlers cannot be installed.
-pub async fn interrupt_or_terminate() -> bool {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return false;
-    };
-    tokio::select! {
-        _ = int.recv() => {},
-        _ = term.recv() => {},
+/// Ctrl-C (SIGINT) and SIGTERM, registered once so that no signal between two
+/// waits is missed.
+pub struct Interrupts {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    /// `None` when the signal handlers cannot be installed.
+    pub fn new() -> Option<Interrupts> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Some(Interrupts {
+            int: signal(SignalKind::interrupt()).ok()?,
+            term: signal(SignalKind::terminate()).ok()?,
+        })
     }
-    true
+
+    /// Waits for the next Ctrl-C or SIGTERM.
+    pub async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {},
+            _ = self.term.recv() => {},
+        }
+    }
 }
 
 /// SHA-256 of `bytes`, lowercase hex.

@@ -157,17 +157,15 @@ fn confirm(args: &ApplyArgs, settings: &ConnSettings) -> Result<Option<u8>> {
 /// second: quit at once (the server rolls back an open transaction).
 fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
     tokio::spawn(async move {
-        if !crate::util::interrupt_or_terminate().await {
+        let Some(mut interrupts) = crate::util::Interrupts::new() else {
             return;
-        }
+        };
+        interrupts.wait().await;
         eprintln!(
             "pgalign: interrupted: cancelling the running statement on the server and rolling back its group (press Ctrl-C again to quit at once)"
         );
         let _ = cancel.send(true);
-        tokio::select! {
-            _ = int.recv() => {},
-            _ = term.recv() => {},
-        }
+        interrupts.wait().await;
         eprintln!(
             "pgalign: interrupted again: quitting; the server rolls back the open transaction"
         );

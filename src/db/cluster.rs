@@ -437,9 +437,10 @@ pub fn cleanup_all() {
 /// exits with 130. The wizard reads Ctrl-C as a key in raw mode and ends itself.
 pub fn install_signal_cleanup() {
     tokio::spawn(async {
-        if !crate::util::interrupt_or_terminate().await {
+        let Some(mut interrupts) = crate::util::Interrupts::new() else {
             return;
-        }
+        };
+        interrupts.wait().await;
         cleanup_all();
         eprintln!("pgalign: interrupted; throwaway databases were stopped and removed");
         std::process::exit(130);
