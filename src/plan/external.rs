@@ -57,7 +57,14 @@ pub async fn import_with_live(sql_path: &Path, target: &ConnSettings) -> Result<
     let mut report = report?;
     drop_apply_settings(&mut report);
     let major = (live.server_version_num / 10000).max(0) as u32;
-    let (steps, notes) = steps_from(&report, &name, major)?;
+    let (steps, mut notes) = steps_from(&report, &name, major)?;
+    notes.insert(
+        0,
+        format!(
+            "imported from {name} (SHA-256 {}); no desired schema: hazards from pgalign's lint engine, sized on {target}",
+            crate::util::sha256_hex(&bytes)
+        ),
+    );
     let scope = Scope::default();
     let mut plan = Plan {
         live_fingerprint: scope.fingerprint(&live.model),
