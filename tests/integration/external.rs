@@ -144,7 +144,7 @@ fn external_plan_renders_parses_and_applies() {
     let refused = block_on(async move {
         pgalign::apply::run(&target, &f, &ApplyOptions::default(), None, None).await
     });
-    let err = refused.err().expect("refused without --allow-hazards");
+    let err = refused.expect_err("refused without --allow-hazards");
     assert!(
         matches!(
             err.downcast_ref::<Refusal>(),
