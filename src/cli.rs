@@ -173,9 +173,14 @@ pub struct WizardArgs {
     /// The live database (also PGALIGN_DB_URL).
     #[arg(long, env = "PGALIGN_DB_URL")]
     pub db: Option<String>,
-    /// The desired schema (see `pgalign diff --help`).
+    /// The desired schema (see `pgalign diff --help`); optional with --plan,
+    /// where it only serves to verify the result.
     #[arg(long)]
     pub desired: Option<String>,
+    /// An external SQL file (a hand-written migration, `prisma migrate diff
+    /// --script` output…) to review and apply in place of a computed plan.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
     #[arg(long, env = "PGALIGN_SHADOW_URL")]
     pub shadow: Option<String>,
     /// Where the session's journal, backup, plan and report go.

@@ -55,6 +55,8 @@ pub const BACKUP_NEXT: &str = "Press Enter to compute the plan.";
 // Diff.
 pub const DIFF_RUNNING: &str = "inspecting the live and the desired schema, computing the plan…";
 pub const DIFF_NEXT: &str = "Press Enter to review the plan.";
+pub const IMPORT_RUNNING: &str =
+    "inspecting the live schema and linting the external plan against it…";
 pub const NO_DIFFERENCES: &str = "no differences: the live schema already matches the desired one";
 
 // Review.
@@ -77,6 +79,11 @@ pub const VERIFY_RUNNING: &str =
     "re-inspecting the live schema and comparing it with the desired one…";
 pub const IN_SYNC: &str = "IN SYNC: zero differences";
 pub const NOT_IN_SYNC: &str = "DIFFERENCES REMAIN";
+pub const VERIFY_NO_DESIRED_RUNNING: &str =
+    "re-inspecting the live schema (there is no desired schema to compare it with)…";
+pub const VERIFY_NO_DESIRED: &str = "no desired schema to compare with: the plan was an external file, so pgalign cannot say whether the schema is now the one intended";
+pub const VERIFY_NO_DESIRED_HINT: &str =
+    "Pass --desired SRC with --plan to have the result re-diffed against the desired schema.";
 pub const VERIFY_NEXT: &str = "Press Enter to clean up.";
 
 // Cleanup.
@@ -100,6 +107,8 @@ pub mod outcome {
     pub const ALREADY_IN_SYNC: &str = "already in sync";
     pub const APPLY_FAILED: &str = "apply failed";
     pub const DIFFERENCES_REMAIN: &str = "differences remain";
+    /// An external plan applied with no desired schema to verify against.
+    pub const APPLIED_UNVERIFIED: &str = "applied, not verified (no desired schema)";
     pub const ABORTED: &str = "aborted";
 }
 

@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> ExitCode {
             .unwrap_or(Command::Wizard(crate::cli::WizardArgs {
                 db: None,
                 desired: None,
+                plan: None,
                 shadow: None,
                 session_dir: None,
                 config: None,

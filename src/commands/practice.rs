@@ -77,7 +77,8 @@ async fn practice(
         .with_context(|| format!("writing {}", desired.display()))?;
     let config = Config {
         target,
-        desired: desired.display().to_string(),
+        desired: Some(desired.display().to_string()),
+        external_plan: None,
         shadow: Some(cluster.url("postgres")),
         session_dir,
         mode: "practice".into(),

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 struct FileConfig {
     db: Option<String>,
     desired: Option<String>,
+    plan: Option<PathBuf>,
     shadow: Option<String>,
     session_dir: Option<PathBuf>,
 }
@@ -39,18 +40,31 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
             "the wizard needs a target: pass --db URL, set PGALIGN_DB_URL, or put `db = \"…\"` in pgalign.toml (or try `pgalign practice`)"
         );
     };
-    let Some(desired) = args.desired.or(file.desired) else {
+    let desired = args.desired.or(file.desired);
+    let external_plan = args.plan.or(file.plan);
+    if desired.is_none() && external_plan.is_none() {
         bail!(
-            "the wizard needs the desired schema: pass --desired SRC or put `desired = \"…\"` in pgalign.toml"
+            "the wizard needs the desired schema or a plan: pass --desired SRC (or --plan FILE for an external SQL file), or put `desired = \"…\"` in pgalign.toml"
         );
-    };
+    }
     let target = ConnSettings::parse(&db).context("parsing --db")?;
-    crate::db::shadow::DesiredSource::parse(&desired)?;
+    if let Some(desired) = &desired {
+        crate::db::shadow::DesiredSource::parse(desired)?;
+    }
+    if let Some(plan) = &external_plan
+        && !plan.is_file()
+    {
+        bail!(
+            "the external plan {} is not a readable file",
+            plan.display()
+        );
+    }
     let session_dir =
         crate::session::new_session_dir(args.session_dir.or(file.session_dir).as_deref())?;
     let config = Config {
         target,
         desired,
+        external_plan,
         shadow: args.shadow.or(file.shadow),
         session_dir,
         mode: "live".into(),

@@ -5,6 +5,7 @@
 
 pub mod compute;
 pub mod diff;
+pub mod external;
 pub mod file;
 pub mod hints;
 

@@ -49,6 +49,7 @@ impl Wizard {
             return outcome::APPLY_FAILED;
         }
         match &self.verify {
+            Some(_) if self.config.desired.is_none() => outcome::APPLIED_UNVERIFIED,
             Some(v) if !v.in_sync => outcome::DIFFERENCES_REMAIN,
             Some(_) if self.plan_is_empty() => outcome::ALREADY_IN_SYNC,
             Some(_) => outcome::ALIGNED,
@@ -99,10 +100,12 @@ impl Wizard {
     }
 
     /// The exit code of a finished session: 0 when aligned (or already in
-    /// sync), 1 when the apply failed or differences remain.
+    /// sync, or an external plan applied with nothing to verify against), 1 when the apply failed or differences remain.
     pub fn exit_code(&self) -> u8 {
         match self.outcome() {
-            outcome::ALIGNED | outcome::ALREADY_IN_SYNC => crate::commands::exit::OK,
+            outcome::ALIGNED | outcome::ALREADY_IN_SYNC | outcome::APPLIED_UNVERIFIED => {
+                crate::commands::exit::OK
+            }
             outcome::ABORTED => crate::commands::exit::ABORTED,
             _ => crate::commands::exit::ERROR,
         }

@@ -21,17 +21,27 @@ pub async fn backup(config: &Config) -> Result<crate::backup::BackupEvidence> {
         .with_context(|| format!("backing up {}", config.target))
 }
 
-/// Computes the plan, writes it into the session folder as `plan.sql` and
-/// reads it back, so what is reviewed is exactly what is on disk.
+/// Computes the plan (or imports the external one), writes it into the
+/// session folder as `plan.sql` and reads it back, so what is reviewed is
+/// exactly what is on disk.
 pub async fn generate_plan(config: &Config) -> Result<PlanState> {
-    let computed = crate::plan::compute::compute(
-        &config.target,
-        &config.desired,
-        config.shadow.as_deref(),
-        &config.plan_options,
-    )
-    .await?;
-    let plan = computed.plan;
+    let (plan, live) = match (&config.external_plan, &config.desired) {
+        (Some(file), _) => {
+            let imported = plan::external::import_with_live(file, &config.target).await?;
+            (imported.plan, imported.live)
+        }
+        (None, Some(desired)) => {
+            let computed = crate::plan::compute::compute(
+                &config.target,
+                desired,
+                config.shadow.as_deref(),
+                &config.plan_options,
+            )
+            .await?;
+            (computed.plan, computed.live)
+        }
+        (None, None) => anyhow::bail!("the session has neither a desired schema nor a plan"),
+    };
     let text = plan::render_plan(
         &plan,
         &config.target.to_string(),
@@ -40,7 +50,7 @@ pub async fn generate_plan(config: &Config) -> Result<PlanState> {
     let path = config.session_dir.join("plan.sql");
     crate::util::write_private(&path, text.as_bytes())
         .with_context(|| format!("writing plan file {}", path.display()))?;
-    apply::write_live_sidecar(&path, &computed.live.model)?;
+    apply::write_live_sidecar(&path, &live.model)?;
     let read = std::fs::read_to_string(&path)
         .with_context(|| format!("reading plan file {}", path.display()))?;
     let file = plan::parse_plan(&read).with_context(|| format!("plan file {}", path.display()))?;
@@ -78,11 +88,23 @@ pub async fn run_apply(
     }
 }
 
-/// Re-diffs: zero steps means in sync.
+/// Re-diffs: zero steps means in sync. Without a desired schema (an external
+/// plan alone) there is nothing to compare with: the live fingerprint after
+/// the apply is all there is to record, and it is never called in sync.
 pub async fn verify(config: &Config) -> Result<VerifyResult> {
+    let Some(desired) = &config.desired else {
+        let live = crate::catalog::inspect(&config.target)
+            .await
+            .with_context(|| format!("inspecting {}", config.target))?;
+        return Ok(VerifyResult {
+            in_sync: false,
+            remaining: vec![],
+            fingerprint: crate::catalog::Scope::default().fingerprint(&live.model),
+        });
+    };
     let computed = crate::plan::compute::compute(
         &config.target,
-        &config.desired,
+        desired,
         config.shadow.as_deref(),
         &config.plan_options,
     )

@@ -46,14 +46,29 @@ impl Step {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub target: ConnSettings,
-    /// The `--desired` argument as given.
-    pub desired: String,
+    /// The `--desired` argument as given (none with an external plan alone).
+    pub desired: Option<String>,
+    /// `--plan FILE`: an external SQL file reviewed and applied in place of a
+    /// computed plan.
+    pub external_plan: Option<PathBuf>,
     pub shadow: Option<String>,
     pub session_dir: PathBuf,
     /// `practice` or `live`.
     pub mode: String,
     /// Strategy and scope of the plan (the same options as `pgalign diff`).
     pub plan_options: crate::plan::PlanOptions,
+}
+
+impl Config {
+    /// What the session aligns to, in words (journal and report).
+    pub fn source(&self) -> String {
+        match (&self.desired, &self.external_plan) {
+            (Some(d), None) => d.clone(),
+            (Some(d), Some(p)) => format!("{d} (external plan {})", p.display()),
+            (None, Some(p)) => format!("external plan {}", p.display()),
+            (None, None) => "none".into(),
+        }
+    }
 }
 
 /// A plan written into the session folder and read back from it.

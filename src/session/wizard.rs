@@ -40,7 +40,7 @@ impl Wizard {
             target: config.target.to_string(),
             database: config.target.dbname.clone(),
             mode: config.mode.clone(),
-            desired: config.desired.clone(),
+            desired: config.source(),
         })?;
         Ok(Wizard {
             config,
@@ -182,6 +182,15 @@ impl Wizard {
             statements: f.steps.len(),
             summary: f.header.summary,
         })?;
+        if let Some(path) = &self.config.external_plan {
+            let what = plan.notes.first().cloned().unwrap_or_default();
+            self.record(Entry::Note {
+                text: format!(
+                    "the plan was imported from the external file {}, not computed: {what}",
+                    path.display()
+                ),
+            })?;
+        }
         self.plan = Some(plan);
         Ok(())
     }
@@ -299,11 +308,21 @@ impl Wizard {
 
     pub fn verify_done(&mut self, result: VerifyResult) -> Result<(), Refusal> {
         self.expect(Step::Verify)?;
-        self.record(Entry::Verified {
-            in_sync: result.in_sync,
-            remaining: result.remaining.clone(),
-            fingerprint: result.fingerprint.clone(),
-        })?;
+        if self.config.desired.is_none() {
+            self.record(Entry::Note {
+                text: format!(
+                    "{}; live fingerprint after apply: {}",
+                    strings::VERIFY_NO_DESIRED,
+                    result.fingerprint
+                ),
+            })?;
+        } else {
+            self.record(Entry::Verified {
+                in_sync: result.in_sync,
+                remaining: result.remaining.clone(),
+                fingerprint: result.fingerprint.clone(),
+            })?;
+        }
         self.verify = Some(result);
         Ok(())
     }

@@ -10,6 +10,7 @@ mod conn;
 mod convergence;
 mod corpus;
 mod e2e;
+mod external;
 mod lint;
 mod rehearse;
 mod report;

@@ -32,12 +32,22 @@ pub(crate) fn summary_spans(p: &Palette, s: &crate::hazard::Summary) -> Vec<Span
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let p = palette(app);
     let mut lines = vec![Line::raw("")];
+    let external = app.wizard.config.external_plan.as_ref();
     match &app.wizard.plan {
+        None if app.busy && external.is_some() => lines.push(busy(app, strings::IMPORT_RUNNING)),
         None if app.busy => lines.push(busy(app, strings::DIFF_RUNNING)),
         None => lines.push(Line::raw("  press Enter to compute the plan again")),
         Some(plan) => {
             let h = &plan.file.header;
-            lines.push(kv(&p, "desired schema", app.wizard.config.desired.clone()));
+            if let Some(file) = external {
+                lines.push(kv(&p, "external plan", file.display().to_string()));
+            }
+            let desired = app.wizard.config.desired.clone();
+            lines.push(kv(
+                &p,
+                "desired schema",
+                desired.unwrap_or_else(|| "none (the plan is the external file)".into()),
+            ));
             lines.push(kv(&p, "plan file", plan.path.display().to_string()));
             lines.push(kv(&p, "plan SHA-256", plan.file.actual_sha256.clone()));
             lines.push(kv(&p, "live fingerprint", h.live_fingerprint.clone()));

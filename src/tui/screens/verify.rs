@@ -12,9 +12,25 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let p = palette(app);
     let mut lines = vec![Line::raw("")];
+    let compared = app.wizard.config.desired.is_some();
     match &app.wizard.verify {
+        None if app.busy && !compared => lines.push(busy(app, strings::VERIFY_NO_DESIRED_RUNNING)),
         None if app.busy => lines.push(busy(app, strings::VERIFY_RUNNING)),
         None => lines.push(Line::raw("  press Enter to verify again")),
+        Some(v) if !compared => {
+            lines.push(Line::styled(
+                format!("  {} {}", strings::GLYPH_WARN, strings::VERIFY_NO_DESIRED),
+                p.severity(crate::hazard::Severity::Warning),
+            ));
+            lines.push(Line::raw(""));
+            lines.push(kv(&p, "live fingerprint", v.fingerprint.clone()));
+            lines.push(Line::raw(
+                "  (the schema as it is after the apply, recorded in the journal)",
+            ));
+            lines.push(Line::raw(""));
+            lines.push(Line::raw(format!("  {}", strings::VERIFY_NO_DESIRED_HINT)));
+            lines.push(Line::raw(format!("  {}", strings::VERIFY_NEXT)));
+        }
         Some(v) if v.in_sync => {
             lines.push(status(&p, true, strings::IN_SYNC, ""));
             lines.push(Line::raw(""));
@@ -41,7 +57,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" Verify: re-diff against the desired schema ")),
+            .block(Block::bordered().title(if compared {
+                " Verify: re-diff against the desired schema "
+            } else {
+                " Verify: no desired schema to compare with "
+            })),
         area,
     );
 }

@@ -19,7 +19,8 @@ pub fn config(dir: &std::path::Path) -> Config {
             "host=db.example.com port=5432 user=app dbname=shop sslmode=disable",
         )
         .unwrap(),
-        desired: "schema/desired.sql".into(),
+        desired: Some("schema/desired.sql".into()),
+        external_plan: None,
         shadow: None,
         session_dir: dir.to_path_buf(),
         mode: "practice".into(),
