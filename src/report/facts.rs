@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 pub enum Outcome {
     Aligned,
     NotAligned,
+    /// An external plan applied in full, with no desired schema to verify against.
+    AppliedNotVerified,
     Incomplete,
 }
 
@@ -19,6 +21,7 @@ impl Outcome {
         match self {
             Outcome::Aligned => "ALIGNED",
             Outcome::NotAligned => "NOT ALIGNED",
+            Outcome::AppliedNotVerified => "APPLIED, NOT VERIFIED",
             Outcome::Incomplete => "INCOMPLETE",
         }
     }
@@ -530,7 +533,14 @@ pub fn gather(records: &[Record]) -> Facts {
     if let (Some(s), Some(a)) = (f.sign_off.as_mut(), f.apply.as_ref()) {
         s.matches_applied = Some(s.plan_sha256.eq_ignore_ascii_case(&a.plan_sha256));
     }
-    if let (Some(v), Some(p)) = (f.verification.as_mut(), f.plan.as_ref()) {
+    // An imported plan has no desired fingerprint ("external") to compare with.
+    let external = f
+        .plan
+        .as_ref()
+        .is_some_and(|p| p.desired_fingerprint == "external");
+    if let (Some(v), Some(p)) = (f.verification.as_mut(), f.plan.as_ref())
+        && !external
+    {
         v.matches_desired = Some(v.fingerprint == p.desired_fingerprint);
     }
     let failed = f
@@ -542,6 +552,9 @@ pub fn gather(records: &[Record]) -> Facts {
         Some(v) if v.in_sync => Outcome::Aligned,
         Some(_) => Outcome::NotAligned,
         None if failed => Outcome::NotAligned,
+        None if external && f.apply.as_ref().is_some_and(|a| a.ok == Some(true)) => {
+            Outcome::AppliedNotVerified
+        }
         None => Outcome::Incomplete,
     };
     f

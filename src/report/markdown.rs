@@ -10,6 +10,7 @@ pub fn render(f: &Facts) -> String {
     let glyph = match f.outcome {
         Outcome::Aligned => "✔",
         Outcome::NotAligned => "✘",
+        Outcome::AppliedNotVerified => "✔",
         Outcome::Incomplete => "…",
     };
     let db = f
@@ -320,6 +321,9 @@ fn outcome_sentence(f: &Facts) -> String {
         (Outcome::NotAligned, None) => {
             "Verification found differences: the live schema does not match the desired schema."
                 .into()
+        }
+        (Outcome::AppliedNotVerified, _) => {
+            "Every statement of the imported plan was applied; with no desired schema, alignment was not verified.".into()
         }
         (Outcome::Incomplete, _) => {
             "The session did not reach a verification: alignment is not established.".into()

@@ -388,3 +388,50 @@ fn passwords_never_reach_the_report() {
         "no secrets here: passwords are long"
     );
 }
+
+#[test]
+fn an_imported_plan_applied_without_a_desired_schema_says_so() {
+    let mut records = vec![started()];
+    let mut p = plan(1);
+    if let Entry::PlanGenerated {
+        desired_fingerprint,
+        ..
+    } = &mut p.entry
+    {
+        *desired_fingerprint = "external".into();
+    }
+    records.push(p);
+    records.push(rec(
+        "02:00",
+        Entry::ApplyStarted {
+            plan_sha256: "ab12".into(),
+            statements: 1,
+            lock_timeout_ms: 5000,
+            statement_timeout_ms: None,
+        },
+    ));
+    records.extend(stmt("02:01", 1, 1, "ALTER TABLE public.t", 3, 0));
+    records.push(rec(
+        "02:02",
+        Entry::GroupCommitted {
+            group: 1,
+            steps: vec![1],
+        },
+    ));
+    records.push(rec(
+        "02:03",
+        Entry::ApplyFinished {
+            ok: true,
+            committed: vec![1],
+            not_applied: vec![],
+        },
+    ));
+    let md = render_markdown(&records);
+    assert!(md.contains("APPLIED, NOT VERIFIED"), "{md}");
+    assert!(md.contains("alignment was not verified"), "{md}");
+    assert!(
+        !md.contains("differs from the plan's desired fingerprint"),
+        "{md}"
+    );
+    assert_eq!(render_json(&records)["outcome"], "applied_not_verified");
+}
