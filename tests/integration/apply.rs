@@ -685,3 +685,60 @@ fn apply_ctrl_c_cancels_on_the_server_and_rolls_back_the_group() {
     let j = records(&session.join("journal.jsonl"));
     assert!(j.iter().any(|e| matches!(e, Entry::GroupRolledBack { group: 3, reason, .. } if reason == "cancelled by the operator")), "{j:?}");
 }
+
+#[test]
+fn apply_statement_timeout_stops_the_run_and_rolls_back_its_group() {
+    let db = test_db("apply_stmt_timeout");
+    db.exec("CREATE TABLE public.t (x int); INSERT INTO public.t VALUES (1);");
+    let dir = temp_dir();
+    let plan = hand_plan(
+        &db.settings,
+        dir.path(),
+        &[
+            (1, true, "ALTER TABLE public.t ADD COLUMN n int;"),
+            (1, true, "SELECT pg_sleep(5);"),
+            (2, true, "ALTER TABLE public.t ADD COLUMN m int;"),
+        ],
+    );
+    let session = dir.path().join("s");
+    let out = apply_cmd(
+        &db,
+        &[
+            "--plan",
+            plan.to_str().unwrap(),
+            "--session-dir",
+            session.to_str().unwrap(),
+            "--statement-timeout",
+            "300ms",
+        ],
+    )
+    .output()
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("57014"),
+        "the server's timeout is named: {err}"
+    );
+    // Nothing of group 1 stayed and group 2 never ran.
+    assert_eq!(
+        db.query_one(
+            "SELECT count(*)::text FROM information_schema.columns WHERE table_name = 't'"
+        ),
+        "1"
+    );
+    let j = records(&session.join("journal.jsonl"));
+    assert_eq!(
+        count(&j, |e| matches!(e, Entry::GroupRolledBack { group: 1, .. })),
+        1
+    );
+    assert_eq!(
+        count(&j, |e| matches!(e, Entry::GroupRetried { .. })),
+        0,
+        "a statement timeout is not retried"
+    );
+    assert_eq!(
+        count(&j, |e| matches!(e, Entry::StatementStarted { step: 3, .. })),
+        0
+    );
+}
