@@ -565,7 +565,8 @@ fn partitioned_tables_partitions_and_their_indexes() {
          CREATE TABLE m_old PARTITION OF m FOR VALUES FROM ('2000-01-01') TO ('2024-01-01');
          INSERT INTO m SELECT g, DATE '2024-01-01' + g, 'v' FROM generate_series(1, 50) g;
          CREATE TABLE loose (id int, d date NOT NULL, v text);",
-        "CREATE TABLE m (id int, d date NOT NULL, v text, w int, PRIMARY KEY (id, d)) PARTITION BY RANGE (d);
+        "CREATE TABLE owner (id int PRIMARY KEY);
+         CREATE TABLE m (id int, d date NOT NULL, v text, w int REFERENCES owner (id), PRIMARY KEY (id, d)) PARTITION BY RANGE (d);
          CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
          CREATE TABLE m_2025 PARTITION OF m FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
          CREATE TABLE m_def PARTITION OF m DEFAULT;
