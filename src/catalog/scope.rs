@@ -67,6 +67,16 @@ impl Scope {
             m.owners.clear();
         }
         let keep_target = |target: &str| {
+            if let Some(rest) = target.strip_prefix("DEFAULT PRIVILEGES ") {
+                // Global entries stay; per-schema ones follow the schema filter.
+                return match rest.split_once(" IN SCHEMA ") {
+                    Some((_, tail)) => {
+                        let schema = tail.rsplit_once(" ON ").map(|x| x.0).unwrap_or(tail);
+                        self.schema_in(&schema.trim_matches('"').replace("\"\"", "\""))
+                    }
+                    None => true,
+                };
+            }
             // `KIND schema.name…`: out of scope when that name is.
             let name = target.split_once(' ').map(|x| x.1).unwrap_or(target);
             let name = name.split('(').next().unwrap_or(name);

@@ -123,6 +123,62 @@ impl Builder<'_> {
         }
     }
 
+    /// `ALTER DEFAULT PRIVILEGES` entries, keyed
+    /// `DEFAULT PRIVILEGES FOR ROLE r [IN SCHEMA s] ON TABLES` (or SEQUENCES,
+    /// FUNCTIONS, TYPES, SCHEMAS): what objects that role creates later get.
+    pub(super) fn default_privileges(&mut self) {
+        let keys: BTreeSet<&String> = self
+            .desired
+            .privileges
+            .keys()
+            .chain(self.live.model.privileges.keys())
+            .filter(|k| k.starts_with("DEFAULT PRIVILEGES "))
+            .collect();
+        for key in keys {
+            let Some((head, kind)) = key.rsplit_once(" ON ") else {
+                continue;
+            };
+            let role_part = head.trim_start_matches("DEFAULT PRIVILEGES ");
+            let entries = |m: &Model| -> BTreeSet<String> {
+                m.privileges
+                    .get(key)
+                    .map(|v| v.iter().cloned().collect())
+                    .unwrap_or_default()
+            };
+            let have = entries(&self.live.model);
+            let want = entries(self.desired);
+            for e in have.difference(&want) {
+                let Some((grantee, p)) = e.rsplit_once(':') else {
+                    continue;
+                };
+                let p = p.trim_end_matches('*');
+                self.grant_step(
+                    format!(
+                        "ALTER DEFAULT PRIVILEGES {role_part} REVOKE {p} ON {kind} FROM {grantee};"
+                    ),
+                    format!(
+                        "default privileges {}: revoke {p} on {} from {grantee}",
+                        role_part.to_lowercase(),
+                        kind.to_lowercase()
+                    ),
+                );
+            }
+            for e in want.difference(&have) {
+                let Some((grantee, p)) = e.rsplit_once(':') else {
+                    continue;
+                };
+                let (p, with) = match p.strip_suffix('*') {
+                    Some(p) => (p, " WITH GRANT OPTION"),
+                    None => (p, ""),
+                };
+                self.grant_step(
+                    format!("ALTER DEFAULT PRIVILEGES {role_part} GRANT {p} ON {kind} TO {grantee}{with};"),
+                    format!("default privileges {}: grant {p} on {} to {grantee}", role_part.to_lowercase(), kind.to_lowercase()),
+                );
+            }
+        }
+    }
+
     pub(super) fn privileges(&mut self) {
         let targets: BTreeSet<&String> = self
             .desired

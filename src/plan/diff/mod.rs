@@ -169,6 +169,7 @@ fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Pla
     b.statistics();
     b.owners();
     b.privileges();
+    b.default_privileges();
     b.comments();
     b.drop_types();
     b.unmanaged();
