@@ -29,6 +29,7 @@ pub fn plan_json(plan: &Plan, text: &str) -> Result<String> {
         "statements": plan.steps.len(),
         "summary": plan.summary(),
         "notes": plan.notes,
+        "scope": plan.scope,
         "steps": plan.steps,
     });
     Ok(serde_json::to_string_pretty(&v)? + "\n")
