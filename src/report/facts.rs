@@ -231,6 +231,7 @@ pub fn gather(records: &[Record]) -> Facts {
                 database,
                 mode,
                 desired,
+                ..
             } => {
                 if f.session.is_none() {
                     f.session = Some(Session {
