@@ -119,12 +119,7 @@ fn resume_session(
     if let Some(d) = &desired {
         crate::db::shadow::DesiredSource::parse(d)?;
     }
-    let config = from.config(
-        target,
-        desired,
-        args.shadow.clone(),
-        args.strategy.into(),
-    )?;
+    let config = from.config(target, desired, args.shadow.clone(), args.strategy.into())?;
     Ok((from, config))
 }
 

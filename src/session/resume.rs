@@ -202,7 +202,10 @@ pub fn load(journal_path: &Path) -> Result<Resumable> {
     let text = std::fs::read_to_string(&plan_path).map_err(|e| {
         cannot(
             jp,
-            format!("the signed-off plan file {} cannot be read: {e}", plan_path.display()),
+            format!(
+                "the signed-off plan file {} cannot be read: {e}",
+                plan_path.display()
+            ),
         )
     })?;
     let file = crate::plan::parse_plan(&text).map_err(|e| {
@@ -356,12 +359,20 @@ impl Resumable {
         } else {
             format!(
                 "group{} {} already committed (steps {}), never run again",
-                if self.committed_groups.len() == 1 { "" } else { "s" },
+                if self.committed_groups.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 ranges(self.committed_groups.iter().copied()),
                 ranges(self.committed_steps.iter().copied())
             )
         };
-        s.push_str(&format!("; not committed: steps {}", ranges(rest)));
+        if rest.is_empty() {
+            s.push_str("; every step is committed, but the run's end was never journaled");
+        } else {
+            s.push_str(&format!("; not committed: steps {}", ranges(rest)));
+        }
         if !self.unsettled_groups.is_empty() {
             s.push_str(&format!(
                 "; the server settles whether group {} committed before anything runs",

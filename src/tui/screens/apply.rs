@@ -36,10 +36,7 @@ fn status_cell(app: &App, p: &Palette, s: &StmtStatus) -> Span<'static> {
         StmtStatus::Committed { ms } => {
             (format!("{} COMMITTED {ms} ms", strings::GLYPH_OK), p.ok())
         }
-        StmtStatus::CommittedBefore => (
-            format!("{} COMMITTED BEFORE", strings::GLYPH_OK),
-            p.ok(),
-        ),
+        StmtStatus::CommittedBefore => (format!("{} COMMITTED BEFORE", strings::GLYPH_OK), p.ok()),
         StmtStatus::Failed => (format!("{} FAILED", strings::GLYPH_FAIL), p.bad()),
         StmtStatus::RolledBack => (
             format!("{} ROLLED BACK", strings::GLYPH_ROLLED_BACK),
