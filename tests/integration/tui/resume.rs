@@ -156,6 +156,8 @@ fn tui_resume_continues_an_interrupted_apply_without_rerunning_a_committed_group
     assert_eq!(config2.session_dir, dir);
     let mut app = App::new(Wizard::resume(config2.clone(), from).unwrap(), false);
     assert_eq!(app.wizard.step, Step::Apply);
+    assert!(app.init().is_empty(), "preflight is not repeated");
+    assert!(!app.busy);
     assert_eq!(
         app.wizard.signoff.as_ref().unwrap().reviewer,
         "Rex Reviewer"
