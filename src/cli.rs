@@ -194,6 +194,11 @@ pub struct WizardArgs {
     /// `online` (default) or `offline` (see `pgalign diff --help`).
     #[arg(long, value_enum, default_value = "online")]
     pub strategy: StrategyArg,
+    /// Reopen the session of this journal at its Apply step to continue an
+    /// interrupted apply: the signed-off plan is checked unchanged, committed
+    /// groups are never run again. Needs the same --db.
+    #[arg(long, value_name = "JOURNAL", conflicts_with_all = ["plan", "session_dir"])]
+    pub resume: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -59,6 +59,7 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
                 database: settings.dbname.clone(),
                 mode: "apply".into(),
                 desired: format!("plan {}", plan_path.display()),
+                wizard: None,
             })?;
             journal
         }

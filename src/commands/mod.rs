@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 config: None,
                 scope: Default::default(),
                 strategy: Default::default(),
+                resume: None,
             }));
         let interactive = matches!(command, Command::Wizard(_) | Command::Practice(_));
         if !interactive && !matches!(command, Command::Apply(_)) {

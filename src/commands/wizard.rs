@@ -35,6 +35,9 @@ fn read_config(path: Option<&Path>) -> Result<FileConfig> {
 
 pub async fn run(args: WizardArgs) -> Result<u8> {
     let file = read_config(args.config.as_deref())?;
+    if let Some(journal) = args.resume.clone() {
+        return resume(args, file, &journal).await;
+    }
     let Some(db) = args.db.or(file.db) else {
         bail!(
             "the wizard needs a target: pass --db URL, set PGALIGN_DB_URL, or put `db = \"…\"` in pgalign.toml (or try `pgalign practice`)"
@@ -59,8 +62,18 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
             plan.display()
         );
     }
-    let session_dir =
-        crate::session::new_session_dir(args.session_dir.or(file.session_dir).as_deref())?;
+    let base = args.session_dir.or(file.session_dir);
+    if let Some((dir, journal)) = crate::session::resume::find_interrupted(
+        &crate::session::resume::sessions_base(base.as_deref()),
+        &target,
+    ) {
+        eprintln!(
+            "pgalign: an interrupted apply was found in {}: resume it with pgalign wizard --resume {}",
+            dir.display(),
+            journal.display()
+        );
+    }
+    let session_dir = crate::session::new_session_dir(base.as_deref())?;
     let config = Config {
         target,
         desired,
@@ -77,15 +90,56 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
     open(config).await
 }
 
-/// Runs the wizard on `config` in this terminal; prints where the report (or
-/// the journal of an unfinished session) is on stderr.
-pub async fn open(config: Config) -> Result<u8> {
+/// `wizard --resume JOURNAL`: the session of that journal, reopened at its
+/// Apply step to continue the interrupted apply.
+async fn resume(args: WizardArgs, file: FileConfig, journal: &Path) -> Result<u8> {
+    let from = resume_session(&args, file, journal)?;
+    need_terminal()?;
+    let wizard = Wizard::resume(from.1, from.0)?;
+    run_tui(wizard).await
+}
+
+/// Loads and checks what `--resume` continues; the configuration comes from
+/// the journal, `--db` (its password never is in the journal), and
+/// `--desired`/`--shadow` when the journal lacks them.
+fn resume_session(
+    args: &WizardArgs,
+    file: FileConfig,
+    journal: &Path,
+) -> Result<(crate::session::resume::Resumable, Config)> {
+    let Some(db) = args.db.clone().or(file.db) else {
+        bail!(
+            "resuming needs the target the session applied to: pass the same --db URL (or set PGALIGN_DB_URL); the journal holds no password"
+        );
+    };
+    let target = ConnSettings::parse(&db).context("parsing --db")?;
+    let from = crate::session::resume::load(journal)?;
+    from.check_target(&target)?;
+    let desired = args.desired.clone();
+    if let Some(d) = &desired {
+        crate::db::shadow::DesiredSource::parse(d)?;
+    }
+    let config = from.config(target, desired, args.shadow.clone(), args.strategy.into())?;
+    Ok((from, config))
+}
+
+fn need_terminal() -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!(
             "the wizard needs an interactive terminal; in scripts use `pgalign diff`, `pgalign apply` and `pgalign verify`"
         );
     }
-    let wizard = Wizard::start(config)?;
+    Ok(())
+}
+
+/// Runs the wizard on `config` in this terminal; prints where the report (or
+/// the journal of an unfinished session) is on stderr.
+pub async fn open(config: Config) -> Result<u8> {
+    need_terminal()?;
+    run_tui(Wizard::start(config)?).await
+}
+
+async fn run_tui(wizard: Wizard) -> Result<u8> {
     let (code, app) = crate::tui::run(wizard).await?;
     let w = &app.wizard;
     match &w.report {

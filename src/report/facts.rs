@@ -223,7 +223,46 @@ pub fn gather(records: &[Record]) -> Facts {
         session_outcome: None,
     };
     let mut steps: BTreeMap<usize, Statement> = BTreeMap::new();
+    // How the latest run ended, told when a resumed run follows it (later
+    // entries overwrite the statements' outcomes).
+    let mut last_run: Option<String> = None;
     for r in records {
+        match &r.entry {
+            Entry::ApplyStarted { .. } => {
+                last_run = Some(format!(
+                    "{}: the run started then never journaled its end (the process was interrupted)",
+                    r.at
+                ))
+            }
+            Entry::StatementFailed { step, error, .. } => {
+                last_run = Some(format!(
+                    "{}: the run stopped: step {step} failed: {error}",
+                    r.at
+                ))
+            }
+            Entry::ApplyFinished {
+                ok: false,
+                committed,
+                not_applied,
+            } => {
+                let failed = last_run
+                    .take()
+                    .filter(|l| l.contains(": the run stopped: "))
+                    .map(|l| format!("{l}; "))
+                    .unwrap_or_else(|| format!("{}: the run stopped; ", r.at));
+                last_run = Some(format!(
+                    "{failed}committed steps: {}; not applied: {}",
+                    list_or_none(committed),
+                    list_or_none(not_applied)
+                ))
+            }
+            Entry::ApplyResumed { .. } => {
+                if let Some(l) = last_run.take() {
+                    f.apply_events.push(l);
+                }
+            }
+            _ => {}
+        }
         match r.entry.clone() {
             Entry::SessionStarted {
                 tool_version,
@@ -231,6 +270,7 @@ pub fn gather(records: &[Record]) -> Facts {
                 database,
                 mode,
                 desired,
+                ..
             } => {
                 if f.session.is_none() {
                     f.session = Some(Session {
@@ -564,6 +604,17 @@ fn statement(steps: &mut BTreeMap<usize, Statement>, step: usize, group: usize) 
     let s = steps.entry(step).or_insert_with(|| not_applied_step(step));
     s.group.get_or_insert(group);
     s
+}
+
+fn list_or_none(steps: &[usize]) -> String {
+    if steps.is_empty() {
+        return "none".into();
+    }
+    steps
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn not_applied_step(step: usize) -> Statement {

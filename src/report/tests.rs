@@ -18,6 +18,7 @@ fn started() -> Record {
             database: "shop".into(),
             mode: "live".into(),
             desired: "file schema.sql".into(),
+            wizard: None,
         },
     )
 }

@@ -16,6 +16,8 @@ pub enum StmtStatus {
     Committed {
         ms: u64,
     },
+    /// Committed by an earlier run of a resumed session; never run again.
+    CommittedBefore,
     Failed,
     RolledBack,
     NotApplied,
@@ -68,6 +70,13 @@ impl ApplyState {
     pub fn begin(&mut self, steps: usize) {
         self.started = true;
         self.statuses = vec![StmtStatus::Pending; steps];
+    }
+
+    /// Marks the steps an earlier, interrupted run committed.
+    pub fn committed_before<'a>(&mut self, steps: impl IntoIterator<Item = &'a usize>) {
+        for &n in steps {
+            self.set(n, StmtStatus::CommittedBefore);
+        }
     }
 
     fn set(&mut self, step: usize, status: StmtStatus) {
@@ -141,10 +150,13 @@ impl ApplyState {
             }
         }
         for n in &result.committed {
-            if let Some(s) = n.checked_sub(1).and_then(|i| self.statuses.get_mut(i))
-                && let StmtStatus::Ran { ms, .. } = s
-            {
-                *s = StmtStatus::Committed { ms: *ms };
+            if let Some(s) = n.checked_sub(1).and_then(|i| self.statuses.get_mut(i)) {
+                match s {
+                    StmtStatus::Ran { ms, .. } => *s = StmtStatus::Committed { ms: *ms },
+                    // A resumed run found it committed (the server settled it).
+                    StmtStatus::Pending => *s = StmtStatus::CommittedBefore,
+                    _ => {}
+                }
             }
         }
         self.current = None;

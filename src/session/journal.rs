@@ -47,6 +47,26 @@ impl std::fmt::Display for StatementError {
     }
 }
 
+/// The wizard's configuration as given, journaled at session start so that
+/// `wizard --resume` can verify the session after a restart. Never a password:
+/// a source whose text holds one is left out and named in `withheld`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WizardSetup {
+    /// `--desired` (files and folders as absolute paths).
+    #[serde(default)]
+    pub desired: Option<String>,
+    #[serde(default)]
+    pub shadow: Option<String>,
+    /// `--plan FILE` (absolute).
+    #[serde(default)]
+    pub external_plan: Option<String>,
+    #[serde(default)]
+    pub strategy: crate::plan::Strategy,
+    /// `desired` or `shadow` when left out because the text held a password.
+    #[serde(default)]
+    pub withheld: Vec<String>,
+}
+
 /// Everything that can happen in a session, in the order it happens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -59,6 +79,10 @@ pub enum Entry {
         /// `practice` or `live`.
         mode: String,
         desired: String,
+        /// What `wizard --resume` needs to continue the session after a
+        /// restart; absent in journals of older versions and of `apply`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wizard: Option<WizardSetup>,
     },
     Preflight {
         server_version: String,

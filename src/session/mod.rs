@@ -5,6 +5,7 @@ pub mod apply_state;
 mod finish;
 pub mod journal;
 pub mod preflight;
+pub mod resume;
 pub mod tasks;
 mod types;
 pub mod wizard;
@@ -15,15 +16,17 @@ pub use wizard::{CleanupAction, Config, PlanState, Refusal, SignOff, Step, Verif
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
+/// Where session folders go by default (`~/.local/share/pgalign/sessions`).
+pub fn default_sessions_base() -> PathBuf {
+    directories::ProjectDirs::from("", "", "pgalign")
+        .map(|d| d.data_dir().join("sessions"))
+        .unwrap_or_else(|| PathBuf::from(".pgalign/sessions"))
+}
+
 /// Creates a new session folder: under `base` when given, else under the
 /// platform data directory (`~/.local/share/pgalign/sessions/<timestamp>`).
 pub fn new_session_dir(base: Option<&Path>) -> Result<PathBuf> {
-    let base = match base {
-        Some(b) => b.to_path_buf(),
-        None => directories::ProjectDirs::from("", "", "pgalign")
-            .map(|d| d.data_dir().join("sessions"))
-            .unwrap_or_else(|| PathBuf::from(".pgalign/sessions")),
-    };
+    let base = resume::sessions_base(base);
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let mut dir = base.join(stamp.to_string());
     let mut n = 1;

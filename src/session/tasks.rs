@@ -88,6 +88,39 @@ pub async fn run_apply(
     }
 }
 
+/// Continues the interrupted apply of a resumed session (`wizard --resume`):
+/// reads the journal again for what committed, and lets the engine settle
+/// the rest with the server; a committed group is never run again.
+pub async fn resume_apply(
+    config: Config,
+    journal_path: std::path::PathBuf,
+    plan_path: std::path::PathBuf,
+    opts: ApplyOptions,
+    events: UnboundedSender<Event>,
+) -> ApplyResult {
+    let point = match apply::resume_point(&journal_path) {
+        Ok(p) => p,
+        Err(e) => return ApplyResult::refused(format!("{e:#}")),
+    };
+    let mut journal = match Journal::open(&journal_path) {
+        Ok(j) => j,
+        Err(e) => return ApplyResult::refused(format!("{e:#}")),
+    };
+    match apply::resume(
+        &config.target,
+        &point,
+        Some(&plan_path),
+        &opts,
+        Some(events),
+        Some(&mut journal),
+    )
+    .await
+    {
+        Ok(outcome) => ApplyResult::from_outcome(&outcome),
+        Err(e) => ApplyResult::refused(format!("{e:#}")),
+    }
+}
+
 /// Re-diffs: zero steps means in sync. Without a desired schema (an external
 /// plan alone) there is nothing to compare with: the live fingerprint after
 /// the apply is all there is to record, and it is never called in sync.

@@ -29,6 +29,9 @@ pub struct Wizard {
     pub cleanup: Option<(CleanupAction, PathBuf)>,
     pub report: Option<(PathBuf, PathBuf)>,
     pub ended: bool,
+    /// Set when the session was reopened with `wizard --resume` to continue
+    /// an interrupted apply.
+    pub resume: Option<super::resume::Resuming>,
 }
 
 impl Wizard {
@@ -41,6 +44,7 @@ impl Wizard {
             database: config.target.dbname.clone(),
             mode: config.mode.clone(),
             desired: config.source(),
+            wizard: Some(super::resume::setup_of(&config)),
         })?;
         Ok(Wizard {
             config,
@@ -56,6 +60,46 @@ impl Wizard {
             cleanup: None,
             report: None,
             ended: false,
+            resume: None,
+        })
+    }
+
+    /// Reopens a session whose apply did not finish (`wizard --resume`), on
+    /// its own folder and journal, at the Apply step: the signed-off plan and
+    /// the sign-off come from the journal; preflight, backup, diff and review
+    /// are not repeated (their evidence is already in the journal).
+    pub fn resume(config: Config, from: super::resume::Resumable) -> anyhow::Result<Wizard> {
+        let mut journal = Journal::open(&from.journal)?;
+        let resuming = from.resuming();
+        journal.append(Entry::Note {
+            text: format!(
+                "the session was resumed with `pgalign wizard --resume` after an interrupted apply ({} earlier run{}); {}. Preflight, backup, diff and review were not repeated: their evidence is above in this journal",
+                from.attempts,
+                if from.attempts == 1 { "" } else { "s" },
+                resuming.summary
+            ),
+        })?;
+        let mut checklist = Checklist {
+            ticked: [true; 5],
+            ..Checklist::default()
+        };
+        checklist.operator = from.operator.clone();
+        checklist.rollback_owner = from.rollback_owner.clone();
+        Ok(Wizard {
+            config,
+            journal,
+            step: Step::Apply,
+            preflight: None,
+            checklist,
+            backup: from.backup,
+            plan: Some(from.plan),
+            signoff: Some(from.signoff),
+            apply: ApplyState::default(),
+            verify: None,
+            cleanup: None,
+            report: None,
+            ended: false,
+            resume: Some(resuming),
         })
     }
 
@@ -279,6 +323,9 @@ impl Wizard {
         };
         let steps = self.plan.as_ref().map(|p| p.file.steps.len()).unwrap_or(0);
         self.apply.begin(steps);
+        if let Some(r) = &self.resume {
+            self.apply.committed_before(&r.committed_steps);
+        }
         Ok(opts)
     }
 

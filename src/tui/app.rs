@@ -101,6 +101,10 @@ impl App {
 
     /// The effects to start with (after the first frame is drawn).
     pub fn init(&mut self) -> Vec<Effect> {
+        if self.wizard.step != Step::Preflight {
+            // A resumed session opens at Apply: nothing to gather first.
+            return vec![];
+        }
         self.busy = true;
         vec![Effect::Preflight]
     }

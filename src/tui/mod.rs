@@ -157,9 +157,21 @@ async fn run_effect(app: &mut App, effect: Effect, tx: &UnboundedSender<Msg>) {
                 return;
             };
             let journal = app.wizard.journal_path();
+            let resume = app
+                .wizard
+                .resume
+                .is_some()
+                .then(|| app.wizard.plan.as_ref().map(|p| p.path.clone()))
+                .flatten();
             tokio::spawn(async move {
                 let (ev_tx, mut ev_rx) = unbounded_channel();
-                let run = tasks::run_apply(config, journal, plan, opts, ev_tx);
+                // A resumed session continues the interrupted run instead.
+                let run = async move {
+                    match resume {
+                        Some(path) => tasks::resume_apply(config, journal, path, opts, ev_tx).await,
+                        None => tasks::run_apply(config, journal, plan, opts, ev_tx).await,
+                    }
+                };
                 tokio::pin!(run);
                 // Events are forwarded in order, and all of them before the result.
                 let result = loop {

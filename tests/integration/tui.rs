@@ -3,5 +3,6 @@
 
 mod external;
 mod fixtures;
+mod resume;
 mod screens;
 mod state;

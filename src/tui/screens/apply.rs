@@ -36,6 +36,7 @@ fn status_cell(app: &App, p: &Palette, s: &StmtStatus) -> Span<'static> {
         StmtStatus::Committed { ms } => {
             (format!("{} COMMITTED {ms} ms", strings::GLYPH_OK), p.ok())
         }
+        StmtStatus::CommittedBefore => (format!("{} COMMITTED BEFORE", strings::GLYPH_OK), p.ok()),
         StmtStatus::Failed => (format!("{} FAILED", strings::GLYPH_FAIL), p.bad()),
         StmtStatus::RolledBack => (
             format!("{} ROLLED BACK", strings::GLYPH_ROLLED_BACK),
@@ -52,7 +53,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let Some(plan) = &w.plan else { return };
     if !w.apply.started {
         let signoff = w.signoff.as_ref();
-        let lines = vec![
+        let mut lines = vec![
             Line::raw(""),
             Line::raw(format!("  {}:", strings::APPLY_PROMPT)),
             Line::raw(""),
@@ -85,6 +86,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Line::raw(""),
             field(&p, "Database name", &app.typed_target, true),
         ];
+        if let Some(r) = &w.resume {
+            lines.insert(
+                3,
+                Line::styled(format!("  resuming: {}", r.summary), p.accent()),
+            );
+            lines.insert(4, Line::raw(""));
+        }
         f.render_widget(
             Paragraph::new(lines).block(Block::bordered().title(" Apply ")),
             area,
@@ -119,7 +127,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .collect();
     let done = w
         .apply
-        .numbers(|s| matches!(s, StmtStatus::Committed { .. } | StmtStatus::Ran { .. }))
+        .numbers(|s| {
+            matches!(
+                s,
+                StmtStatus::Committed { .. } | StmtStatus::CommittedBefore | StmtStatus::Ran { .. }
+            )
+        })
         .len();
     f.render_widget(
         Paragraph::new(rows).block(Block::bordered().title(format!(
