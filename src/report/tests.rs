@@ -436,3 +436,22 @@ fn an_imported_plan_applied_without_a_desired_schema_says_so() {
     );
     assert_eq!(render_json(&records)["outcome"], "applied_not_verified");
 }
+
+#[test]
+fn a_desired_url_with_a_password_never_reaches_the_journal_or_the_screen() {
+    let config = crate::session::Config {
+        target: crate::db::ConnSettings::parse(
+            "host=db port=5432 user=app dbname=shop sslmode=disable",
+        )
+        .unwrap(),
+        desired: Some("postgres://app:s3cret@shadow.example.com/desired".into()),
+        external_plan: None,
+        shadow: None,
+        session_dir: std::path::PathBuf::from("/tmp"),
+        mode: "live".into(),
+        plan_options: Default::default(),
+    };
+    let shown = config.source();
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("app@shadow.example.com"), "{shown}");
+}

@@ -61,7 +61,13 @@ pub struct Config {
 
 impl Config {
     /// What the session aligns to, in words (journal and report).
+    /// The desired source and plan as shown and journaled: never with a password
+    /// (a `--desired` database URL may carry one).
     pub fn source(&self) -> String {
+        crate::report::redact(&self.source_raw())
+    }
+
+    fn source_raw(&self) -> String {
         match (&self.desired, &self.external_plan) {
             (Some(d), None) => d.clone(),
             (Some(d), Some(p)) => format!("{d} (external plan {})", p.display()),

@@ -42,7 +42,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             if let Some(file) = external {
                 lines.push(kv(&p, "external plan", file.display().to_string()));
             }
-            let desired = app.wizard.config.desired.clone();
+            let desired = app
+                .wizard
+                .config
+                .desired
+                .as_deref()
+                .map(crate::report::redact);
             lines.push(kv(
                 &p,
                 "desired schema",
