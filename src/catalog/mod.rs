@@ -116,22 +116,39 @@ impl Serialize for Canonical<'_> {
     }
 }
 
-/// Tables with their columns sorted by name, one table copied at a time.
+/// Tables with their columns sorted by name.
 struct SortedColumns<'a>(&'a BTreeMap<QName, model::Table>);
 
 impl Serialize for SortedColumns<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
         for (name, table) in self.0 {
-            if table.columns.is_sorted_by(|a, b| a.name <= b.name) {
-                map.serialize_entry(name, table)?;
-            } else {
-                let mut t = table.clone();
-                t.columns.sort_by(|a, b| a.name.cmp(&b.name));
-                map.serialize_entry(name, &t)?;
-            }
+            map.serialize_entry(name, &CanonicalTable(table))?;
         }
         map.end()
+    }
+}
+
+/// A table as `Table`'s own `Serialize` writes it, its columns by name.
+struct CanonicalTable<'a>(&'a model::Table);
+
+impl Serialize for CanonicalTable<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut columns: Vec<&model::Column> = t.columns.iter().collect();
+        columns.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut st = s.serialize_struct("Table", 10)?;
+        st.serialize_field("name", &t.name)?;
+        st.serialize_field("unlogged", &t.unlogged)?;
+        st.serialize_field("columns", &columns)?;
+        st.serialize_field("constraints", &t.constraints)?;
+        st.serialize_field("options", &t.options)?;
+        st.serialize_field("rls", &t.rls)?;
+        st.serialize_field("partition_key", &t.partition_key)?;
+        st.serialize_field("partition_of", &t.partition_of)?;
+        st.serialize_field("inherits", &t.inherits)?;
+        st.serialize_field("comment", &t.comment)?;
+        st.end()
     }
 }
 
@@ -171,12 +188,22 @@ pub(crate) mod tests {
                     name: name.clone(),
                     unlogged: false,
                     columns: vec![col("b"), col("a"), col("c")],
-                    constraints: BTreeMap::new(),
-                    options: vec![],
-                    rls: None,
+                    constraints: BTreeMap::from([(
+                        "k".to_string(),
+                        Constraint {
+                            name: "k".into(),
+                            kind: ConstraintKind::PrimaryKey,
+                            definition: "PRIMARY KEY (a)".into(),
+                            references: None,
+                            columns: vec!["a".into()],
+                            comment: None,
+                        },
+                    )]),
+                    options: vec!["fillfactor=70".into()],
+                    rls: Some("enabled".into()),
                     partition_key: None,
                     partition_of: None,
-                    inherits: vec![],
+                    inherits: vec![QName::new("app", "parent")],
                     comment: Some("x".into()),
                 },
             );

@@ -21,12 +21,19 @@ pub async fn compute(
     opts: &PlanOptions,
 ) -> Result<Computed> {
     let source = DesiredSource::parse(desired)?;
-    let (live, want) = tokio::join!(
-        crate::catalog::inspect(target),
-        inspect_desired(&source, shadow)
-    );
-    let live = live.with_context(|| format!("inspecting {target}"))?;
-    let desired =
+    let started = std::time::Instant::now();
+    let (live, want) = if std::env::var_os("PGALIGN_SEQUENTIAL").is_some() {
+        let live = crate::catalog::inspect(target).await;
+        (live, inspect_desired(&source, shadow).await)
+    } else {
+        tokio::join!(
+            crate::catalog::inspect(target),
+            inspect_desired(&source, shadow)
+        )
+    };
+    timing("inspecting both sides", started);
+    let mut live = live.with_context(|| format!("inspecting {target}"))?;
+    let mut desired =
         want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
     let mut opts = opts.clone();
     for file in source.sql_files()? {
@@ -36,10 +43,74 @@ pub async fn compute(
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
         opts.renames.extend(hints);
     }
-    let plan = super::diff(&live, &desired.model, &opts);
+    let started = std::time::Instant::now();
+    let plan = super::diff::diff_in_place(&mut live, &mut desired.model, &opts);
+    timing("planning", started);
     Ok(Computed {
         live,
         desired,
         plan,
     })
+}
+
+/// Prints how long a phase took when `PGALIGN_TIMINGS` is set.
+fn timing(what: &str, started: std::time::Instant) {
+    if std::env::var_os("PGALIGN_TIMINGS").is_some() {
+        eprintln!(
+            "pgalign: {what} took {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::model::*;
+    use crate::catalog::{Inspected, Scope};
+    use crate::plan::{PlanOptions, diff, diff::diff_in_place};
+
+    #[test]
+    fn planning_in_place_equals_planning_on_copies() {
+        let live_model = crate::catalog::tests::sample_model();
+        let mut desired = live_model.clone();
+        let t = desired.tables.values_mut().next().unwrap();
+        t.columns.pop();
+        t.comment = None;
+        desired.privileges.clear();
+        desired
+            .owners
+            .values_mut()
+            .for_each(|o| *o = "other".into());
+        desired.unmanaged.clear();
+        let live = Inspected {
+            model: live_model,
+            ..Default::default()
+        };
+        for scope in [
+            Scope::default(),
+            Scope {
+                with_privileges: true,
+                ..Default::default()
+            },
+            Scope {
+                with_owners: true,
+                with_privileges: true,
+                ..Default::default()
+            },
+            Scope {
+                exclude_schemas: vec!["app".into()],
+                ..Default::default()
+            },
+        ] {
+            let opts = PlanOptions {
+                scope,
+                ..Default::default()
+            };
+            let expected = diff(&live, &desired, &opts);
+            let (mut l, mut d) = (live.clone(), desired.clone());
+            assert_eq!(diff_in_place(&mut l, &mut d, &opts), expected);
+            assert_eq!(l.model, live.model);
+            assert_eq!(d, desired);
+        }
+    }
 }
