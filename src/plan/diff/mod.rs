@@ -157,6 +157,20 @@ pub fn diff_in_place(live: &mut Inspected, desired: &mut Model, opts: &PlanOptio
 
 /// The plan between two models already narrowed to the scope.
 fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+    // The two fingerprints (a serialisation of each whole model) are computed
+    // on their own threads while the steps are planned.
+    std::thread::scope(|s| {
+        let live = s.spawn(|| original.model.fingerprint());
+        let want = s.spawn(|| desired.fingerprint());
+        let mut plan = plan_steps(original, desired, opts);
+        plan.live_fingerprint = live.join().expect("fingerprinting never panics");
+        plan.desired_fingerprint = want.join().expect("fingerprinting never panics");
+        plan
+    })
+}
+
+/// The plan's steps and notes (fingerprints left empty).
+fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
     // Without rename hints the live side is read as it is (no copy of it).
     let renamed;
     let (live, rename_steps, rename_notes) = if opts.renames.is_empty() {
@@ -250,8 +264,8 @@ fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Pla
     }
     b.steps.sort_by_key(|(phase, seq, _)| (*phase, *seq));
     let mut plan = Plan {
-        live_fingerprint: original.model.fingerprint(),
-        desired_fingerprint: desired.fingerprint(),
+        live_fingerprint: String::new(),
+        desired_fingerprint: String::new(),
         steps: b.steps.into_iter().map(|(_, _, s)| s).collect(),
         notes: b.notes,
         scope: Default::default(),
