@@ -145,9 +145,16 @@ pub async fn introspect_pair(
 /// views, owners and privileges.
 async fn first_half(tx: &Transaction<'_>) -> Result<(Model, HashMap<u32, QName>)> {
     let mut m = Model::default();
-    let tables = read_tables(tx, &mut m).await?;
+    // Tables are keyed by oid while their columns and constraints are added
+    // (a hash lookup per row rather than a search by qualified name).
+    let mut tables = read_tables(tx, &mut m).await?;
     read_types(tx, &mut m).await?;
-    read_columns_and_constraints(tx, &mut m, &tables).await?;
+    read_columns_and_constraints(tx, &mut tables).await?;
+    let names: HashMap<u32, QName> = tables
+        .iter()
+        .map(|(oid, t)| (*oid, t.name.clone()))
+        .collect();
+    m.tables = tables.into_values().map(|t| (t.name.clone(), t)).collect();
     read_views(tx, &mut m).await?;
     query(tx, "owners and privileges", &sql::acls(), |r| {
         let target: String = r.get(0);
@@ -161,7 +168,7 @@ async fn first_half(tx: &Transaction<'_>) -> Result<(Model, HashMap<u32, QName>)
         Ok(())
     })
     .await?;
-    Ok((m, tables))
+    Ok((m, names))
 }
 
 /// Server facts, table sizes, indexes, sequences, routines, triggers,
@@ -191,7 +198,7 @@ async fn second_half(tx: &Transaction<'_>) -> Result<(Inspected, Model, Vec<(u32
     Ok((out, m, sizes))
 }
 
-async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32, QName>> {
+async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32, Table>> {
     query(tx, "schemas", &sql::schemas(), |r| {
         let name: String = r.get(0);
         let comment = r.get(1);
@@ -227,10 +234,10 @@ async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32,
             Some(b) => (parents.into_iter().next().map(|p| (p, b)), Vec::new()),
             None => (None, parents),
         };
-        m.tables.insert(
-            name.clone(),
+        tables.insert(
+            oid,
             Table {
-                name: name.clone(),
+                name,
                 unlogged: r.get(3),
                 columns: Vec::new(),
                 constraints: BTreeMap::new(),
@@ -242,7 +249,6 @@ async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32,
                 inherits,
             },
         );
-        tables.insert(oid, name);
         Ok(())
     })
     .await?;
@@ -397,11 +403,10 @@ async fn read_types(tx: &Transaction<'_>, m: &mut Model) -> Result<()> {
 
 async fn read_columns_and_constraints(
     tx: &Transaction<'_>,
-    m: &mut Model,
-    tables: &HashMap<u32, QName>,
+    tables: &mut HashMap<u32, Table>,
 ) -> Result<()> {
     query(tx, "columns", &sql::columns(), |r| {
-        let Some(table) = tables.get(&r.get::<_, u32>(0)) else {
+        let Some(t) = tables.get_mut(&r.get::<_, u32>(0)) else {
             return Ok(());
         };
         let expr: Option<String> = r.get(4);
@@ -428,14 +433,12 @@ async fn read_columns_and_constraints(
             generated_virtual,
             identity_options: r.get(9),
         };
-        if let Some(t) = m.tables.get_mut(table) {
-            t.columns.push(col);
-        }
+        t.columns.push(col);
         Ok(())
     })
     .await?;
     query(tx, "constraints", &sql::constraints(), |r| {
-        let Some(table) = tables.get(&r.get::<_, u32>(0)) else {
+        let Some(t) = tables.get_mut(&r.get::<_, u32>(0)) else {
             return Ok(());
         };
         let kind = match r.get::<_, String>(2).as_str() {
@@ -457,9 +460,7 @@ async fn read_columns_and_constraints(
             columns: r.get(6),
             comment: r.get(7),
         };
-        if let Some(t) = m.tables.get_mut(table) {
-            t.constraints.insert(c.name.clone(), c);
-        }
+        t.constraints.insert(c.name.clone(), c);
         Ok(())
     })
     .await?;
