@@ -8,7 +8,10 @@ use std::io::Write;
 
 pub async fn run(args: InspectArgs) -> Result<u8> {
     let settings = ConnSettings::parse(&args.db.db)?;
+    let started = std::time::Instant::now();
     let mut inspected = catalog::inspect(&settings).await?;
+    timing("introspection", started);
+    let started = std::time::Instant::now();
     // Show privileges and owners; the fingerprint printed is the one plans use
     // (compared within the same scope as `diff` with these flags). Narrowing
     // to the shown scope first changes nothing the fingerprint's scope keeps.
@@ -20,6 +23,8 @@ pub async fn run(args: InspectArgs) -> Result<u8> {
     };
     shown.apply(&mut inspected.model);
     let fingerprint = scope.fingerprint(&inspected.model);
+    timing("fingerprint", started);
+    let started = std::time::Instant::now();
     match args.format {
         PlanFormat::Json => write_stdout(|out| {
             serde_json::to_writer_pretty(&mut *out, &JsonOutput(&inspected, &fingerprint))?;
@@ -33,7 +38,18 @@ pub async fn run(args: InspectArgs) -> Result<u8> {
             ddl::model_sql(&inspected.model)
         ))?,
     }
+    timing("output", started);
     Ok(super::exit::OK)
+}
+
+/// Prints how long a phase took when `PGALIGN_TIMINGS` is set.
+fn timing(what: &str, started: std::time::Instant) {
+    if std::env::var_os("PGALIGN_TIMINGS").is_some() {
+        eprintln!(
+            "pgalign: {what} took {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// Streams to standard output through a buffer (a closed pipe is not an error).
