@@ -65,7 +65,6 @@ fn timing(what: &str, started: std::time::Instant) {
 
 #[cfg(test)]
 mod tests {
-    use crate::catalog::model::*;
     use crate::catalog::{Inspected, Scope};
     use crate::plan::{PlanOptions, diff, diff::diff_in_place};
 
