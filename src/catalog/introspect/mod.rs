@@ -13,14 +13,35 @@ use std::collections::{BTreeMap, HashMap};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Transaction};
 
+tokio::task_local! {
+    /// Set around work that inspects two databases at once (see
+    /// [`one_connection_each`]).
+    static ONE_CONNECTION: ();
+}
+
+/// Runs `f` with every [`inspect`] in it on one connection. When two schemas
+/// are read at the same time (a diff), each already keeps a server core busy:
+/// a second connection per side then only adds the cost of a second backend's
+/// cold catalog caches (measured at 10,000 tables: diff 4.1 s with one
+/// connection per side, 4.5 s with two).
+pub async fn one_connection_each<F: std::future::Future>(f: F) -> F::Output {
+    ONE_CONNECTION.scope((), f).await
+}
+
 /// Connects to `settings` and introspects its schema, on two connections that
 /// share one snapshot when the server lets us (see [`introspect_pair`]).
 pub async fn inspect(settings: &ConnSettings) -> Result<Inspected> {
-    let (first, second) = tokio::join!(connect(settings), connect(settings));
-    let mut client = first?;
-    // A second connection is an optimisation: when the server refuses it (too
-    // many connections), everything runs on the first.
-    let mut second = second.ok();
+    let mut client;
+    let mut second = None;
+    if ONE_CONNECTION.try_with(|_| ()).is_ok() {
+        client = connect(settings).await?;
+    } else {
+        let (first, other) = tokio::join!(connect(settings), connect(settings));
+        client = first?;
+        // A second connection is an optimisation: when the server refuses it
+        // (too many connections), everything runs on the first.
+        second = other.ok();
+    }
     introspect_pair(&mut client, second.as_mut())
         .await
         .with_context(|| format!("inspecting the schema of {settings}"))
