@@ -1,4 +1,5 @@
-//! Inspects the live database and the desired source (in parallel) and plans:
+//! Inspects the live database and the desired source (at once, one connection
+//! each) and plans:
 //! the one path `diff`, `verify` and the wizard share.
 
 use super::{Plan, PlanOptions};

@@ -1,5 +1,6 @@
 //! Set-based introspection: a fixed number of catalog queries, all inside one
-//! `REPEATABLE READ READ ONLY` transaction, with `search_path` set to
+//! `REPEATABLE READ READ ONLY` snapshot (shared by two connections through
+//! `pg_export_snapshot`, see [`introspect_pair`]), with `search_path` set to
 //! `pg_catalog` so every deparsed name comes back schema-qualified. No query runs
 //! per object, and no lock is taken on user tables.
 
