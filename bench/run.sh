@@ -14,7 +14,8 @@
 #     `pg_dump --schema-only`, the catalog floor (floor_full.sql via psql) and
 #     `pgalign diff` of the mutated pair (both sides URLs);
 #   - peak RSS (/usr/bin/time -v) of each.
-# At the largest size it also prints PGALIGN_TIMINGS=1 (time per catalog query).
+# At the largest size it also prints PGALIGN_TIMINGS=1 (time per catalog query, and the
+# phases of inspect and diff), fresh and analyzed.
 #
 # Environment:
 #   PGALIGN       pgalign binary (default: target/release/pgalign, built when missing)
@@ -136,7 +137,7 @@ ratio() { python3 -c 'import sys; print("%.2fx" % (float(sys.argv[1]) / float(sy
 server_version="$("$PG_BINDIR/postgres" --version)"
 pgalign_version="$("$PGALIGN" --version 2>/dev/null || echo pgalign)"
 results=()
-timings_file=""
+timings_files=()
 
 for n in "${sizes[@]}"; do
   runs="${RUNS:-$([ "$n" -ge 10000 ] && echo 3 || echo 5)}"
@@ -182,16 +183,22 @@ for n in "${sizes[@]}"; do
       "$(fmt_s "${MED[diff]}")" "$(fmt_s "$(python3 -c "import sys; print(2 * float(sys.argv[1]))" "${MED[inspect]}")")" \
       "$(fmt_mb "${RSS[inspect]}")" "$(fmt_mb "${RSS[pgdump]}")" "$(fmt_mb "${RSS[diff]}")" "$load")")
     echo "${results[-1]}" >&2
+    if [ "$n" = "${sizes[-1]}" ]; then
+      # Time of each catalog query (two connections: the sum exceeds the wall
+      # time), then of the phases of inspect and of diff.
+      f="$work/timings-$n-$state.txt"
+      t0=$(date +%s%N)
+      PGALIGN_TIMINGS=1 "$PGALIGN" inspect --db "$B" --format json >/dev/null 2>"$f" || true
+      t1=$(date +%s%N)
+      awk -v wall="$(( (t1 - t0) / 1000000 ))" '/catalog query/ { n++; sum += $4 }
+        END { printf "%d catalog queries, %.0f ms in total; the whole command took %d ms\n", n, sum, wall }' \
+        "$f" >>"$f"
+      echo "diff:" >>"$f"
+      PGALIGN_TIMINGS=1 "$PGALIGN" diff --db "$B" --desired "$M" --output "$work/plan-$n.sql" 2>&1 >/dev/null \
+        | grep -v 'catalog query' >>"$f" || true
+      timings_files+=("$state:$f")
+    fi
   done
-  if [ "$n" = "${sizes[-1]}" ]; then
-    timings_file="$work/timings-$n.txt"
-    t0=$(date +%s%N)
-    PGALIGN_TIMINGS=1 "$PGALIGN" inspect --db "$B" --format json >/dev/null 2>"$timings_file" || true
-    t1=$(date +%s%N)
-    awk -v wall="$(( (t1 - t0) / 1000000 ))" '/catalog query/ { n++; sum += $4 }
-      END { printf "%d catalog queries, %.0f ms in total; the whole command took %d ms\n", n, sum, wall }' \
-      "$timings_file" >>"$timings_file"
-  fi
   cluster_stop
 done
 
@@ -203,8 +210,8 @@ echo "load = 1-minute load average after the row's measurements (the machine is 
 printf '%6s  %-8s  %9s  %9s  %6s  %9s  %9s  %11s  %9s  %9s  %9s  %5s\n' \
   tables state floor inspect ratio pg_dump diff "2x inspect" "RSS insp" "RSS dump" "RSS diff" load
 printf '%s\n' "${results[@]}"
-if [ -n "$timings_file" ]; then
+for tf in "${timings_files[@]}"; do
   echo
-  echo "PGALIGN_TIMINGS=1 pgalign inspect at ${sizes[-1]} tables (after ANALYZE):"
-  cat "$timings_file"
-fi
+  echo "PGALIGN_TIMINGS=1 pgalign inspect, then diff, at ${sizes[-1]} tables (${tf%%:*}):"
+  cat "${tf#*:}"
+done

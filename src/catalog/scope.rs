@@ -50,8 +50,9 @@ impl Scope {
 
     /// The fingerprint of `m` within this scope.
     pub fn fingerprint(&self, m: &Model) -> String {
-        if self.is_everything() {
-            return m.fingerprint();
+        if self.schemas.is_empty() && self.exclude_schemas.is_empty() && self.exclude.is_empty() {
+            // Only privileges or owners are left out: no copy needed.
+            return m.fingerprint_with(self.with_privileges, self.with_owners);
         }
         let mut m = m.clone();
         self.apply(&mut m);

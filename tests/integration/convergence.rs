@@ -829,3 +829,57 @@ fn statistics_rules_and_collations() {
          CREATE RULE t_upd AS ON UPDATE TO t DO ALSO INSERT INTO t_log VALUES (NEW.id, 'updated');",
     );
 }
+
+/// Introspection splits its catalog queries between two connections that share
+/// one exported snapshot; the model (and sizes) must be exactly what one
+/// connection reads alone. A generated schema (tables, identity and serial
+/// keys, enums, views, materialized views, functions, triggers, comments) plus
+/// the kinds it lacks.
+#[test]
+fn introspection_on_two_connections_equals_one() {
+    let db = test_db("two_conns");
+    let generated = std::process::Command::new("python3")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_schema.py"))
+        .args(["--tables", "120", "--seed", "3"])
+        .output();
+    let loaded = generated.ok().filter(|o| o.status.success());
+    if let Some(out) = &loaded {
+        db.load(std::str::from_utf8(&out.stdout).unwrap());
+    }
+    db.load(
+        "CREATE SCHEMA \"Mixed Case\";
+         CREATE DOMAIN \"Mixed Case\".pos AS int CHECK (VALUE > 0) DEFAULT 1 NOT NULL;
+         CREATE TYPE \"Mixed Case\".pair AS (a int, b text COLLATE \"C\");
+         CREATE TABLE \"Mixed Case\".m (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v \"Mixed Case\".pos,
+                                       w text GENERATED ALWAYS AS ('x' || v) STORED) WITH (fillfactor = 70);
+         INSERT INTO \"Mixed Case\".m (v) SELECT g FROM generate_series(1, 500) g;
+         CREATE TABLE \"Mixed Case\".p (k int, at date) PARTITION BY RANGE (at);
+         CREATE TABLE \"Mixed Case\".p1 PARTITION OF \"Mixed Case\".p FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+         CREATE TABLE \"Mixed Case\".pd PARTITION OF \"Mixed Case\".p DEFAULT;
+         CREATE INDEX ON \"Mixed Case\".p (k);
+         CREATE TABLE \"Mixed Case\".base (a int);
+         CREATE TABLE \"Mixed Case\".child (b int) INHERITS (\"Mixed Case\".base);
+         ALTER TABLE \"Mixed Case\".m ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY own ON \"Mixed Case\".m USING (v > 0);
+         CREATE STATISTICS \"Mixed Case\".st ON id, v FROM \"Mixed Case\".m;
+         CREATE RULE r AS ON DELETE TO \"Mixed Case\".base DO INSTEAD NOTHING;
+         CREATE COLLATION \"Mixed Case\".c2 (provider = libc, locale = 'C');
+         CREATE AGGREGATE \"Mixed Case\".total(int) (sfunc = int4pl, stype = int);
+         GRANT USAGE ON SCHEMA \"Mixed Case\" TO PUBLIC;
+         GRANT SELECT (v) ON \"Mixed Case\".m TO PUBLIC;
+         COMMENT ON TABLE \"Mixed Case\".m IS 'mixed';",
+    );
+    let settings = db.settings.clone();
+    let (two, one) = block_on(async move {
+        let two = catalog::inspect(&settings).await.unwrap();
+        let mut client = pgalign::db::connect(&settings).await.unwrap();
+        let one = catalog::introspect(&mut client).await.unwrap();
+        (two, one)
+    });
+    assert!(two.model.tables.len() > if loaded.is_some() { 120 } else { 5 });
+    assert_eq!(two.model, one.model);
+    assert_eq!(
+        serde_json::to_string(&two).unwrap(),
+        serde_json::to_string(&one).unwrap()
+    );
+}

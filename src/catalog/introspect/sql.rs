@@ -111,12 +111,6 @@ pub fn composites() -> String {
 pub fn tables() -> String {
     q(&format!(
         "SELECT tbl.oid, tbl.nspname::text, tbl.relname::text, tbl.relpersistence = 'u',
-                tbl.reltuples::float8, tbl.relpages,
-                CASE WHEN tbl.relpages > 0
-                     THEN (tbl.relpages + coalesce(t.relpages, 0))::int8 * current_setting('block_size')::int8
-                     ELSE pg_relation_size(tbl.oid) + coalesce(pg_relation_size(t.oid), 0) END,
-                pg_stat_get_live_tuples(tbl.oid),
-                CASE WHEN tbl.relpages > 0 THEN tbl.relpages::int8 ELSE pg_relation_size(tbl.oid) END,
                 ARRAY(SELECT o FROM unnest(coalesce(c.reloptions, '{{}}')) o ORDER BY o),
                 CASE WHEN c.relforcerowsecurity AND c.relrowsecurity THEN 'forced'
                      WHEN c.relrowsecurity THEN 'enabled' END,
@@ -126,10 +120,27 @@ pub fn tables() -> String {
                 ARRAY(SELECT pn.nspname || E'\t' || pc.relname FROM pg_inherits i
                       JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace
                       WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)
-         FROM tbl JOIN pg_class c ON c.oid = tbl.oid
-         LEFT JOIN pg_class t ON t.oid = nullif(c.reltoastrelid, 0) {}",
+         FROM tbl JOIN pg_class c ON c.oid = tbl.oid {}",
         comment_join("pg_class", "c", "dsc")
     ))
+}
+
+/// Size facts of managed tables, apart from [`tables`] so that they run on the
+/// second connection: `pg_relation_size` opens the relation (a relcache entry
+/// each) and is only called for tables whose catalog row has no pages
+/// (never vacuumed or analysed, or empty). Returns `(oid, reltuples, relpages,
+/// heap and TOAST bytes, live tuples, heap bytes or pages)`.
+pub fn table_sizes() -> String {
+    q("SELECT tbl.oid, tbl.reltuples::float8, tbl.relpages,
+              CASE WHEN tbl.relpages > 0
+                   THEN (tbl.relpages + coalesce(t.relpages, 0))::int8 * current_setting('block_size')::int8
+                   ELSE h.heap + coalesce(pg_relation_size(t.oid), 0) END,
+              pg_stat_get_live_tuples(tbl.oid),
+              CASE WHEN tbl.relpages > 0 THEN tbl.relpages::int8 ELSE h.heap END
+       FROM tbl JOIN pg_class c ON c.oid = tbl.oid
+       LEFT JOIN pg_class t ON t.oid = nullif(c.reltoastrelid, 0)
+       CROSS JOIN LATERAL (SELECT CASE WHEN tbl.relpages > 0 THEN NULL::int8
+                                       ELSE pg_relation_size(tbl.oid) END AS heap) h")
 }
 
 pub fn columns() -> String {

@@ -28,6 +28,10 @@ impl Builder<'_> {
                     .and_then(|o| o.column(&c.name))
                     .filter(|oc| oc.generated == c.generated)
                     .and_then(|oc| oc.comment.as_deref());
+                // Only differences make steps: no target text for the rest.
+                if have == c.comment.as_deref() {
+                    continue;
+                }
                 items.push((
                     format!("COLUMN {}.{}", name.sql(), quote_ident(&c.name)),
                     have,
@@ -39,6 +43,9 @@ impl Builder<'_> {
                     .and_then(|o| o.constraints.get(&c.name))
                     .filter(|oc| oc.definition == c.definition)
                     .and_then(|oc| oc.comment.as_deref());
+                if have == c.comment.as_deref() {
+                    continue;
+                }
                 items.push((
                     format!("CONSTRAINT {} ON {}", quote_ident(&c.name), name.sql()),
                     have,
@@ -52,6 +59,9 @@ impl Builder<'_> {
                 .get(name)
                 .filter(|o| o.definition == i.definition && !self.deps.views.contains(&i.table))
                 .and_then(|o| o.comment.as_deref());
+            if have == i.comment.as_deref() {
+                continue;
+            }
             items.push((format!("INDEX {}", name.sql()), have, i.comment.as_deref()));
         }
         for (name, s) in &want.sequences {

@@ -113,10 +113,73 @@ pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
     plan
 }
 
+/// Like [`diff`], for a caller that owns both sides: when the scope only leaves
+/// out privileges or owners (the default), they are set aside while planning
+/// instead of both models being copied, and put back afterwards.
+pub fn diff_in_place(live: &mut Inspected, desired: &mut Model, opts: &PlanOptions) -> Plan {
+    let s = &opts.scope;
+    if s.is_everything()
+        || !(s.schemas.is_empty() && s.exclude_schemas.is_empty() && s.exclude.is_empty())
+    {
+        return diff(live, desired, opts);
+    }
+    // Scope::apply of such a scope only empties these maps.
+    let take = |m: &mut Model| {
+        (
+            if s.with_privileges {
+                Default::default()
+            } else {
+                std::mem::take(&mut m.privileges)
+            },
+            if s.with_owners {
+                Default::default()
+            } else {
+                std::mem::take(&mut m.owners)
+            },
+        )
+    };
+    let live_saved = take(&mut live.model);
+    let desired_saved = take(desired);
+    let mut plan = diff_models(live, desired, opts);
+    plan.scope = opts.scope.clone();
+    let restore = |m: &mut Model, (privileges, owners)| {
+        if !s.with_privileges {
+            m.privileges = privileges;
+        }
+        if !s.with_owners {
+            m.owners = owners;
+        }
+    };
+    restore(&mut live.model, live_saved);
+    restore(desired, desired_saved);
+    plan
+}
+
 /// The plan between two models already narrowed to the scope.
 fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
-    let (renamed, rename_steps, rename_notes) = renames::apply(original, desired, &opts.renames);
-    let live = &renamed;
+    // The two fingerprints (a serialisation of each whole model) are computed
+    // on their own threads while the steps are planned.
+    std::thread::scope(|s| {
+        let live = s.spawn(|| original.model.fingerprint());
+        let want = s.spawn(|| desired.fingerprint());
+        let mut plan = plan_steps(original, desired, opts);
+        plan.live_fingerprint = live.join().expect("fingerprinting never panics");
+        plan.desired_fingerprint = want.join().expect("fingerprinting never panics");
+        plan
+    })
+}
+
+/// The plan's steps and notes (fingerprints left empty).
+fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+    // Without rename hints the live side is read as it is (no copy of it).
+    let renamed;
+    let (live, rename_steps, rename_notes) = if opts.renames.is_empty() {
+        (original, Vec::new(), Vec::new())
+    } else {
+        let (r, steps, notes) = renames::apply(original, desired, &opts.renames);
+        renamed = r;
+        (&renamed, steps, notes)
+    };
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -202,8 +265,8 @@ fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Pla
     }
     b.steps.sort_by_key(|(phase, seq, _)| (*phase, *seq));
     let mut plan = Plan {
-        live_fingerprint: original.model.fingerprint(),
-        desired_fingerprint: desired.fingerprint(),
+        live_fingerprint: String::new(),
+        desired_fingerprint: String::new(),
         steps: b.steps.into_iter().map(|(_, _, s)| s).collect(),
         notes: b.notes,
         scope: Default::default(),
