@@ -883,3 +883,29 @@ fn introspection_on_two_connections_equals_one() {
         serde_json::to_string(&one).unwrap()
     );
 }
+
+#[test]
+fn introspection_takes_no_lock_on_user_tables() {
+    let db = test_db("no_locks");
+    // Never analysed, never vacuumed: the case that used to open each table.
+    db.exec("CREATE TABLE a (id int); CREATE TABLE b (id int); INSERT INTO b VALUES (1);");
+    let settings = db.settings.clone();
+    block_on(async move {
+        // Another session holds the strongest lock: any lock introspection
+        // tried to take on `a` would wait behind it.
+        let mut holder = pgalign::db::connect(&settings).await.unwrap();
+        let tx = holder.transaction().await.unwrap();
+        tx.batch_execute("LOCK TABLE a IN ACCESS EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        let inspected = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            catalog::inspect(&settings),
+        )
+        .await
+        .expect("introspection waited for a lock on a user table")
+        .unwrap();
+        assert_eq!(inspected.stats.len(), 2);
+        tx.rollback().await.unwrap();
+    });
+}

@@ -206,7 +206,7 @@ async fn second_half(tx: &Transaction<'_>) -> Result<(Inspected, Model, Vec<(u32
         Ok(())
     })
     .await?;
-    let sizes = read_table_sizes(tx).await?;
+    let sizes = read_table_sizes(tx, out.server_version_num).await?;
     let mut m = Model::default();
     read_indexes_and_sequences(tx, &mut m).await?;
     read_routines(tx, &mut m).await?;
@@ -278,23 +278,25 @@ async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32,
 }
 
 /// Row counts and sizes of managed tables, by oid.
-async fn read_table_sizes(tx: &Transaction<'_>) -> Result<Vec<(u32, TableStats)>> {
+async fn read_table_sizes(
+    tx: &Transaction<'_>,
+    server_version_num: i32,
+) -> Result<Vec<(u32, TableStats)>> {
     let mut sizes = Vec::new();
     query(tx, "table sizes", &sql::table_sizes(), |r| {
         let reltuples: f64 = r.get(1);
         let relpages: i32 = r.get(2);
         let live: i64 = r.get(4);
-        let heap_bytes: i64 = r.get(5);
         // reltuples is -1 (PG 14+) or 0 with no pages (PG 13) before the first
-        // ANALYZE, and a restored or copied database has no statistics at all:
-        // then a table only counts as empty when its heap file has no pages
-        // (sizes come from the catalog when it has them; the file is only
-        // looked at for tables never vacuumed or analysed).
+        // ANALYZE, and a restored or copied database may have no statistics at
+        // all: a table then counts as empty only when the statistics say so,
+        // never by default (unknown keeps hazards at their full severity).
         let rows = if reltuples > 0.0 || (reltuples == 0.0 && relpages > 0) {
             Some(reltuples.max(live as f64))
         } else if live > 0 {
             Some(live as f64)
-        } else if heap_bytes == 0 {
+        } else if reltuples == 0.0 && server_version_num >= 140000 {
+            // PG 14+: 0 (not -1) means analysed, and nothing was inserted since.
             Some(0.0)
         } else {
             None

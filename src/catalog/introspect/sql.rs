@@ -126,21 +126,18 @@ pub fn tables() -> String {
 }
 
 /// Size facts of managed tables, apart from [`tables`] so that they run on the
-/// second connection: `pg_relation_size` opens the relation (a relcache entry
-/// each) and is only called for tables whose catalog row has no pages
-/// (never vacuumed or analysed, or empty). Returns `(oid, reltuples, relpages,
-/// heap and TOAST bytes, live tuples, heap bytes or pages)`.
+/// second connection. Only the catalog (`relpages`, `reltuples`) and the
+/// statistics counters (`pg_stat_get_live_tuples`) are read: no relation is
+/// opened, so no lock is taken on any user table (a `pg_relation_size` per
+/// never-analysed table took one lock each, held to the end of the snapshot,
+/// which could exhaust `max_locks_per_transaction` at 10,000 tables).
+/// Returns `(oid, reltuples, relpages, heap and TOAST bytes, live tuples)`.
 pub fn table_sizes() -> String {
     q("SELECT tbl.oid, tbl.reltuples::float8, tbl.relpages,
-              CASE WHEN tbl.relpages > 0
-                   THEN (tbl.relpages + coalesce(t.relpages, 0))::int8 * current_setting('block_size')::int8
-                   ELSE h.heap + coalesce(pg_relation_size(t.oid), 0) END,
-              pg_stat_get_live_tuples(tbl.oid),
-              CASE WHEN tbl.relpages > 0 THEN tbl.relpages::int8 ELSE h.heap END
+              (tbl.relpages + coalesce(t.relpages, 0))::int8 * current_setting('block_size')::int8,
+              pg_stat_get_live_tuples(tbl.oid)
        FROM tbl JOIN pg_class c ON c.oid = tbl.oid
-       LEFT JOIN pg_class t ON t.oid = nullif(c.reltoastrelid, 0)
-       CROSS JOIN LATERAL (SELECT CASE WHEN tbl.relpages > 0 THEN NULL::int8
-                                       ELSE pg_relation_size(tbl.oid) END AS heap) h")
+       LEFT JOIN pg_class t ON t.oid = nullif(c.reltoastrelid, 0)")
 }
 
 pub fn columns() -> String {
