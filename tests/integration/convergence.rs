@@ -647,7 +647,9 @@ fn grants_revokes_and_owners() {
          CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1';
          CREATE VIEW app.v AS SELECT id FROM app.t;
          ALTER VIEW app.v OWNER TO pgalign_owner;
-         ALTER TABLE app.old OWNER TO pgalign_owner;",
+         ALTER TABLE app.old OWNER TO pgalign_owner;
+         ALTER DEFAULT PRIVILEGES FOR ROLE pgalign_owner IN SCHEMA app GRANT SELECT ON TABLES TO pgalign_reader;
+         ALTER DEFAULT PRIVILEGES FOR ROLE pgalign_owner GRANT USAGE ON SEQUENCES TO pgalign_reader;",
     );
 }
 

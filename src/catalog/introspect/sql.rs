@@ -380,7 +380,15 @@ pub fn acls() -> String {
                 {e5}
          FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
          WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND EXISTS
-                (SELECT 1 FROM pg_class tc WHERE tc.oid = t.typrelid AND tc.relkind = 'c'))) AND {x5}",
+                (SELECT 1 FROM pg_class tc WHERE tc.oid = t.typrelid AND tc.relkind = 'c'))) AND {x5}
+         UNION ALL
+         SELECT 'DEFAULT PRIVILEGES FOR ROLE ' || quote_ident(r.rolname)
+                || coalesce(' IN SCHEMA ' || quote_ident(dn.nspname), '') || ' ON '
+                || CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+                                        WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END,
+                NULL, {e6}
+         FROM pg_default_acl d JOIN pg_roles r ON r.oid = d.defaclrole
+         LEFT JOIN pg_namespace dn ON dn.oid = d.defaclnamespace",
         o1 = owner("n.nspowner"),
         e1 = entries("coalesce(n.nspacl, acldefault('n', n.nspowner))", "n.nspowner"),
         o2 = owner("c.relowner"),
@@ -396,6 +404,7 @@ pub fn acls() -> String {
         o5 = owner("t.typowner"),
         e5 = entries("coalesce(t.typacl, acldefault('T', t.typowner))", "t.typowner"),
         x5 = not_ext("pg_type", "t"),
+        e6 = entries("d.defaclacl", "d.defaclrole"),
     ))
 }
 
