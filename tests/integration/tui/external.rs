@@ -9,7 +9,7 @@ use crate::support::{block_on, temp_dir};
 use pgalign::hazard::{LintContext, lint_sql};
 use pgalign::plan::{Plan, parse_plan, render_plan};
 use pgalign::session::journal::{Entry, read};
-use pgalign::session::{Config, PlanState, Step, Wizard, tasks};
+use pgalign::session::{Config, PlanState, Step, tasks};
 use pgalign::tui::app::{App, Effect, Msg};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -23,30 +23,6 @@ fn render(app: &App, dir: &Path) -> String {
         .backend()
         .to_string()
         .replace(&dir.display().to_string(), "[session]")
-}
-
-/// A fresh app on `config`, walked with keys through Preflight and Backup.
-fn app_at_diff(config: Config) -> App {
-    let dir = config.session_dir.clone();
-    let mut app = App::new(Wizard::start(config).unwrap(), false);
-    app.init();
-    app.update(Msg::Preflight(Ok(facts())));
-    for _ in 0..5 {
-        key(&mut app, KeyCode::Char(' '));
-        key(&mut app, KeyCode::Down);
-    }
-    type_text(&mut app, "Ada Operator");
-    key(&mut app, KeyCode::Enter);
-    type_text(&mut app, "Rita Rollback");
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Enter);
-    app.update(Msg::Backup(Ok(backup(&dir, b"PGDMP fake archive"))));
-    assert!(matches!(
-        key(&mut app, KeyCode::Enter).as_slice(),
-        [Effect::Diff]
-    ));
-    assert_eq!(app.wizard.step, Step::Diff, "{:?}", app.error);
-    app
 }
 
 #[test]

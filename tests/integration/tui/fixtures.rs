@@ -175,11 +175,46 @@ pub fn type_text(app: &mut App, text: &str) {
     }
 }
 
-/// A fresh app whose preflight has answered.
-pub fn new_app(dir: &std::path::Path) -> App {
-    let mut app = App::new(Wizard::start(config(dir)).unwrap(), false);
+/// A fresh app on `config` whose preflight has answered.
+pub fn new_app_with(config: Config) -> App {
+    let mut app = App::new(Wizard::start(config).unwrap(), false);
     app.init();
     app.update(Msg::Preflight(Ok(facts())));
+    app
+}
+
+/// A fresh app whose preflight has answered.
+pub fn new_app(dir: &std::path::Path) -> App {
+    new_app_with(config(dir))
+}
+
+/// Ticks the checklist, names the operator and the rollback owner, and feeds a
+/// verified backup: the app is then on the Backup step, done.
+fn past_checklist_and_backup(app: &mut App, dir: &std::path::Path) {
+    for _ in 0..5 {
+        key(app, KeyCode::Char(' '));
+        key(app, KeyCode::Down);
+    }
+    type_text(app, "Ada Operator");
+    key(app, KeyCode::Enter);
+    type_text(app, "Rita Rollback");
+    key(app, KeyCode::Enter);
+    key(app, KeyCode::Enter);
+    assert_eq!(app.wizard.step, Step::Backup, "{:?}", app.error);
+    app.update(Msg::Backup(Ok(backup(dir, b"PGDMP fake archive"))));
+}
+
+/// A fresh app on `config`, walked with keys to the Diff step: the next thing
+/// that runs is the real Diff (its effect was just returned).
+pub fn app_at_diff(config: Config) -> App {
+    let dir = config.session_dir.clone();
+    let mut app = new_app_with(config);
+    past_checklist_and_backup(&mut app, &dir);
+    assert!(matches!(
+        key(&mut app, KeyCode::Enter).as_slice(),
+        [Effect::Diff]
+    ));
+    assert_eq!(app.wizard.step, Step::Diff, "{:?}", app.error);
     app
 }
 
@@ -190,17 +225,7 @@ pub fn app_at(dir: &std::path::Path, target: Step) -> App {
     if reached(&app) {
         return app;
     }
-    for _ in 0..5 {
-        key(&mut app, KeyCode::Char(' '));
-        key(&mut app, KeyCode::Down);
-    }
-    type_text(&mut app, "Ada Operator");
-    key(&mut app, KeyCode::Enter);
-    type_text(&mut app, "Rita Rollback");
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Enter);
-    assert_eq!(app.wizard.step, Step::Backup, "{:?}", app.error);
-    app.update(Msg::Backup(Ok(backup(dir, b"PGDMP fake archive"))));
+    past_checklist_and_backup(&mut app, dir);
     if reached(&app) {
         return app;
     }

@@ -28,29 +28,6 @@ fn entries(journal: &Path) -> Vec<Entry> {
         .collect()
 }
 
-/// Walks a fresh app with keys through Preflight and Backup to Diff.
-fn app_at_diff(config: Config) -> App {
-    let dir = config.session_dir.clone();
-    let mut app = App::new(Wizard::start(config).unwrap(), false);
-    app.init();
-    app.update(Msg::Preflight(Ok(facts())));
-    for _ in 0..5 {
-        key(&mut app, KeyCode::Char(' '));
-        key(&mut app, KeyCode::Down);
-    }
-    type_text(&mut app, "Ada Operator");
-    key(&mut app, KeyCode::Enter);
-    type_text(&mut app, "Rita Rollback");
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Enter);
-    app.update(Msg::Backup(Ok(backup(&dir, b"PGDMP fake archive"))));
-    assert!(matches!(
-        key(&mut app, KeyCode::Enter).as_slice(),
-        [Effect::Diff]
-    ));
-    app
-}
-
 const LIVE: &str = "CREATE TABLE public.t (id integer PRIMARY KEY, code text);
 INSERT INTO public.t SELECT g, 'c' || (g % 50) FROM generate_series(1, 200) g;
 ANALYZE public.t;";
