@@ -21,6 +21,17 @@ pub async fn backup(config: &Config) -> Result<crate::backup::BackupEvidence> {
         .with_context(|| format!("backing up {}", config.target))
 }
 
+/// The session's target against `desired`, with its plan options.
+async fn compute(config: &Config, desired: &str) -> Result<crate::plan::compute::Computed> {
+    crate::plan::compute::compute(
+        &config.target,
+        desired,
+        config.shadow.as_deref(),
+        &config.plan_options,
+    )
+    .await
+}
+
 /// Computes the plan (or imports the external one), writes it into the
 /// session folder as `plan.sql` and reads it back, so what is reviewed is
 /// exactly what is on disk.
@@ -31,13 +42,7 @@ pub async fn generate_plan(config: &Config) -> Result<PlanState> {
             (imported.plan, imported.live)
         }
         (None, Some(desired)) => {
-            let computed = crate::plan::compute::compute(
-                &config.target,
-                desired,
-                config.shadow.as_deref(),
-                &config.plan_options,
-            )
-            .await?;
+            let computed = compute(config, desired).await?;
             (computed.plan, computed.live)
         }
         (None, None) => anyhow::bail!("the session has neither a desired schema nor a plan"),
@@ -135,14 +140,7 @@ pub async fn verify(config: &Config) -> Result<VerifyResult> {
             fingerprint: crate::catalog::Scope::default().fingerprint(&live.model),
         });
     };
-    let computed = crate::plan::compute::compute(
-        &config.target,
-        desired,
-        config.shadow.as_deref(),
-        &config.plan_options,
-    )
-    .await?;
-    let plan = computed.plan;
+    let plan = compute(config, desired).await?.plan;
     Ok(VerifyResult {
         in_sync: plan.is_empty(),
         remaining: plan.steps.iter().map(|s| s.title.clone()).collect(),
