@@ -722,20 +722,7 @@ impl Builder<'_> {
 
     /// Names of the columns `t` gets from its desired parents (recursively).
     pub(super) fn inherited_columns(&self, t: &Table) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        let mut todo: Vec<&QName> = t.parents().collect();
-        let mut guard = 0;
-        while let Some(p) = todo.pop() {
-            guard += 1;
-            if guard > 64 {
-                break;
-            }
-            if let Some(pt) = self.desired.tables.get(p) {
-                out.extend(pt.columns.iter().map(|c| c.name.clone()));
-                todo.extend(pt.parents());
-            }
-        }
-        out
+        ancestor_columns(&self.desired.tables, t.parents().collect())
     }
 
     /// Partition key, partition bound and inheritance changes of a kept table.
@@ -847,21 +834,9 @@ impl Builder<'_> {
         have: &Table,
         want: &Table,
     ) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
         let wanted: Vec<&QName> = want.parents().collect();
-        let mut todo: Vec<&QName> = have.parents().filter(|p| !wanted.contains(p)).collect();
-        let mut guard = 0;
-        while let Some(p) = todo.pop() {
-            guard += 1;
-            if guard > 64 {
-                break;
-            }
-            if let Some(pt) = self.live.model.tables.get(p) {
-                out.extend(pt.columns.iter().map(|c| c.name.clone()));
-                todo.extend(pt.parents());
-            }
-        }
-        out
+        let old = have.parents().filter(|p| !wanted.contains(p)).collect();
+        ancestor_columns(&self.live.model.tables, old)
     }
 
     /// True when a column that live index `i` uses is dropped or retyped.
@@ -872,4 +847,24 @@ impl Builder<'_> {
                 .contains(&(i.table.clone(), c.clone()))
         })
     }
+}
+
+/// Names of the columns of `parents` and of their own ancestors, in `tables`.
+fn ancestor_columns<'a>(
+    tables: &'a BTreeMap<QName, Table>,
+    mut todo: Vec<&'a QName>,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut guard = 0;
+    while let Some(p) = todo.pop() {
+        guard += 1;
+        if guard > 64 {
+            break;
+        }
+        if let Some(pt) = tables.get(p) {
+            out.extend(pt.columns.iter().map(|c| c.name.clone()));
+            todo.extend(pt.parents());
+        }
+    }
+    out
 }
