@@ -1,7 +1,9 @@
 //! Rename hints in desired SQL: `-- pgalign:renamed-from <old name>` on the line
-//! before a table definition (`CREATE TABLE …`) or a column definition inside
-//! one. A table's old name is `schema.table` (or `table`, same schema); a
-//! column's is `schema.table.column`, `table.column` or `column`.
+//! before a table definition (`CREATE TABLE …`), a column definition inside
+//! one, or a value of an enum (`CREATE TYPE … AS ENUM (`, one value a line). A
+//! table's old name is `schema.table` (or `table`, same schema); a column's is
+//! `schema.table.column`, `table.column` or `column`; a value's is the old label
+//! as a string literal (`'pending'`).
 
 use crate::catalog::model::{Model, QName};
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,12 @@ pub enum Rename {
     /// A column of `table` (its desired name) renamed from `from` to `to`.
     Column {
         table: QName,
+        from: String,
+        to: String,
+    },
+    /// A value of the enum `type_name` renamed from `from` to `to`.
+    EnumValue {
+        type_name: QName,
         from: String,
         to: String,
     },
@@ -98,6 +106,67 @@ fn create_table_name(line: &str) -> Option<Vec<String>> {
     (!parts.is_empty()).then_some(parts)
 }
 
+/// A string literal (`'it''s'`, or `E'…'` without escapes) at the start of `s`.
+fn literal(s: &str) -> Option<String> {
+    let s = s.trim_start();
+    let rest = s
+        .strip_prefix('\'')
+        .or_else(|| s.strip_prefix("E'"))
+        .or_else(|| s.strip_prefix("e'"))?;
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            if chars.peek() == Some(&'\'') {
+                chars.next();
+                out.push('\'');
+            } else {
+                return Some(out);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    None
+}
+
+/// The type name of a line starting `CREATE TYPE name AS ENUM`.
+fn create_enum_name(line: &str) -> Option<Vec<String>> {
+    let rest = line.trim_start();
+    if !rest.get(..6)?.eq_ignore_ascii_case("CREATE") {
+        return None;
+    }
+    let rest = rest[6..].trim_start();
+    if !rest.get(..5)?.eq_ignore_ascii_case("TYPE ") {
+        return None;
+    }
+    let (parts, tail) = dotted(&rest[5..]);
+    let tail = tail.trim_start().to_uppercase();
+    let words: Vec<&str> = tail
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .collect();
+    (!parts.is_empty() && words == ["AS", "ENUM"]).then_some(parts)
+}
+
+/// Resolves a possibly unqualified enum name against the desired model.
+fn resolve_enum(parts: &[String], desired: &Model) -> Option<QName> {
+    match parts {
+        [schema, name] => Some(QName::new(schema.clone(), name.clone())),
+        [name] => {
+            let mut found = desired.enums.keys().filter(|q| &q.name == name);
+            let first = found.next()?.clone();
+            Some(if found.next().is_none() {
+                first
+            } else {
+                QName::new("public", name.clone())
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Resolves a possibly unqualified table name against the desired model.
 fn resolve(parts: &[String], desired: &Model) -> Option<QName> {
     match parts {
@@ -121,17 +190,19 @@ pub fn parse(sql: &str, desired: &Model) -> Result<Vec<Rename>, String> {
     let lines: Vec<&str> = sql.lines().collect();
     let mut out = Vec::new();
     let mut current_table: Option<QName> = None;
+    let mut current_enum: Option<QName> = None;
     for (i, line) in lines.iter().enumerate() {
         if let Some(parts) = create_table_name(line) {
             current_table = resolve(&parts, desired);
+            current_enum = None;
+        }
+        if let Some(parts) = create_enum_name(line) {
+            current_enum = resolve_enum(&parts, desired);
+            current_table = None;
         }
         let Some(pos) = line.find(MARK) else { continue };
         if !line[..pos].trim_end().ends_with("--") {
             continue;
-        }
-        let (old, _) = dotted(&line[pos + MARK.len()..]);
-        if old.is_empty() {
-            return Err(format!("line {}: {MARK} needs the old name", i + 1));
         }
         let Some(next) = lines[i + 1..]
             .iter()
@@ -143,6 +214,39 @@ pub fn parse(sql: &str, desired: &Model) -> Result<Vec<Rename>, String> {
                 i + 1
             ));
         };
+        let after = &line[pos + MARK.len()..];
+        if let Some(to) = literal(next) {
+            let type_name = current_enum.clone().ok_or_else(|| {
+                format!(
+                    "line {}: a value hint must be inside CREATE TYPE … AS ENUM",
+                    i + 1
+                )
+            })?;
+            let from = literal(after).ok_or_else(|| {
+                format!(
+                    "line {}: an enum value's old name is a string literal ('old')",
+                    i + 1
+                )
+            })?;
+            out.push(Rename::EnumValue {
+                type_name,
+                from,
+                to,
+            });
+            continue;
+        }
+        let (old, _) = dotted(after);
+        if old.is_empty() {
+            return Err(format!("line {}: {MARK} needs the old name", i + 1));
+        }
+        if create_enum_name(next).is_some()
+            || next.to_uppercase().starts_with("CREATE ") && create_table_name(next).is_none()
+        {
+            return Err(format!(
+                "line {}: {MARK} applies to a table, a column or an enum value; renaming other objects is not supported",
+                i + 1
+            ));
+        }
         if let Some(parts) = create_table_name(next) {
             let to = resolve(&parts, desired).ok_or_else(|| {
                 format!("line {}: cannot tell which table the hint is for", i + 1)
@@ -202,6 +306,43 @@ mod tests {
                     to: "Email".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn enum_value_hints() {
+        let sql = "CREATE TYPE shop.status AS ENUM (\n\
+                     'new',\n\
+                     -- pgalign:renamed-from 'pending'\n\
+                     'wait''ing',\n\
+                     'paid'\n\
+                   );\n";
+        assert_eq!(
+            parse(sql, &Model::default()).unwrap(),
+            vec![Rename::EnumValue {
+                type_name: QName::new("shop", "status"),
+                from: "pending".into(),
+                to: "wait'ing".into()
+            }]
+        );
+        let bare =
+            "CREATE TYPE shop.status AS ENUM (\n-- pgalign:renamed-from pending\n'waiting');\n";
+        assert!(
+            parse(bare, &Model::default())
+                .unwrap_err()
+                .contains("string literal")
+        );
+        let outside = "CREATE TABLE t (\n-- pgalign:renamed-from 'a'\n'b' text);\n";
+        assert!(
+            parse(outside, &Model::default())
+                .unwrap_err()
+                .contains("inside CREATE TYPE")
+        );
+        let on_type = "CREATE TABLE t (a int);\n-- pgalign:renamed-from shop.old\nCREATE TYPE shop.status AS ENUM ('a');\n";
+        assert!(
+            parse(on_type, &Model::default())
+                .unwrap_err()
+                .contains("not supported")
         );
     }
 

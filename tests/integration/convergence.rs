@@ -718,23 +718,7 @@ fn rename_hints_keep_rows_and_values() {
         );
         CREATE INDEX clients_mail_lower ON shop.customers (lower(email));
         CREATE TABLE shop.orders (id int PRIMARY KEY, client_id int REFERENCES shop.customers (id));";
-    let dir = temp_dir();
-    let file = dir.path().join("desired.sql");
-    std::fs::write(&file, desired_sql).unwrap();
-    let plan_path = dir.path().join("plan.sql");
-    let o = run(&[
-        "diff",
-        "--db",
-        &live.url(),
-        "--desired",
-        file.to_str().unwrap(),
-        "--shadow",
-        &admin().redacted_url(),
-        "-o",
-        plan_path.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let plan = std::fs::read_to_string(&plan_path).unwrap();
+    let plan = diff_apply_verify_file(&live, desired_sql);
     assert!(
         plan.contains("ALTER TABLE shop.clients RENAME TO customers;"),
         "{plan}"
@@ -742,38 +726,92 @@ fn rename_hints_keep_rows_and_values() {
     assert!(plan.contains("RENAME COLUMN mail TO email;"), "{plan}");
     assert!(!plan.contains("DROP TABLE"), "{plan}");
     assert!(!plan.contains("DROP COLUMN"), "{plan}");
-    let o = run(&[
-        "apply",
-        "--db",
-        &live.url(),
-        "--plan",
-        plan_path.to_str().unwrap(),
-        "--confirm-target",
-        &live.name,
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = run(&[
-        "verify",
-        "--db",
-        &live.url(),
-        "--desired",
-        file.to_str().unwrap(),
-        "--shadow",
-        &admin().redacted_url(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert_eq!(
         live.query_one("SELECT string_agg(email, ',' ORDER BY id) FROM shop.customers"),
         "a@x,b@x"
     );
 }
 
+/// Plans `live` → the desired SQL file `desired_sql` (hints and all) with the
+/// CLI, applies the plan, requires `verify` to find nothing left, and returns
+/// the plan's text.
+fn diff_apply_verify_file(live: &TestDb, desired_sql: &str) -> String {
+    let dir = temp_dir();
+    let file = dir.path().join("desired.sql");
+    std::fs::write(&file, desired_sql).unwrap();
+    let plan_path = dir.path().join("plan.sql");
+    let shadow = admin().redacted_url();
+    let desired = ["--desired", file.to_str().unwrap(), "--shadow", &shadow];
+    let url = live.url();
+    let o = run(&[
+        &["diff", "--db", &url][..],
+        &desired,
+        &["-o", plan_path.to_str().unwrap()],
+    ]
+    .concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let plan = std::fs::read_to_string(&plan_path).unwrap();
+    let o = run(&[
+        "apply",
+        "--db",
+        &url,
+        "--plan",
+        plan_path.to_str().unwrap(),
+        "--confirm-target",
+        &live.name,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{plan}", stderr(&o));
+    let o = run(&[&["verify", "--db", &url][..], &desired].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}\n{plan}",
+        stdout(&o),
+        stderr(&o)
+    );
+    plan
+}
+
+#[test]
+fn an_enum_value_renamed_by_a_hint_keeps_the_rows_that_hold_it() {
+    let live = test_db("enum_value_rename");
+    live.exec(
+        "CREATE TYPE state AS ENUM ('new', 'pending', 'paid');
+         CREATE TABLE orders (id int PRIMARY KEY, s state NOT NULL DEFAULT 'pending'
+                              CHECK (s <> 'pending' OR id > 0), history state[]);
+         CREATE INDEX orders_open ON orders (id) WHERE s = 'pending';
+         CREATE VIEW open_orders AS SELECT id FROM orders WHERE s = 'pending';
+         INSERT INTO orders VALUES (1, 'pending', '{new,pending}'), (2, 'paid', NULL), (3, 'new', '{}');",
+    );
+    let desired_sql = "CREATE TYPE state AS ENUM (
+            'new',
+            -- pgalign:renamed-from 'pending'
+            'waiting',
+            'paid'
+        );
+        CREATE TABLE orders (id int PRIMARY KEY, s state NOT NULL DEFAULT 'waiting'
+                             CHECK (s <> 'waiting' OR id > 0), history state[]);
+        CREATE INDEX orders_open ON orders (id) WHERE s = 'waiting';
+        CREATE VIEW open_orders AS SELECT id FROM orders WHERE s = 'waiting';";
+    let plan = diff_apply_verify_file(&live, desired_sql);
+    assert!(
+        plan.contains("ALTER TYPE public.state RENAME VALUE 'pending' TO 'waiting';"),
+        "{plan}"
+    );
+    // Nothing else: no new type, no rebuilt view, index or check.
+    assert_eq!(plan.matches("-- pgalign:step").count(), 1, "{plan}");
+    assert_eq!(
+        live.query_one("SELECT string_agg(id || ':' || s::text || ':' || coalesce(history::text, '-'), ',' ORDER BY id) FROM orders"),
+        "1:waiting:{new,waiting},2:paid:-,3:new:{}"
+    );
+}
+
 #[test]
 fn a_drop_and_add_of_the_same_shape_is_reported_as_a_possible_rename() {
     let live = test_db("maybe_rename_a");
-    live.exec("CREATE TABLE t (id int, mail text);");
+    live.exec("CREATE TABLE t (id int, mail text); CREATE TYPE st AS ENUM ('a', 'b', 'c');");
     let want = test_db("maybe_rename_b");
-    want.exec("CREATE TABLE t (id int, email text);");
+    want.exec("CREATE TABLE t (id int, email text); CREATE TYPE st AS ENUM ('a', 'x', 'c');");
     let (a, b) = block_on(async {
         (
             catalog::inspect(&live.settings).await.unwrap(),
@@ -785,6 +823,12 @@ fn a_drop_and_add_of_the_same_shape_is_reported_as_a_possible_rename() {
         plan.notes
             .iter()
             .any(|n| n.contains("possible rename: column public.t.mail")),
+        "{:?}",
+        plan.notes
+    );
+    assert!(
+        plan.notes.iter().any(|n| n
+            .contains("possible rename: value 'b' of public.st is dropped and 'x' added")),
         "{:?}",
         plan.notes
     );

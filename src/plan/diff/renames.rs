@@ -147,9 +147,82 @@ pub fn apply(
                 ));
                 rename_column(&mut out.model, table, from, to);
             }
+            Rename::EnumValue {
+                type_name,
+                from,
+                to,
+            } => {
+                let has = |m: &Model, v: &str| {
+                    m.enums
+                        .get(type_name)
+                        .is_some_and(|e| e.labels.iter().any(|l| l == v))
+                };
+                if !has(&out.model, from) || has(&out.model, to) || !has(desired, to) {
+                    notes.push(format!("rename hint for value {from} of {type_name} → {to} not used: the live type has no value {from}, or already has {to}"));
+                    continue;
+                }
+                steps.push((
+                    format!("rename value {from} of type {type_name} to {to}"),
+                    format!(
+                        "ALTER TYPE {} RENAME VALUE {} TO {};",
+                        type_name.sql(),
+                        quote_literal(from),
+                        quote_literal(to)
+                    ),
+                ));
+                rename_enum_value(&mut out.model, type_name, from, to);
+            }
         }
     }
     (out, steps, notes)
+}
+
+/// A renamed enum value keeps its OID, so every expression the server deparses
+/// (defaults, checks, index predicates, views, policies, function defaults)
+/// prints the new label afterwards: the live copy is changed the same way.
+fn rename_enum_value(m: &mut Model, type_name: &QName, from: &str, to: &str) {
+    if let Some(e) = m.enums.get_mut(type_name) {
+        e.labels
+            .iter_mut()
+            .filter(|l| *l == from)
+            .for_each(|l| *l = to.to_string());
+    }
+    let ty = type_name.sql();
+    let (old, new) = (
+        format!("{}::{ty}", quote_literal(from)),
+        format!("{}::{ty}", quote_literal(to)),
+    );
+    let fix = |text: &mut String| {
+        if text.contains(&old) {
+            *text = text.replace(&old, &new);
+        }
+    };
+    for t in m.tables.values_mut() {
+        t.columns
+            .iter_mut()
+            .filter_map(|c| c.default.as_mut())
+            .for_each(fix);
+        t.constraints
+            .values_mut()
+            .for_each(|c| fix(&mut c.definition));
+    }
+    m.indexes.values_mut().for_each(|i| fix(&mut i.definition));
+    m.views.values_mut().for_each(|v| fix(&mut v.definition));
+    m.triggers.values_mut().for_each(|t| fix(&mut t.definition));
+    for p in m.policies.values_mut() {
+        p.using
+            .iter_mut()
+            .chain(p.with_check.iter_mut())
+            .for_each(fix);
+    }
+    for f in m.functions.values_mut() {
+        fix(&mut f.arguments);
+        fix(&mut f.definition);
+    }
+    for d in m.domains.values_mut() {
+        d.default.iter_mut().for_each(fix);
+        d.checks.values_mut().for_each(fix);
+    }
 }
 
 fn rename_table(out: &mut Inspected, from: &QName, to: &QName) {
@@ -369,6 +442,25 @@ pub fn possible_renames(live: &Model, desired: &Model) -> Vec<String> {
                 notes.push(format!(
                     "possible rename: column {name}.{} is dropped and {name}.{} ({}) added; if it is a rename, put `-- pgalign:renamed-from {name}.{}` on the line before the column's definition in the desired SQL to keep its values",
                     g.name, n.name, n.data_type, g.name
+                ));
+            }
+        }
+    }
+    for (name, want) in &desired.enums {
+        let Some(have) = live.enums.get(name) else {
+            continue;
+        };
+        let gone = have.labels.iter().filter(|l| !want.labels.contains(l));
+        for g in gone {
+            let at = have.labels.iter().position(|l| l == g);
+            // The same place in the list: the neighbours before it are kept.
+            let new = want.labels.iter().enumerate().find(|(i, l)| {
+                !have.labels.contains(l) && Some(*i) == at && have.labels[..*i] == want.labels[..*i]
+            });
+            if let Some((_, n)) = new {
+                notes.push(format!(
+                    "possible rename: value {} of {name} is dropped and {} added in its place; if it is a rename, put `-- pgalign:renamed-from {}` on the line before {} in the desired CREATE TYPE to keep the rows that hold it",
+                    quote_literal(g), quote_literal(n), quote_literal(g), quote_literal(n)
                 ));
             }
         }
