@@ -858,6 +858,63 @@ fn enum_values_removed_and_reordered_through_a_new_type() {
 }
 
 #[test]
+fn domains_and_composites_on_a_rewritten_enum_are_replaced_with_it() {
+    let plan = converge(
+        "enum_rewrite_deps",
+        "CREATE TYPE mood AS ENUM ('sad', 'meh', 'happy', 'gone');
+         CREATE DOMAIN good_mood AS mood DEFAULT 'happy' NOT NULL CONSTRAINT not_sad CHECK (VALUE <> 'sad');
+         CREATE DOMAIN moods AS mood[];
+         CREATE TYPE entry AS (at date, m mood);
+         CREATE TABLE diary (id int PRIMARY KEY, g good_mood, e entry, past moods, es entry[]);
+         INSERT INTO diary VALUES (1, 'happy', ROW('2024-01-01', 'sad'), '{sad,meh}', ARRAY[ROW('2024-01-02', 'meh')::entry]),
+                                  (2, 'meh', NULL, NULL, NULL);
+         CREATE VIEW good_days AS SELECT id, (e).m FROM diary WHERE g::mood = 'happy';
+         CREATE FUNCTION cheer(x good_mood) RETURNS good_mood LANGUAGE sql AS 'SELECT x';",
+        "CREATE TYPE mood AS ENUM ('happy', 'meh', 'sad');
+         CREATE DOMAIN good_mood AS mood DEFAULT 'happy' NOT NULL CONSTRAINT not_sad CHECK (VALUE <> 'sad');
+         CREATE DOMAIN moods AS mood[];
+         CREATE TYPE entry AS (at date, m mood);
+         CREATE TABLE diary (id int PRIMARY KEY, g good_mood, e entry, past moods, es entry[]);
+         CREATE VIEW good_days AS SELECT id, (e).m FROM diary WHERE g::mood = 'happy';
+         CREATE FUNCTION cheer(x good_mood) RETURNS good_mood LANGUAGE sql AS 'SELECT x';",
+    );
+    assert!(
+        plan.contains("ALTER DOMAIN public.good_mood RENAME TO good_mood_pgalign_old;"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("ALTER TYPE public.entry RENAME TO entry_pgalign_old;"),
+        "{plan}"
+    );
+    assert!(plan.contains("USING e::text::public.entry"), "{plan}");
+    assert!(plan.contains("USING es::text[]::public.entry[]"), "{plan}");
+    assert!(!plan.contains("blocker["), "{plan}");
+}
+
+#[test]
+fn a_domain_changing_its_base_type_is_replaced_and_its_columns_cast() {
+    let plan = converge(
+        "domain_base_change",
+        "CREATE DOMAIN qty AS int CHECK (VALUE >= 0);
+         CREATE TABLE stock (id int PRIMARY KEY, n qty DEFAULT 0, history qty[]);
+         INSERT INTO stock VALUES (1, 5, '{1,2}'), (2, 0, NULL);
+         CREATE VIEW in_stock AS SELECT id, n FROM stock WHERE n > 0;",
+        "CREATE DOMAIN qty AS bigint CHECK (VALUE >= 0);
+         CREATE TABLE stock (id int PRIMARY KEY, n qty DEFAULT 0, history qty[]);
+         CREATE VIEW in_stock AS SELECT id, n FROM stock WHERE n > 0;",
+    );
+    assert!(
+        plan.contains("ALTER DOMAIN public.qty RENAME TO qty_pgalign_old;"),
+        "{plan}"
+    );
+    assert!(plan.contains("USING n::text::public.qty"), "{plan}");
+    assert!(
+        plan.contains("DROP DOMAIN public.qty_pgalign_old;"),
+        "{plan}"
+    );
+}
+
+#[test]
 fn statistics_rules_and_collations() {
     converge(
         "stats_rules",

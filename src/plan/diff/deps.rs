@@ -25,6 +25,12 @@ pub struct Rebuilds {
     pub enums: BTreeSet<QName>,
     /// Kept columns of those enums' types (or arrays of them), cast to the new type.
     pub enum_columns: BTreeSet<(QName, String)>,
+    /// Domains and composite types replaced by a new type of the same name: built
+    /// on a replaced enum or type, or a domain whose base type changes. In the
+    /// order they are created (what they are built on first).
+    pub types: Vec<QName>,
+    /// Kept columns of those types (or arrays of them), cast to the new type.
+    pub type_columns: BTreeSet<(QName, String)>,
 }
 
 /// True when `labels` cannot become `want` by adding values (some are removed,
@@ -35,7 +41,8 @@ pub fn enum_needs_new_type(labels: &[String], want: &[String]) -> bool {
     labels.iter().any(|l| !want.contains(l)) || kept != order
 }
 
-/// True when a column of type `data_type` holds values of enum `e`.
+/// True when a column of type `data_type` holds values of enum `e` (or of the
+/// domain or composite type `e`): its type is `e` or an array of it.
 pub fn uses_enum(data_type: &str, e: &QName) -> bool {
     let base = data_type.trim_end_matches("[]");
     base == e.sql()
@@ -117,6 +124,63 @@ impl Rebuilds {
                         {
                             r.enum_columns.insert((t.name.clone(), c.name.clone()));
                         }
+                    }
+                }
+            }
+        }
+        // Domains and composites built on a replaced type are replaced too, and so
+        // is a domain whose base type changes (PostgreSQL cannot alter it).
+        let mut replaced: BTreeSet<QName> = r.enums.clone();
+        loop {
+            let before = r.types.len();
+            for (name, d) in &live.domains {
+                let Some(w) = desired.domains.get(name) else {
+                    continue;
+                };
+                if !replaced.contains(name)
+                    && (w.base_type != d.base_type
+                        || w.collation != d.collation
+                        || replaced.iter().any(|t| uses_enum(&d.base_type, t)))
+                {
+                    replaced.insert(name.clone());
+                    r.types.push(name.clone());
+                }
+            }
+            for (name, c) in &live.composites {
+                let Some(w) = desired.composites.get(name) else {
+                    continue;
+                };
+                let same_shape = w.attributes.len() == c.attributes.len()
+                    && w.attributes
+                        .iter()
+                        .zip(&c.attributes)
+                        .all(|(a, b)| a.0 == b.0);
+                if !replaced.contains(name)
+                    && same_shape
+                    && c.attributes
+                        .iter()
+                        .any(|(_, t, _)| replaced.iter().any(|e| uses_enum(t, e)))
+                {
+                    replaced.insert(name.clone());
+                    r.types.push(name.clone());
+                }
+            }
+            if r.types.len() == before {
+                break;
+            }
+        }
+        for name in &r.types {
+            dropped_types.insert(name.clone());
+            for t in live.tables.values() {
+                for c in t.columns.iter().filter(|c| uses_enum(&c.data_type, name)) {
+                    changed_columns.insert((t.name.clone(), c.name.clone()));
+                    let kept = desired
+                        .tables
+                        .get(&t.name)
+                        .and_then(|w| w.column(&c.name))
+                        .is_some_and(|w| w.data_type == c.data_type);
+                    if kept {
+                        r.type_columns.insert((t.name.clone(), c.name.clone()));
                     }
                 }
             }

@@ -12,6 +12,7 @@ mod grants;
 mod objects;
 mod online;
 mod renames;
+mod replace;
 mod tables;
 mod types;
 
@@ -221,6 +222,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.enums();
     b.domains();
     b.composites();
+    b.replace_types();
     b.sequences();
     b.views();
     b.functions();

@@ -157,7 +157,7 @@ impl Builder<'_> {
                 let early = f
                     .depends_on
                     .iter()
-                    .any(|d| matches!(d, Dep::Type { name } if self.deps.enums.contains(name)));
+                    .any(|d| matches!(d, Dep::Type { name } if self.deps.enums.contains(name) || self.deps.types.contains(name)));
                 self.destructive(
                     if early {
                         Phase::DropView

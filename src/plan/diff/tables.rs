@@ -479,10 +479,9 @@ impl Builder<'_> {
         }
         let type_changes = old.data_type != new.data_type || old.collation != new.collation;
         // A column of an enum that is replaced gets its default from the rewrite.
-        let enum_cast = self
-            .deps
-            .enum_columns
-            .contains(&(t.clone(), new.name.clone()));
+        let key = (t.clone(), new.name.clone());
+        let enum_cast =
+            self.deps.enum_columns.contains(&key) || self.deps.type_columns.contains(&key);
         let default_changes = old.default != new.default && !enum_cast;
         if old.default.is_some() && (default_changes || type_changes) {
             let mut hz = vec![self.lock(t, "briefly")];

@@ -68,6 +68,23 @@ impl Builder<'_> {
                 .filter(|k| !self.desired.enums.contains_key(*k))
                 .map(|k| ("TYPE".to_string(), k)),
         );
+        let (composites, domains, enums) = self.replaced_old_types();
+        let old = |what: &str, v: &Vec<QName>| -> Vec<(String, QName)> {
+            v.iter().map(|n| (what.to_string(), n.clone())).collect()
+        };
+        let olds = [
+            old("TYPE", &composites),
+            old("DOMAIN", &domains),
+            old("TYPE", &enums),
+        ];
+        for (what, name) in olds.iter().flatten() {
+            self.push(
+                Phase::DropType,
+                format!("drop the old {} {}", what.to_lowercase(), name.name),
+                format!("DROP {what} {};", name.sql()),
+                vec![],
+            );
+        }
         for (what, name) in drops {
             self.destructive(
                 Phase::DropType,
@@ -157,13 +174,8 @@ impl Builder<'_> {
                 );
                 continue;
             };
-            if have.base_type != want.base_type || have.collation != want.collation {
-                let why = format!(
-                    "domain {name} changes its base type from {} to {}; that needs a new domain and a cast of every column using it, which pgalign does not plan yet",
-                    have.base_type, want.base_type
-                );
-                self.blocker(Phase::CreateType, format!("change domain {name}"), why);
-                continue;
+            if self.deps.types.contains(name) {
+                continue; // replaced by a new domain (see `replace`)
             }
             let alter = |rest: String| format!("ALTER DOMAIN {} {rest};", name.sql());
             if have.default != want.default {
@@ -241,7 +253,7 @@ impl Builder<'_> {
                 );
                 continue;
             };
-            if have.attributes == want.attributes {
+            if have.attributes == want.attributes || self.deps.types.contains(name) {
                 continue;
             }
             let mut actions = Vec::new();
@@ -424,8 +436,8 @@ impl Builder<'_> {
 
     /// Removing or reordering enum values: the old type is renamed aside, the
     /// new one created, every column cast to it through text, and the old type
-    /// dropped. Views and functions that use the type are rebuilt around it
-    /// (see `deps`); a domain or composite type over it is a blocker.
+    /// dropped (see `replace`). Views and functions that use the type are
+    /// rebuilt around it, domains and composite types built on it replaced too.
     pub(super) fn enum_rewrite(&mut self, name: &QName, have: &EnumType, want: &EnumType) {
         let removed: Vec<&str> = have
             .labels
@@ -444,46 +456,7 @@ impl Builder<'_> {
             return;
         }
         let live = &self.live.model;
-        let blocked = live
-            .domains
-            .values()
-            .any(|d| deps::uses_enum(&d.base_type, name))
-            || live.composites.values().any(|c| {
-                c.attributes
-                    .iter()
-                    .any(|(_, t, _)| deps::uses_enum(t, name))
-            });
-        if blocked {
-            let why = format!(
-                "{what}, and a domain or composite type is built on it; pgalign does not plan that yet"
-            );
-            self.blocker(Phase::CreateType, format!("change type {name}"), why);
-            return;
-        }
-        let old = QName::new(
-            name.schema.clone(),
-            online::temp_name(&name.name, "_pgalign_old"),
-        );
-        self.push(
-            Phase::RecreateType,
-            format!("rename type {name} aside to {}", old.name),
-            format!(
-                "ALTER TYPE {} RENAME TO {};",
-                name.sql(),
-                quote_ident(&old.name)
-            ),
-            vec![h(
-                HazardId::BreaksClients,
-                Severity::Warning,
-                format!("{what}: clients that use the removed values break"),
-            )],
-        );
-        self.push(
-            Phase::RecreateType,
-            format!("create the new type {name}"),
-            ddl::create_enum(want),
-            vec![],
-        );
+        self.replace_enum(name, want, &what);
         let columns: Vec<(QName, String)> = self
             .deps
             .enum_columns
@@ -496,76 +469,8 @@ impl Builder<'_> {
             })
             .cloned()
             .collect();
-        for (t, c) in columns {
-            let old_col = live.tables[&t].column(&c).expect("listed above").clone();
-            let new_col = self.desired.tables[&t]
-                .column(&c)
-                .expect("listed above")
-                .clone();
-            let alter = |rest: String| {
-                format!(
-                    "ALTER TABLE {} ALTER COLUMN {} {rest};",
-                    t.sql(),
-                    quote_ident(&c)
-                )
-            };
-            if old_col.default.is_some() {
-                self.push(
-                    Phase::AlterColumn,
-                    format!("drop default of {t}.{c} before its type changes"),
-                    alter("DROP DEFAULT".into()),
-                    vec![self.lock(&t, "briefly")],
-                );
-            }
-            let array = if new_col.data_type.ends_with("[]") {
-                "[]"
-            } else {
-                ""
-            };
-            let mut hz = vec![h(
-                HazardId::Rewrite,
-                self.sized(Severity::Warning, &t),
-                format!(
-                    "rewrites {t} ({}) to cast {c} to the new {name}",
-                    self.size(&t)
-                ),
-            )];
-            if !removed.is_empty() {
-                hz.push(h(
-                    HazardId::LossyCast,
-                    Severity::Danger,
-                    format!(
-                        "rows of {t} whose {c} holds {} make this fail",
-                        removed.join(" or ")
-                    ),
-                ));
-            }
-            self.push(
-                Phase::AlterColumn,
-                format!("cast {t}.{c} to the new {name}"),
-                alter(format!(
-                    "TYPE {} USING {}::text{array}::{}",
-                    new_col.data_type,
-                    quote_ident(&c),
-                    new_col.data_type
-                )),
-                hz,
-            );
-            if let Some(d) = &new_col.default {
-                self.push(
-                    Phase::AlterColumn,
-                    format!("set default of {t}.{c}"),
-                    alter(format!("SET DEFAULT {d}")),
-                    vec![self.lock(&t, "briefly")],
-                );
-            }
-        }
-        self.push(
-            Phase::DropType,
-            format!("drop the old type {}", old.name),
-            format!("DROP TYPE {};", old.sql()),
-            vec![],
-        );
+        let lossy = (!removed.is_empty()).then(|| removed.join(" or "));
+        self.cast_to_new_type(name, &columns, lossy);
     }
 
     pub(super) fn collations(&mut self) {
