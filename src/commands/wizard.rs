@@ -50,7 +50,9 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
             "the wizard needs the desired schema or a plan: pass --desired SRC (or --plan FILE for an external SQL file), or put `desired = \"…\"` in pgalign.toml"
         );
     }
-    let target = ConnSettings::parse(&db).context("parsing --db")?;
+    // Warnings about the connection settings are shown by Preflight (stderr is
+    // hidden behind the wizard's screen).
+    let target = ConnSettings::parse_quiet(&db).context("parsing --db")?;
     if let Some(desired) = &desired {
         crate::db::shadow::DesiredSource::parse(desired)?;
     }
@@ -67,6 +69,7 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
         &crate::session::resume::sessions_base(base.as_deref()),
         &target,
     ) {
+        // Also a Preflight notice; here it stays on the terminal after the wizard.
         eprintln!(
             "pgalign: an interrupted apply was found in {}: resume it with pgalign wizard --resume {}",
             dir.display(),
@@ -112,7 +115,9 @@ fn resume_session(
             "resuming needs the target the session applied to: pass the same --db URL (or set PGALIGN_DB_URL); the journal holds no password"
         );
     };
-    let target = ConnSettings::parse(&db).context("parsing --db")?;
+    // Warnings about the connection settings are shown by Preflight (stderr is
+    // hidden behind the wizard's screen).
+    let target = ConnSettings::parse_quiet(&db).context("parsing --db")?;
     let from = crate::session::resume::load(journal)?;
     from.check_target(&target)?;
     let desired = args.desired.clone();

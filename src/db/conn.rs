@@ -133,6 +133,11 @@ impl ConnSettings {
         Ok(settings)
     }
 
+    /// [`Self::parse`] printing nothing: the caller shows `warnings` itself.
+    pub fn parse_quiet(input: &str) -> Result<ConnSettings> {
+        Self::parse_with(input, &ConnEnv::process())
+    }
+
     /// [`Self::parse`] against an explicit environment, printing nothing.
     pub fn parse_with(input: &str, env: &ConnEnv) -> Result<ConnSettings> {
         let params = conninfo::parse_input(input)?;

@@ -57,6 +57,10 @@ pub struct PreflightFacts {
     pub git: Option<GitState>,
     /// Free bytes where the session folder (and so the backup) lives.
     pub free_bytes: Option<u64>,
+    /// What the operator should know before going on: connection settings that
+    /// were ignored (a password file readable by others), an interrupted apply
+    /// on the same database in an earlier session.
+    pub warnings: Vec<String>,
 }
 
 impl PreflightFacts {
@@ -125,6 +129,11 @@ impl PreflightFacts {
                 ),
             ));
         }
+        out.extend(
+            self.warnings
+                .iter()
+                .map(|w| check("notice", false, w.clone())),
+        );
         out
     }
 }
@@ -169,7 +178,20 @@ pub async fn gather(settings: &ConnSettings, session_dir: &Path) -> Result<Prefl
     let git = tokio::task::spawn_blocking(|| git_state(Path::new(".")))
         .await
         .context("reading the git state")?;
+    let mut warnings = settings.warnings.clone();
+    if let Some((dir, journal)) = session_dir
+        .parent()
+        .and_then(|base| crate::session::resume::find_interrupted(base, settings))
+        .filter(|(dir, _)| dir != session_dir)
+    {
+        warnings.push(format!(
+            "an interrupted apply on this database was found in {}: quit and resume it with `pgalign wizard --resume {}`",
+            dir.display(),
+            journal.display()
+        ));
+    }
     Ok(PreflightFacts {
+        warnings,
         server_version: inspected.server_version,
         database_bytes: inspected.database_bytes,
         tables: inspected.model.tables.len(),

@@ -30,6 +30,7 @@ pub fn config(dir: &std::path::Path) -> Config {
 
 pub fn facts() -> PreflightFacts {
     PreflightFacts {
+        warnings: vec![],
         server_version: "15.18".into(),
         database_bytes: 8_200_000,
         tables: 4,

@@ -121,6 +121,22 @@ fn tui_resume_continues_an_interrupted_apply_without_rerunning_a_committed_group
         "{}",
         stderr(&o)
     );
+    // A new session's Preflight shows it as a notice.
+    let next_session = base.path().join("next");
+    std::fs::create_dir_all(&next_session).unwrap();
+    let facts = block_on(pgalign::session::preflight::gather(
+        &live.settings,
+        &next_session,
+    ))
+    .unwrap();
+    assert!(
+        facts.checks().iter().any(|c| !c.ok
+            && c.name == "notice"
+            && c.detail
+                .contains(&format!("pgalign wizard --resume {}", journal.display()))),
+        "{:?}",
+        facts.checks()
+    );
 
     // The rollback owner fixes the data; the wizard is reopened on the journal.
     live.exec("UPDATE public.t SET code = 'c' || id");
