@@ -67,16 +67,19 @@ pub fn write_live_sidecar(plan_path: &Path, live: &Model) -> Result<PathBuf> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let path = sidecar_path(plan_path);
-    let json = serde_json::to_vec_pretty(live).context("encoding the live schema model")?;
-    let mut f = std::fs::OpenOptions::new()
+    let f = std::fs::OpenOptions::new()
         .create(true)
         .write(true)
         .truncate(true)
         .mode(0o600)
         .open(&path)
         .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(&json)
-        .and_then(|_| f.sync_all())
+    // Streamed: the model of a large schema is over 100 MB of JSON.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, f);
+    serde_json::to_writer(&mut out, live)
+        .map_err(std::io::Error::from)
+        .and_then(|_| out.flush())
+        .and_then(|_| out.get_ref().sync_all())
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
