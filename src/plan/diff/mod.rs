@@ -5,12 +5,15 @@
 //! exists (which also breaks cycles of mutual foreign keys). Nothing uses
 //! `CASCADE`: every dependent object that must go is dropped by its own step.
 
+mod aggregates;
 mod coerce;
 mod comments;
 mod deps;
+mod event_triggers;
 mod grants;
 mod objects;
 mod online;
+mod ranges;
 mod renames;
 mod tables;
 mod types;
@@ -43,6 +46,8 @@ pub struct PlanOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     Session,
+    /// Event triggers dropped or disabled before any DDL of the plan runs.
+    DropEventTrigger,
     CreateSchema,
     Rename,
     CreateExtension,
@@ -54,6 +59,8 @@ enum Phase {
     DropView,
     RecreateType,
     CreateFunction,
+    /// Range types that name a function of the schema.
+    LateType,
     DropForeignKey,
     DropIndex,
     DropConstraint,
@@ -82,6 +89,8 @@ enum Phase {
     DropType,
     DropExtension,
     DropSchema,
+    /// Event triggers created or enabled once the plan's own DDL has run.
+    EventTrigger,
     Unmanaged,
 }
 
@@ -219,11 +228,14 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.extensions();
     b.collations();
     b.enums();
+    b.ranges(ranges::Pass::BeforeTypes);
     b.domains();
     b.composites();
+    b.ranges(ranges::Pass::AfterTypes);
     b.sequences();
     b.views();
     b.functions();
+    b.aggregates();
     b.tables();
     b.indexes();
     b.policies();
@@ -234,7 +246,11 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.privileges();
     b.default_privileges();
     b.comments();
+    b.range_comments();
+    b.drop_ranges(ranges::Pass::BeforeTypes);
     b.drop_types();
+    b.drop_ranges(ranges::Pass::AfterTypes);
+    b.event_triggers();
     b.unmanaged();
     if b.steps.iter().any(|(p, _, _)| {
         matches!(

@@ -8,6 +8,7 @@ impl Builder<'_> {
         for item in deps::drop_order(live, &self.deps) {
             match item {
                 deps::Dropped::View(name) => self.drop_view(&name),
+                deps::Dropped::Aggregate(key) => self.drop_aggregate(&key),
                 deps::Dropped::Function(key) => {
                     let old = &live.functions[&key];
                     self.push(
@@ -95,7 +96,10 @@ impl Builder<'_> {
         };
         if on_relation(true) {
             Phase::ViewFunction
-        } else if on_relation(false) || f.definition.contains("BEGIN ATOMIC") {
+        } else if on_relation(false)
+            || f.definition.contains("BEGIN ATOMIC")
+            || self.uses_late_range(f)
+        {
             Phase::LateFunction
         } else {
             Phase::CreateFunction

@@ -452,10 +452,14 @@ impl Builder<'_> {
                 c.attributes
                     .iter()
                     .any(|(_, t, _)| deps::uses_enum(t, name))
-            });
+            })
+            || live
+                .ranges
+                .values()
+                .any(|r| deps::uses_enum(&r.subtype, name));
         if blocked {
             let why = format!(
-                "{what}, and a domain or composite type is built on it; pgalign does not plan that yet"
+                "{what}, and a domain, composite or range type is built on it; pgalign does not plan that yet"
             );
             self.blocker(Phase::CreateType, format!("change type {name}"), why);
             return;
