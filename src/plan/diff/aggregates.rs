@@ -34,7 +34,6 @@ impl Builder<'_> {
                     Phase::ViewFunction
                 }
                 Dep::Relation { .. } => Phase::LateFunction,
-                Dep::Type { name } if self.is_late_range(name) => Phase::LateFunction,
                 _ => continue,
             };
             phase = phase.max(p);

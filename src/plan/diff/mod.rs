@@ -59,8 +59,6 @@ enum Phase {
     DropView,
     RecreateType,
     CreateFunction,
-    /// Range types that name a function of the schema.
-    LateType,
     DropForeignKey,
     DropIndex,
     DropConstraint,

@@ -96,10 +96,7 @@ impl Builder<'_> {
         };
         if on_relation(true) {
             Phase::ViewFunction
-        } else if on_relation(false)
-            || f.definition.contains("BEGIN ATOMIC")
-            || self.uses_late_range(f)
-        {
+        } else if on_relation(false) || f.definition.contains("BEGIN ATOMIC") {
             Phase::LateFunction
         } else {
             Phase::CreateFunction
@@ -121,6 +118,9 @@ impl Builder<'_> {
     pub(super) fn functions(&mut self) {
         let live = &self.live.model.functions;
         for (key, f) in &self.desired.functions {
+            if self.function_created_with_range(key) {
+                continue;
+            }
             let phase = self.function_phase(f);
             let what = &f.kind;
             match live.get(key) {

@@ -1,8 +1,10 @@
 //! Range types. PostgreSQL cannot alter a range type: a changed one is dropped
 //! and created again when nothing uses it, and is a blocker otherwise. Ranges
-//! are created with the other types, or after the functions when they name a
-//! function of the schema (a subtype difference or canonical function; a
-//! canonical function takes the range itself, so its shell type comes first).
+//! are created with the other types (so functions, columns, domains and
+//! composites that use them come after); a subtype difference or canonical
+//! function of the schema that the plan creates is created with its range,
+//! just before it (a canonical function takes the range itself: its shell type
+//! comes first).
 
 use super::*;
 use crate::catalog::kinds::{self, RangeType};
@@ -151,34 +153,24 @@ impl Builder<'_> {
         matches!(self.range_change(name), RangeChange::Recreate)
     }
 
-    /// True when desired range `r` names a function of the schema, so it is
-    /// created after the functions (`Phase::LateType`).
-    fn range_is_late(&self, r: &RangeType) -> bool {
-        r.functions()
-            .any(|f| self.desired.functions.contains_key(f))
-    }
-
-    /// True when `f` (a desired function) uses a range type created after the
-    /// functions, other than the one it is the canonical function of: it is
-    /// then created late too.
-    pub(super) fn uses_late_range(&self, f: &Function) -> bool {
-        let me = QName::new(f.schema.clone(), f.name.clone());
-        f.depends_on.iter().any(|d| match d {
-            Dep::Type { name } => self.desired.ranges.values().any(|r| {
-                r.is_named(name)
-                    && self.range_is_late(r)
-                    && r.canonical.as_deref().map(kinds::routine_qname) != Some(me.clone())
-            }),
-            _ => false,
-        })
-    }
-
-    /// True when a type the desired model names is a range created late.
-    pub(super) fn is_late_range(&self, name: &QName) -> bool {
-        self.desired
-            .ranges
-            .values()
-            .any(|r| r.is_named(name) && self.range_is_late(r))
+    /// True when the plan creates function `key` together with a range type
+    /// that names it (see the module comment), instead of with the functions.
+    pub(super) fn function_created_with_range(&self, key: &str) -> bool {
+        let Some(f) = self.desired.functions.get(key) else {
+            return false;
+        };
+        let changed = self
+            .live
+            .model
+            .functions
+            .get(key)
+            .is_none_or(|old| old.definition != f.definition);
+        changed
+            && self.desired.ranges.values().any(|r| {
+                r.functions().any(|k| k == key)
+                    && (!self.live.model.ranges.contains_key(&r.name)
+                        || self.range_recreated(&r.name))
+            })
     }
 
     /// Creates and changes of range types for one pass.
@@ -222,13 +214,8 @@ impl Builder<'_> {
         todo.sort_by_key(|r| (depth(r), r.name.clone()));
         for want in todo {
             let name = &want.name;
-            let phase = if self.range_is_late(want) {
-                Phase::LateType
-            } else {
-                Phase::CreateType
-            };
             match (live.ranges.get(name), self.range_change(name)) {
-                (None, _) => self.create_range(want, phase),
+                (None, _) => self.create_range(want),
                 (Some(_), RangeChange::Same) => {}
                 (Some(_), RangeChange::Blocked(why)) => {
                     self.blocker(Phase::CreateType, format!("change range type {name}"), why)
@@ -242,7 +229,7 @@ impl Builder<'_> {
                         continue;
                     }
                     self.push(
-                        phase,
+                        Phase::CreateType,
                         format!("drop range type {name} (created again below: {what})"),
                         format!("DROP TYPE {};", name.sql()),
                         vec![h(
@@ -251,13 +238,13 @@ impl Builder<'_> {
                             format!("{name} is missing until it is created again; nothing in the schema uses it"),
                         )],
                     );
-                    self.create_range(want, phase);
+                    self.create_range(want);
                 }
             }
         }
     }
 
-    fn create_range(&mut self, r: &RangeType, phase: Phase) {
+    fn create_range(&mut self, r: &RangeType) {
         if r.canonical.is_some() {
             // The canonical function takes the range: it needs the shell first.
             self.push(
@@ -267,8 +254,26 @@ impl Builder<'_> {
                 vec![],
             );
         }
+        for key in r.functions() {
+            if !self.function_created_with_range(key) {
+                continue;
+            }
+            let f = &self.desired.functions[key];
+            let sql = ddl::create_function(f);
+            // Two new ranges may share one function.
+            if self.steps.iter().any(|(_, _, s)| s.sql == sql) {
+                continue;
+            }
+            let hz = self.function_hazards(key, f);
+            self.push(
+                Phase::CreateType,
+                format!("create {} {key} (named by range type {})", f.kind, r.name),
+                sql,
+                hz,
+            );
+        }
         self.push(
-            phase,
+            Phase::CreateType,
             format!("create range type {}", r.name),
             kinds::create_range(r),
             vec![],
