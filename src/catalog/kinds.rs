@@ -319,6 +319,70 @@ mod tests {
         assert_eq!(routine_qname("\"My S\".f()"), QName::new("My S", "f"));
     }
 
+    /// Event triggers belong to no schema: a scope keeps one (and its owner)
+    /// when it keeps its function's schema.
+    #[test]
+    fn scopes_keep_event_triggers_by_their_function() {
+        use crate::catalog::{Model, Scope};
+        let mut m = Model::default();
+        for (name, function) in [("in_app", "app.f()"), ("elsewhere", "\"Other\".g()")] {
+            m.event_triggers.insert(
+                name.into(),
+                EventTrigger {
+                    name: name.into(),
+                    event: "ddl_command_end".into(),
+                    tags: vec![],
+                    function: function.into(),
+                    enabled: "O".into(),
+                    comment: None,
+                },
+            );
+            m.owners
+                .insert(format!("EVENT TRIGGER {name}"), "postgres".into());
+        }
+        for schema in ["app", "Other"] {
+            let name = QName::new(schema, "r");
+            m.ranges.insert(
+                name.clone(),
+                RangeType {
+                    name,
+                    subtype: "integer".into(),
+                    subtype_opclass: None,
+                    collation: None,
+                    canonical: None,
+                    subtype_diff: None,
+                    multirange: None,
+                    comment: None,
+                },
+            );
+        }
+        let mut everything = m.clone();
+        Scope::default().apply(&mut everything);
+        assert_eq!(everything.event_triggers.len(), 2);
+        let only_app = Scope {
+            schemas: vec!["app".into()],
+            with_owners: true,
+            ..Default::default()
+        };
+        only_app.apply(&mut m);
+        assert_eq!(m.event_triggers.keys().collect::<Vec<_>>(), ["in_app"]);
+        assert_eq!(
+            m.owners.keys().collect::<Vec<_>>(),
+            ["EVENT TRIGGER in_app"]
+        );
+        assert_eq!(
+            m.ranges.keys().collect::<Vec<_>>(),
+            [&QName::new("app", "r")]
+        );
+        let without_other = Scope {
+            exclude_schemas: vec!["Other".into()],
+            ..Default::default()
+        };
+        let mut m2 = everything.clone();
+        without_other.apply(&mut m2);
+        assert!(!m2.event_triggers.contains_key("elsewhere"));
+    }
+
     #[test]
     fn zero_argument_aggregates_are_written_with_a_star() {
         let a = Aggregate {

@@ -350,6 +350,12 @@ pub fn acls() -> String {
         )
     };
     let owner = |o: &str| format!("(SELECT quote_ident(rolname) FROM pg_roles WHERE oid = {o})");
+    // Routines: not extension members, nor a range type's constructors.
+    let x4 = format!(
+        "{} AND {}",
+        not_ext("pg_proc", "p"),
+        not_internal("pg_proc", "p")
+    );
     q(&format!(
         "SELECT 'SCHEMA ' || quote_ident(ns.nspname), {o1}, {e1}
          FROM ns JOIN pg_namespace n ON n.oid = ns.oid
@@ -401,7 +407,6 @@ pub fn acls() -> String {
         e3 = entries("at.attacl", "c.relowner"),
         o4 = owner("p.proowner"),
         e4 = entries("coalesce(p.proacl, acldefault('f', p.proowner))", "p.proowner"),
-        x4 = format!("{} AND {}", not_ext("pg_proc", "p"), not_internal("pg_proc", "p")),
         o5 = owner("t.typowner"),
         e5 = entries("coalesce(t.typacl, acldefault('T', t.typowner))", "t.typowner"),
         x5 = not_ext("pg_type", "t"),
