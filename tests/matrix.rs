@@ -78,6 +78,7 @@ const CASES: &[(&str, u32, CaseFn)] = &[
     ),
     ("convergence_pair", 13, convergence_pair),
     ("convergence_empty_and_back", 13, convergence_empty_and_back),
+    ("convergence_new_kinds", 13, convergence_new_kinds),
 ];
 
 enum Outcome {
@@ -580,6 +581,7 @@ CREATE UNIQUE INDEX pg15_b_nnd ON app.pg15 (b) NULLS NOT DISTINCT;
             "CREATE TABLE app.pg15_parent (x int, y int, PRIMARY KEY (x, y));\nCREATE TABLE app.pg15 (",
         );
     }
+    sql.push_str(&ranges_aggregates_event_triggers(ctx.major));
     let got = round_trip(ctx, "kinds", &sql)?;
     // Guard against a vacuous pass: everything above is in the model.
     let m = &got.model;
@@ -588,7 +590,8 @@ CREATE UNIQUE INDEX pg15_b_nnd ON app.pg15 (b) NULLS NOT DISTINCT;
         .values()
         .flat_map(|t| t.constraints.values().map(|c| c.kind))
         .collect();
-    let expect_tables = if ctx.major >= 15 { 10 } else { 8 };
+    // + app.bookings (range columns).
+    let expect_tables = if ctx.major >= 15 { 10 } else { 8 } + 1;
     let problems: Vec<String> = [
         (
             m.schemas.len() == 2,
@@ -608,6 +611,24 @@ CREATE UNIQUE INDEX pg15_b_nnd ON app.pg15 (b) NULLS NOT DISTINCT;
             format!("indexes {:?}", m.indexes.keys().collect::<Vec<_>>()),
         ),
         (kinds.len() == 5, format!("constraint kinds {kinds:?}")),
+        (
+            m.ranges.len() == 4
+                && m.ranges
+                    .values()
+                    .all(|r| r.multirange.is_some() == (ctx.major >= 14)),
+            format!("ranges {:?}", m.ranges),
+        ),
+        (
+            m.aggregates.len() == 6,
+            format!("aggregates {:?}", m.aggregates.keys().collect::<Vec<_>>()),
+        ),
+        (
+            m.event_triggers.len() == 3,
+            format!(
+                "event triggers {:?}",
+                m.event_triggers.keys().collect::<Vec<_>>()
+            ),
+        ),
     ]
     .into_iter()
     .filter(|(ok, _)| !ok)
@@ -620,6 +641,62 @@ CREATE UNIQUE INDEX pg15_b_nnd ON app.pg15 (b) NULLS NOT DISTINCT;
         ));
     }
     Ok(())
+}
+
+/// Range types (a collation and operator class, a subtype difference function
+/// of the schema, a canonical function through a shell type; a multirange name
+/// from PostgreSQL 14), used by columns, a function, a domain and a view;
+/// aggregates of every kind (moving, ordered-set, hypothetical, `(*)`, a sort
+/// operator, polymorphic); event triggers in each state. The event triggers
+/// come last: they fire on the DDL that follows them.
+fn ranges_aggregates_event_triggers(major: u32) -> String {
+    let multirange = if major >= 14 {
+        ", multirange_type_name = app.float_spans"
+    } else {
+        ""
+    };
+    format!(
+        r#"
+CREATE TYPE app.floatr AS RANGE (subtype = float8, subtype_diff = float8mi{multirange});
+CREATE TYPE app.textr AS RANGE (subtype = text, collation = "C", subtype_opclass = text_pattern_ops);
+CREATE FUNCTION app.ts_diff(a timestamp, b timestamp) RETURNS float8 LANGUAGE sql IMMUTABLE
+    AS 'SELECT extract(epoch FROM a - b)';
+CREATE TYPE app.tsr AS RANGE (subtype = timestamp, subtype_diff = app.ts_diff);
+CREATE TYPE app.seats;
+CREATE FUNCTION app.seats_canonical(app.seats) RETURNS app.seats LANGUAGE internal IMMUTABLE STRICT
+    AS 'int4range_canonical';
+CREATE TYPE app.seats AS RANGE (subtype = int4, canonical = app.seats_canonical);
+COMMENT ON TYPE app.tsr IS 'periods';
+CREATE DOMAIN app.short_period AS app.tsr CHECK (upper(VALUE) - lower(VALUE) < interval '1 day');
+CREATE TABLE app.bookings (id int PRIMARY KEY, during app.tsr, shift app.short_period,
+                           names app.textr[], seats app.seats, spans app.floatr);
+CREATE FUNCTION app.hours(r app.tsr) RETURNS float8 LANGUAGE sql AS 'SELECT app.ts_diff(upper(r), lower(r)) / 3600';
+CREATE FUNCTION app.add(s int, v int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT s + v';
+CREATE FUNCTION app.sub(s int, v int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT s - v';
+CREATE AGGREGATE app.total(int) (sfunc = app.add, stype = int, sspace = 8, initcond = '0', combinefunc = app.add,
+    parallel = safe, msfunc = app.add, minvfunc = app.sub, mstype = int, msspace = 16, minitcond = '0');
+CREATE AGGREGATE app.pct(float8 ORDER BY anyelement) (sfunc = ordered_set_transition, stype = internal,
+    finalfunc = percentile_disc_final, finalfunc_extra);
+CREATE AGGREGATE app.hyp(VARIADIC "any" ORDER BY VARIADIC "any") (sfunc = ordered_set_transition_multi,
+    stype = internal, finalfunc = rank_final, finalfunc_extra, hypothetical);
+CREATE AGGREGATE app.cnt(*) (sfunc = int8inc, stype = int8, initcond = '0', parallel = restricted);
+CREATE AGGREGATE app.maxi(int) (sfunc = int4larger, stype = int, sortop = >);
+CREATE FUNCTION app.push(a anyarray, v anyelement) RETURNS anyarray LANGUAGE sql IMMUTABLE AS 'SELECT a || v';
+CREATE FUNCTION app.first_of(a anyarray) RETURNS anyelement LANGUAGE sql IMMUTABLE AS 'SELECT a[1]';
+CREATE AGGREGATE app.first(anyelement) (sfunc = app.push, stype = anyarray, initcond = '{{}}',
+    finalfunc = app.first_of, finalfunc_modify = read_write);
+COMMENT ON AGGREGATE app.total(int) IS 'sum';
+CREATE VIEW app.booking_stats AS SELECT app.total(id) AS total, app.cnt(*) AS n, sum(app.hours(during)) AS h FROM app.bookings;
+CREATE FUNCTION app.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END $$;
+CREATE EVENT TRIGGER app_audit ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'alter table')
+    EXECUTE FUNCTION app.on_ddl();
+CREATE EVENT TRIGGER app_off ON sql_drop EXECUTE FUNCTION app.on_ddl();
+ALTER EVENT TRIGGER app_off DISABLE;
+CREATE EVENT TRIGGER app_rewrites ON table_rewrite EXECUTE FUNCTION app.on_ddl();
+ALTER EVENT TRIGGER app_rewrites ENABLE REPLICA;
+COMMENT ON EVENT TRIGGER app_audit IS 'audit';
+"#
+    )
 }
 
 /// Quoted, reserved, mixed-case, space, quote, unicode and 63-byte names.
@@ -839,4 +916,48 @@ fn convergence_pair(ctx: &Ctx) -> Result<(), String> {
 fn convergence_empty_and_back(ctx: &Ctx) -> Result<(), String> {
     converge(ctx, "from_empty", "", PAIR_B)?;
     converge(ctx, "to_empty", PAIR_B, "")
+}
+
+/// Range types, aggregates and event triggers created, changed (a range
+/// dropped and created again, an aggregate replaced and one recreated under a
+/// view, an event trigger re-tagged and disabled) and dropped.
+fn convergence_new_kinds(ctx: &Ctx) -> Result<(), String> {
+    let fns = "CREATE FUNCTION note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END $$;
+               CREATE FUNCTION add_int(s int, v int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT s + v';";
+    converge(
+        ctx,
+        "new_kinds",
+        &format!(
+            "{fns}
+             CREATE TYPE unused AS RANGE (subtype = float8);
+             CREATE TYPE gone AS RANGE (subtype = date);
+             CREATE TYPE kept AS RANGE (subtype = int8);
+             CREATE TABLE t (id int, span kept, n int);
+             CREATE AGGREGATE total(int) (sfunc = add_int, stype = int, initcond = '0');
+             CREATE AGGREGATE widened(int) (sfunc = int4pl, stype = int);
+             CREATE AGGREGATE dropped(int) (sfunc = int4pl, stype = int);
+             CREATE VIEW sums AS SELECT total(n) AS a, widened(n) AS b FROM t;
+             CREATE EVENT TRIGGER retag ON ddl_command_start WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION note_ddl();
+             CREATE EVENT TRIGGER to_disable ON ddl_command_end EXECUTE FUNCTION note_ddl();
+             CREATE EVENT TRIGGER gone ON sql_drop EXECUTE FUNCTION note_ddl();"
+        ),
+        &format!(
+            "{fns}
+             CREATE FUNCTION add_big(s bigint, v int) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT s + v';
+             CREATE TYPE unused AS RANGE (subtype = float8, subtype_diff = float8mi);
+             CREATE TYPE kept AS RANGE (subtype = int8);
+             CREATE TYPE fresh AS RANGE (subtype = numeric);
+             CREATE TABLE t (id int, span kept, n int, f fresh);
+             CREATE AGGREGATE total(int) (sfunc = add_int, stype = int, initcond = '10');
+             CREATE AGGREGATE widened(int) (sfunc = add_big, stype = bigint);
+             CREATE AGGREGATE pct(float8 ORDER BY anyelement) (sfunc = ordered_set_transition, stype = internal,
+                 finalfunc = percentile_disc_final, finalfunc_extra);
+             CREATE VIEW sums AS SELECT total(n) AS a, widened(n) AS b FROM t;
+             CREATE EVENT TRIGGER retag ON ddl_command_start WHEN TAG IN ('CREATE TABLE', 'DROP TABLE')
+                 EXECUTE FUNCTION note_ddl();
+             CREATE EVENT TRIGGER to_disable ON ddl_command_end EXECUTE FUNCTION note_ddl();
+             ALTER EVENT TRIGGER to_disable DISABLE;
+             CREATE EVENT TRIGGER fresh ON table_rewrite EXECUTE FUNCTION note_ddl();"
+        ),
+    )
 }

@@ -3,6 +3,7 @@
 
 pub mod ddl;
 pub mod introspect;
+pub mod kinds;
 pub mod model;
 pub mod scope;
 
@@ -85,7 +86,7 @@ impl Serialize for Canonical<'_> {
         let m = self.m;
         let none = BTreeMap::<String, String>::new();
         let no_privileges = BTreeMap::<String, Vec<String>>::new();
-        let mut st = s.serialize_struct("Model", 18)?;
+        let mut st = s.serialize_struct("Model", 21)?;
         st.serialize_field("schemas", &m.schemas)?;
         st.serialize_field("extensions", &m.extensions)?;
         st.serialize_field("enums", &m.enums)?;
@@ -101,6 +102,9 @@ impl Serialize for Canonical<'_> {
         st.serialize_field("statistics", &m.statistics)?;
         st.serialize_field("rules", &m.rules)?;
         st.serialize_field("collations", &m.collations)?;
+        st.serialize_field("ranges", &m.ranges)?;
+        st.serialize_field("aggregates", &m.aggregates)?;
+        st.serialize_field("event_triggers", &m.event_triggers)?;
         if self.privileges {
             st.serialize_field("privileges", &m.privileges)?;
         } else {
@@ -224,7 +228,7 @@ pub(crate) mod tests {
             },
         );
         m.unmanaged
-            .insert("aggregate app.total(integer)".into(), "h".into());
+            .insert("foreign table app.remote".into(), "h".into());
         m
     }
 

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use super::kinds::{Aggregate, EventTrigger, RangeType};
+
 /// A schema-qualified name. In JSON it is one string in its SQL form
 /// (`shop.orders`, `"My Schema"."Order"`), so it can key a map.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -335,6 +337,16 @@ pub struct Model {
     /// Collations created by the user.
     #[serde(default)]
     pub collations: BTreeMap<QName, Collation>,
+    /// Range types (`CREATE TYPE … AS RANGE`); their multirange types go with them.
+    #[serde(default)]
+    pub ranges: BTreeMap<QName, RangeType>,
+    /// Aggregates, keyed like functions by their identity (`regprocedure`).
+    #[serde(default)]
+    pub aggregates: BTreeMap<String, Aggregate>,
+    /// Event triggers (database-wide), by name. Their owners are keyed
+    /// `EVENT TRIGGER name` in `owners`.
+    #[serde(default)]
+    pub event_triggers: BTreeMap<String, EventTrigger>,
     /// Privileges by object, keyed by the `GRANT … ON` target (`TABLE public.t`,
     /// `COLUMN public.t.c`, `FUNCTION public.f(integer)`, `SCHEMA app`…), each
     /// a sorted list of `grantee:PRIVILEGE` (`*` = WITH GRANT OPTION); the owner's
@@ -345,7 +357,7 @@ pub struct Model {
     #[serde(default)]
     pub owners: BTreeMap<String, String>,
     /// Objects pgalign sees but does not manage yet: reported, never silently
-    /// skipped. Keyed by a description such as `aggregate public.total(integer)`.
+    /// skipped. Keyed by a description such as `foreign table public.remote`.
     pub unmanaged: BTreeMap<String, String>,
 }
 

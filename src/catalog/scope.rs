@@ -67,7 +67,15 @@ impl Scope {
         if !self.with_owners {
             m.owners.clear();
         }
+        // Event triggers belong to no schema: they follow their function.
+        m.event_triggers
+            .retain(|_, e| self.covers(&super::kinds::routine_qname(&e.function)));
+        let event_triggers: std::collections::BTreeSet<String> =
+            m.event_triggers.keys().map(|n| quote_ident(n)).collect();
         let keep_target = |target: &str| {
+            if let Some(name) = target.strip_prefix("EVENT TRIGGER ") {
+                return event_triggers.contains(name);
+            }
             if let Some(rest) = target.strip_prefix("DEFAULT PRIVILEGES ") {
                 // Global entries stay; per-schema ones follow the schema filter.
                 return match rest.split_once(" IN SCHEMA ") {
@@ -106,6 +114,9 @@ impl Scope {
             .retain(|_, f| self.covers(&QName::new(f.schema.clone(), f.name.clone())));
         m.triggers.retain(|_, t| relations_kept(&t.table));
         m.policies.retain(|_, p| relations_kept(&p.table));
+        m.ranges.retain(|n, _| self.covers(n));
+        m.aggregates
+            .retain(|_, a| self.covers(&QName::new(a.schema.clone(), a.name.clone())));
         for s in m.sequences.values_mut() {
             if s.owned_by.as_ref().is_some_and(|(t, _)| !self.covers(t)) {
                 s.owned_by = None;

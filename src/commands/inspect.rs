@@ -101,17 +101,20 @@ struct SortedModel<'a>(&'a Model);
 impl Serialize for SortedModel<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let m = self.0;
-        let mut map = s.serialize_map(Some(18))?;
+        let mut map = s.serialize_map(Some(21))?;
+        map.serialize_entry("aggregates", &SortedMap(&m.aggregates))?;
         map.serialize_entry("collations", &SortedMap(&m.collations))?;
         map.serialize_entry("composites", &SortedMap(&m.composites))?;
         map.serialize_entry("domains", &SortedMap(&m.domains))?;
         map.serialize_entry("enums", &SortedMap(&m.enums))?;
+        map.serialize_entry("event_triggers", &SortedMap(&m.event_triggers))?;
         map.serialize_entry("extensions", &SortedMap(&m.extensions))?;
         map.serialize_entry("functions", &SortedMap(&m.functions))?;
         map.serialize_entry("indexes", &SortedMap(&m.indexes))?;
         map.serialize_entry("owners", &SortedMap(&m.owners))?;
         map.serialize_entry("policies", &SortedMap(&m.policies))?;
         map.serialize_entry("privileges", &SortedMap(&m.privileges))?;
+        map.serialize_entry("ranges", &SortedMap(&m.ranges))?;
         map.serialize_entry("rules", &SortedMap(&m.rules))?;
         map.serialize_entry("schemas", &SortedMap(&m.schemas))?;
         map.serialize_entry("sequences", &SortedMap(&m.sequences))?;

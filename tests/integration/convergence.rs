@@ -2,6 +2,8 @@
 //! applied to A leaves no difference, and every table and column that B keeps
 //! keeps its rows and values.
 
+mod kinds;
+
 use crate::support::*;
 use pgalign::catalog;
 use pgalign::catalog::model::{Model, QName, quote_ident};

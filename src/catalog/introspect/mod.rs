@@ -4,6 +4,7 @@
 //! `pg_catalog` so every deparsed name comes back schema-qualified. No query runs
 //! per object, and no lock is taken on user tables.
 
+mod kinds;
 mod sql;
 
 use super::model::*;
@@ -152,6 +153,9 @@ pub async fn introspect_pair(
     model.statistics = more.statistics;
     model.rules = more.rules;
     model.collations = more.collations;
+    model.ranges = more.ranges;
+    model.aggregates = more.aggregates;
+    model.event_triggers = more.event_triggers;
     model.unmanaged = more.unmanaged;
     out.model = model;
     for (oid, stats) in sizes {
@@ -211,6 +215,7 @@ async fn second_half(tx: &Transaction<'_>) -> Result<(Inspected, Model, Vec<(u32
     read_indexes_and_sequences(tx, &mut m).await?;
     read_routines(tx, &mut m).await?;
     read_more(tx, &mut m).await?;
+    kinds::read(tx, &mut m, out.server_version_num).await?;
     query(tx, "unmanaged objects", &sql::unmanaged(), |r| {
         let value: Option<String> = r.get(1);
         m.unmanaged.insert(r.get(0), value.unwrap_or_default());

@@ -33,6 +33,16 @@ pub fn not_ext(class: &str, alias: &str) -> String {
     )
 }
 
+/// `NOT EXISTS` clause: the object `alias.oid` of catalog `class` is not part
+/// of another object (an internal dependency, such as the constructor
+/// functions PostgreSQL creates with a range or multirange type).
+pub fn not_internal(class: &str, alias: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = '{class}'::regclass \
+         AND i.objid = {alias}.oid AND i.deptype = 'i')"
+    )
+}
+
 /// `LEFT JOIN` of the description of `alias.oid` in `class` (sub-object 0).
 pub fn comment_join(class: &str, alias: &str, as_: &str) -> String {
     format!(
@@ -273,9 +283,10 @@ pub fn functions() -> String {
                       WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                         AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'n')
          FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace {}
-         WHERE p.prokind IN ('f', 'p', 'w') AND {}",
+         WHERE p.prokind IN ('f', 'p', 'w') AND {} AND {}",
         comment_join("pg_proc", "p", "dsc"),
-        not_ext("pg_proc", "p")
+        not_ext("pg_proc", "p"),
+        not_internal("pg_proc", "p")
     ))
 }
 
@@ -313,25 +324,10 @@ FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
 WHERE c.relkind = 'f'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 UNION ALL
-SELECT 'aggregate ' || p.oid::regprocedure::text, md5(format_type(p.prorettype, NULL))
-FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
-WHERE p.prokind = 'a'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
-UNION ALL
-SELECT CASE t.typtype WHEN 'r' THEN 'range type ' ELSE 'multirange type ' END
-       || quote_ident(ns.nspname) || '.' || quote_ident(t.typname), ''
-FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
-WHERE t.typtype = 'r'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
-UNION ALL
 SELECT 'trigger ' || quote_ident(tg.tgname) || ' on ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname),
        md5(pg_get_triggerdef(tg.oid))
 FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN ns ON ns.oid = c.relnamespace
 WHERE NOT tg.tgisinternal AND c.relkind NOT IN ('v') AND NOT EXISTS (SELECT 1 FROM tbl WHERE tbl.oid = c.oid)
-UNION ALL
-SELECT 'event trigger ' || quote_ident(et.evtname), md5(et.evtevent || et.evtenabled::text)
-FROM pg_event_trigger et
-WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_event_trigger'::regclass AND d.objid = et.oid AND d.deptype = 'e')
 UNION ALL
 SELECT 'publication ' || quote_ident(pb.pubname), '' FROM pg_publication pb
 UNION ALL
@@ -341,7 +337,8 @@ SELECT 'foreign server ' || quote_ident(fs.srvname), '' FROM pg_foreign_server f
 
 /// Owners and privileges of every managed object, as `(target, owner, acl
 /// entries)`: the target in `GRANT … ON <target>` form, entries as
-/// `grantee:PRIVILEGE` (`*` marks WITH GRANT OPTION), the owner's own entries
+/// `grantee:PRIVILEGE` (`*` marks WITH GRANT OPTION; aggregates are keyed
+/// `AGGREGATE …`, event triggers, which only have an owner, `EVENT TRIGGER …`), the owner's own entries
 /// left out and a NULL ACL read as the default (`acldefault`), so that
 /// `GRANT`-then-`REVOKE` and never-granted compare equal.
 pub fn acls() -> String {
@@ -353,6 +350,12 @@ pub fn acls() -> String {
         )
     };
     let owner = |o: &str| format!("(SELECT quote_ident(rolname) FROM pg_roles WHERE oid = {o})");
+    // Routines: not extension members, nor a range type's constructors.
+    let x4 = format!(
+        "{} AND {}",
+        not_ext("pg_proc", "p"),
+        not_internal("pg_proc", "p")
+    );
     q(&format!(
         "SELECT 'SCHEMA ' || quote_ident(ns.nspname), {o1}, {e1}
          FROM ns JOIN pg_namespace n ON n.oid = ns.oid
@@ -370,17 +373,21 @@ pub fn acls() -> String {
          FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid JOIN ns ON ns.oid = c.relnamespace
          WHERE at.attacl IS NOT NULL AND at.attnum > 0 AND NOT at.attisdropped AND {x2}
          UNION ALL
-         SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || p.oid::regprocedure::text, {o4},
+         SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' WHEN 'a' THEN 'AGGREGATE ' ELSE 'FUNCTION ' END
+                || p.oid::regprocedure::text, {o4},
                 {e4}
          FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
-         WHERE p.prokind IN ('f', 'p', 'w') AND {x4}
+         WHERE p.prokind IN ('f', 'p', 'w', 'a') AND {x4}
          UNION ALL
          SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END
                 || quote_ident(ns.nspname) || '.' || quote_ident(t.typname), {o5},
                 {e5}
          FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
-         WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND EXISTS
+         WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS
                 (SELECT 1 FROM pg_class tc WHERE tc.oid = t.typrelid AND tc.relkind = 'c'))) AND {x5}
+         UNION ALL
+         SELECT 'EVENT TRIGGER ' || quote_ident(et.evtname), {o7}, ARRAY[]::text[]
+         FROM pg_event_trigger et WHERE {x7}
          UNION ALL
          SELECT 'DEFAULT PRIVILEGES FOR ROLE ' || quote_ident(r.rolname)
                 || coalesce(' IN SCHEMA ' || quote_ident(dn.nspname), '') || ' ON '
@@ -400,11 +407,12 @@ pub fn acls() -> String {
         e3 = entries("at.attacl", "c.relowner"),
         o4 = owner("p.proowner"),
         e4 = entries("coalesce(p.proacl, acldefault('f', p.proowner))", "p.proowner"),
-        x4 = not_ext("pg_proc", "p"),
         o5 = owner("t.typowner"),
         e5 = entries("coalesce(t.typacl, acldefault('T', t.typowner))", "t.typowner"),
         x5 = not_ext("pg_type", "t"),
         e6 = entries("d.defaclacl", "d.defaclrole"),
+        o7 = owner("et.evtowner"),
+        x7 = not_ext("pg_event_trigger", "et"),
     ))
 }
 

@@ -14,6 +14,10 @@ pub struct Rebuilds {
     /// Live functions dropped and recreated (their signature or result changes,
     /// or their signature uses a rebuilt relation's row type).
     pub functions: BTreeSet<String>,
+    /// Live aggregates the plan drops: for good, or to create again (a change
+    /// `CREATE OR REPLACE AGGREGATE` cannot make, or a support function or type
+    /// it uses is dropped and recreated).
+    pub aggregates: BTreeSet<String>,
     /// Live triggers dropped and recreated although their definition is the same.
     pub triggers: BTreeSet<String>,
     /// Live rules dropped and recreated although their definition is the same
@@ -200,6 +204,15 @@ impl Rebuilds {
                 Some(_) => {}
             }
         }
+        for (key, a) in &live.aggregates {
+            if desired
+                .aggregates
+                .get(key)
+                .is_none_or(|w| !a.replaceable_by(w))
+            {
+                r.aggregates.insert(key.clone());
+            }
+        }
         for (name, v) in &live.views {
             let same = desired.views.get(name).is_some_and(|w| {
                 w.definition == v.definition
@@ -211,7 +224,7 @@ impl Rebuilds {
             }
         }
         loop {
-            let before = (r.views.len(), r.functions.len());
+            let before = (r.views.len(), r.functions.len(), r.aggregates.len());
             let relation_gone =
                 |n: &QName, r: &Rebuilds| dropped_relations.contains(n) || r.views.contains(n);
             let hit = |d: &Dep, r: &Rebuilds| match d {
@@ -220,7 +233,11 @@ impl Rebuilds {
                     relation_gone(table, r)
                         || changed_columns.contains(&(table.clone(), column.clone()))
                 }
-                Dep::Function { key } => gone_functions.contains(key) || r.functions.contains(key),
+                Dep::Function { key } => {
+                    gone_functions.contains(key)
+                        || r.functions.contains(key)
+                        || r.aggregates.contains(key)
+                }
                 Dep::Type { name } => dropped_types.contains(name) || relation_gone(name, r),
             };
             let views: Vec<QName> = live
@@ -241,7 +258,18 @@ impl Rebuilds {
                 .map(|(k, _)| k.clone())
                 .collect();
             r.functions.extend(functions);
-            if (r.views.len(), r.functions.len()) == before {
+            let aggregates: Vec<String> = live
+                .aggregates
+                .iter()
+                .filter(|(k, a)| {
+                    !r.aggregates.contains(*k)
+                        && (a.functions().any(|f| r.functions.contains(f))
+                            || a.depends_on.iter().any(|d| hit(d, &r)))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            r.aggregates.extend(aggregates);
+            if (r.views.len(), r.functions.len(), r.aggregates.len()) == before {
                 break;
             }
         }
@@ -323,16 +351,19 @@ pub fn view_order<'a>(
     out
 }
 
-/// A view or a function that the plan drops before recreating.
+/// A view, function or aggregate that the plan drops (before recreating it,
+/// for views and functions; aggregates may go for good).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Dropped {
     View(QName),
     Function(String),
+    Aggregate(String),
 }
 
-/// The drops of rebuilt views and replaced functions, dependents first: a view
-/// that calls a function goes before the function, a function whose signature
-/// uses a view's row type goes before the view.
+/// The drops of rebuilt views, replaced functions and dropped aggregates,
+/// dependents first: a view that calls a function or aggregate goes before it,
+/// an aggregate before its support functions, a function whose signature uses
+/// a view's row type before the view.
 pub fn drop_order(live: &Model, r: &Rebuilds) -> Vec<Dropped> {
     use std::collections::BTreeMap;
     let nodes: Vec<Dropped> = r
@@ -346,13 +377,25 @@ pub fn drop_order(live: &Model, r: &Rebuilds) -> Vec<Dropped> {
                 .filter(|f| live.functions.contains_key(*f))
                 .map(|f| Dropped::Function(f.clone())),
         )
+        .chain(
+            r.aggregates
+                .iter()
+                .filter(|a| live.aggregates.contains_key(*a))
+                .map(|a| Dropped::Aggregate(a.clone())),
+        )
         .collect();
     // What each node depends on, within the set.
     let depends_on = |n: &Dropped| -> Vec<Dropped> {
-        let deps = match n {
-            Dropped::View(v) => &live.views[v].depends_on,
-            Dropped::Function(f) => &live.functions[f].depends_on,
+        let (deps, support) = match n {
+            Dropped::View(v) => (&live.views[v].depends_on, None),
+            Dropped::Function(f) => (&live.functions[f].depends_on, None),
+            Dropped::Aggregate(a) => (&live.aggregates[a].depends_on, Some(&live.aggregates[a])),
         };
+        let support = support
+            .into_iter()
+            .flat_map(|a| a.functions())
+            .filter(|f| r.functions.contains(*f))
+            .map(|f| Dropped::Function(f.clone()));
         deps.iter()
             .filter_map(|d| match d {
                 Dep::Relation { name } | Dep::Column { table: name, .. } | Dep::Type { name }
@@ -363,8 +406,12 @@ pub fn drop_order(live: &Model, r: &Rebuilds) -> Vec<Dropped> {
                 Dep::Function { key } if r.functions.contains(key) => {
                     Some(Dropped::Function(key.clone()))
                 }
+                Dep::Function { key } if r.aggregates.contains(key) => {
+                    Some(Dropped::Aggregate(key.clone()))
+                }
                 _ => None,
             })
+            .chain(support)
             .filter(|d| d != n)
             .collect()
     };

@@ -13,6 +13,7 @@ enum Target<'t> {
     Sequence(QName),
     Column(QName, String),
     Routine(&'t str),
+    Aggregate(&'t str),
     Type(QName),
 }
 
@@ -28,6 +29,7 @@ fn parse_target(target: &str) -> Option<Target<'_>> {
             Target::Column(QName::parse(rel)?, unquote(col))
         }
         "FUNCTION" | "PROCEDURE" => Target::Routine(rest),
+        "AGGREGATE" => Target::Aggregate(rest),
         "TYPE" | "DOMAIN" => Target::Type(QName::parse(rest)?),
         _ => return None,
     })
@@ -62,8 +64,12 @@ fn exists(m: &Model, t: &Target) -> bool {
         Target::Sequence(q) => m.sequences.contains_key(q),
         Target::Column(q, c) => m.tables.get(q).is_some_and(|t| t.column(c).is_some()),
         Target::Routine(key) => m.functions.contains_key(*key),
+        Target::Aggregate(key) => m.aggregates.contains_key(*key),
         Target::Type(q) => {
-            m.enums.contains_key(q) || m.domains.contains_key(q) || m.composites.contains_key(q)
+            m.enums.contains_key(q)
+                || m.domains.contains_key(q)
+                || m.composites.contains_key(q)
+                || m.ranges.contains_key(q)
         }
     }
 }
@@ -82,6 +88,8 @@ impl Builder<'_> {
                     .zip(self.desired.tables.get(q).and_then(|t| t.column(c)))
                     .is_some_and(|(a, b)| a.generated != b.generated),
                 Target::Routine(key) => self.deps.functions.contains(*key),
+                Target::Aggregate(key) => self.deps.aggregates.contains(*key),
+                Target::Type(q) => self.range_recreated(q),
                 _ => false,
             }
     }
@@ -108,6 +116,9 @@ impl Builder<'_> {
                     Some(_) => format!("VIEW {}", q.sql()),
                     None => format!("TABLE {}", q.sql()),
                 },
+                Target::Aggregate(key) => {
+                    format!("AGGREGATE {}", self.desired.aggregates[*key].signature())
+                }
                 _ => target.clone(),
             };
             self.push(
@@ -198,7 +209,7 @@ impl Builder<'_> {
                 continue;
             }
             let defaults: Vec<String> = match &t {
-                Target::Routine(..) => vec!["PUBLIC:EXECUTE".into()],
+                Target::Routine(..) | Target::Aggregate(..) => vec!["PUBLIC:EXECUTE".into()],
                 Target::Type(..) => vec!["PUBLIC:USAGE".into()],
                 _ => vec![],
             };
@@ -226,6 +237,7 @@ impl Builder<'_> {
                     format!("TABLE {}", q.sql()),
                     format!(" ({})", quote_ident(c)),
                 ),
+                Target::Aggregate(key) => (format!("FUNCTION {key}"), String::new()),
                 _ => (target.clone(), String::new()),
             };
             // grantee → (privilege, with grant option)

@@ -5,12 +5,15 @@
 //! exists (which also breaks cycles of mutual foreign keys). Nothing uses
 //! `CASCADE`: every dependent object that must go is dropped by its own step.
 
+mod aggregates;
 mod coerce;
 mod comments;
 mod deps;
+mod event_triggers;
 mod grants;
 mod objects;
 mod online;
+mod ranges;
 mod renames;
 mod replace;
 mod tables;
@@ -44,6 +47,8 @@ pub struct PlanOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     Session,
+    /// Event triggers dropped or disabled before any DDL of the plan runs.
+    DropEventTrigger,
     CreateSchema,
     Rename,
     CreateExtension,
@@ -83,6 +88,8 @@ enum Phase {
     DropType,
     DropExtension,
     DropSchema,
+    /// Event triggers created or enabled once the plan's own DDL has run.
+    EventTrigger,
     Unmanaged,
 }
 
@@ -220,12 +227,15 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.extensions();
     b.collations();
     b.enums();
+    b.ranges(ranges::Pass::BeforeTypes);
     b.domains();
     b.composites();
+    b.ranges(ranges::Pass::AfterTypes);
     b.replace_types();
     b.sequences();
     b.views();
     b.functions();
+    b.aggregates();
     b.tables();
     b.indexes();
     b.policies();
@@ -236,7 +246,11 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.privileges();
     b.default_privileges();
     b.comments();
+    b.range_comments();
+    b.drop_ranges(ranges::Pass::BeforeTypes);
     b.drop_types();
+    b.drop_ranges(ranges::Pass::AfterTypes);
+    b.event_triggers();
     b.unmanaged();
     if b.steps.iter().any(|(p, _, _)| {
         matches!(

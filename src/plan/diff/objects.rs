@@ -8,6 +8,7 @@ impl Builder<'_> {
         for item in deps::drop_order(live, &self.deps) {
             match item {
                 deps::Dropped::View(name) => self.drop_view(&name),
+                deps::Dropped::Aggregate(key) => self.drop_aggregate(&key),
                 deps::Dropped::Function(key) => {
                     let old = &live.functions[&key];
                     self.push(
@@ -117,6 +118,9 @@ impl Builder<'_> {
     pub(super) fn functions(&mut self) {
         let live = &self.live.model.functions;
         for (key, f) in &self.desired.functions {
+            if self.function_created_with_range(key) {
+                continue;
+            }
             let phase = self.function_phase(f);
             let what = &f.kind;
             match live.get(key) {

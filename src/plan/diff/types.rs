@@ -456,6 +456,17 @@ impl Builder<'_> {
             return;
         }
         let live = &self.live.model;
+        if live
+            .ranges
+            .values()
+            .any(|r| deps::uses_enum(&r.subtype, name))
+        {
+            let why = format!(
+                "{what}, and a range type is built on it; pgalign does not plan that yet"
+            );
+            self.blocker(Phase::CreateType, format!("change type {name}"), why);
+            return;
+        }
         self.replace_enum(name, want, &what);
         let columns: Vec<(QName, String)> = self
             .deps
