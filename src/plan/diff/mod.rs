@@ -9,6 +9,7 @@ mod coerce;
 mod comments;
 mod deps;
 mod grants;
+mod notnull;
 mod objects;
 mod online;
 mod renames;
@@ -180,6 +181,17 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         renamed = r;
         (&renamed, steps, notes)
     };
+    // Before PostgreSQL 18, NOT NULL constraints are plain.
+    let plain;
+    let mut server_notes = Vec::new();
+    let desired = match notnull::for_server(live, desired) {
+        Some((m, note)) => {
+            plain = m;
+            server_notes.push(note);
+            &plain
+        }
+        None => desired,
+    };
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -213,6 +225,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         b.push(Phase::Rename, title, sql, hz);
     }
     b.notes.extend(rename_notes);
+    b.notes.extend(server_notes);
     b.notes
         .extend(renames::possible_renames(&live.model, desired));
     b.schemas();
