@@ -335,3 +335,88 @@ impl Builder<'_> {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::hints::Rename;
+
+    fn live(version: i32) -> Inspected {
+        Inspected {
+            server_version_num: version,
+            server_version: format!("{}.0", version / 10000),
+            model: crate::catalog::tests::sample_model(),
+            ..Default::default()
+        }
+    }
+
+    fn sql(live: &Inspected, desired: &Model, opts: &PlanOptions) -> (Vec<String>, Vec<String>) {
+        let plan = diff(live, desired, opts);
+        (plan.steps.into_iter().map(|s| s.sql).collect(), plan.notes)
+    }
+
+    #[test]
+    fn a_name_change_is_a_rename_on_18_only() {
+        let t0 = QName::new("app", "t0");
+        let mut desired = crate::catalog::tests::sample_model();
+        let b = desired.tables.get_mut(&t0).unwrap().columns.iter_mut();
+        b.filter(|c| c.name == "b")
+            .for_each(|c| c.not_null_name = Some("b_named".into()));
+        let opts = PlanOptions::default();
+
+        let (steps, _) = sql(&live(180004), &desired, &opts);
+        assert_eq!(
+            steps,
+            vec!["ALTER TABLE app.t0 RENAME CONSTRAINT t0_b_not_null TO b_named;"]
+        );
+
+        // PostgreSQL 17 cannot name it: nothing to do, and a note says why.
+        let (steps, notes) = sql(&live(170010), &desired, &opts);
+        assert!(steps.is_empty(), "{steps:?}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("PostgreSQL 17.0") && n.contains("1 column")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_renamed_table_keeps_its_constraint_names_until_renamed_too() {
+        let (from, to) = (QName::new("app", "t0"), QName::new("app", "t9"));
+        let mut desired = crate::catalog::tests::sample_model();
+        let mut t = desired.tables.remove(&from).unwrap();
+        t.name = to.clone();
+        desired.tables.insert(to.clone(), t);
+        let (old_key, new_key) = (
+            format!("TABLE {}", from.sql()),
+            format!("TABLE {}", to.sql()),
+        );
+        let p = desired.privileges.remove(&old_key).unwrap();
+        desired.privileges.insert(new_key.clone(), p);
+        let o = desired.owners.remove(&old_key).unwrap();
+        desired.owners.insert(new_key, o);
+        let opts = PlanOptions {
+            renames: vec![Rename::Table {
+                from: from.clone(),
+                to: to.clone(),
+            }],
+            ..Default::default()
+        };
+        let (steps, _) = sql(&live(180004), &desired, &opts);
+        let renames: Vec<&String> = steps
+            .iter()
+            .filter(|s| s.contains("RENAME CONSTRAINT"))
+            .collect();
+        assert_eq!(renames.len(), 3, "{steps:?}");
+        assert!(steps.contains(
+            &"ALTER TABLE app.t9 RENAME CONSTRAINT t0_b_not_null TO t9_b_not_null;".to_string()
+        ));
+        // Before 18 there is nothing to rename.
+        let (steps, _) = sql(&live(170010), &desired, &opts);
+        assert!(
+            !steps.iter().any(|s| s.contains("RENAME CONSTRAINT")),
+            "{steps:?}"
+        );
+    }
+}
