@@ -17,6 +17,7 @@ mod tables;
 mod types;
 
 pub use coerce::{binary_coercible, widening};
+pub use notnull::keep_live_names;
 pub use online::Strategy;
 
 use super::{Plan, Step};

@@ -48,6 +48,40 @@ pub(super) fn for_server(live: &Inspected, desired: &Model) -> Option<(Model, St
     Some((plain, note))
 }
 
+/// When the desired schema was read on a server before PostgreSQL 18 (a
+/// shadow cluster of an older version) and the live one is 18 or later: the
+/// desired side could not name its NOT NULL constraints (older servers accept
+/// `CONSTRAINT name NOT NULL` and drop the name), so a NOT NULL column both
+/// sides have keeps the live constraint's name instead of being renamed to the
+/// default. `NOT VALID` and `NO INHERIT` are not taken: older servers reject
+/// them, so a plain NOT NULL there means a valid, inherited one. Returns a note
+/// when a name was kept.
+pub fn keep_live_names(live: &Inspected, desired: &mut Inspected) -> Option<String> {
+    let (l, d) = (live.server_version_num, desired.server_version_num);
+    if !(d > 0 && d < PG18 && l >= PG18) {
+        return None;
+    }
+    let mut kept = 0;
+    for (name, t) in desired.model.tables.iter_mut() {
+        let Some(lt) = live.model.tables.get(name) else {
+            continue;
+        };
+        for c in t.columns.iter_mut().filter(|c| c.not_null) {
+            let named = lt.column(&c.name).filter(|lc| lc.not_null);
+            if let Some(n) = named.and_then(|lc| lc.not_null_name.clone()) {
+                c.not_null_name = Some(n);
+                kept += 1;
+            }
+        }
+    }
+    (kept > 0).then(|| {
+        format!(
+            "the desired schema was read on PostgreSQL {}, which does not name NOT NULL constraints: {kept} column(s) keep the name the live database gives theirs",
+            desired.server_version
+        )
+    })
+}
+
 /// Before table `table` of the live model is renamed to `to_table` (or its
 /// column `column.0` to `column.1`): its NOT NULL constraints keep their names
 /// on the server, so a default name under the old names becomes an explicit
@@ -379,6 +413,27 @@ mod tests {
                 .any(|n| n.contains("PostgreSQL 17.0") && n.contains("1 column")),
             "{notes:?}"
         );
+    }
+
+    #[test]
+    fn a_desired_schema_read_before_18_keeps_the_live_names() {
+        let t0 = QName::new("app", "t0");
+        let mut l = live(180004);
+        let b = l.model.tables.get_mut(&t0).unwrap().columns.iter_mut();
+        b.filter(|c| c.name == "b").for_each(|c| {
+            c.not_null_name = Some("b_live".into());
+            c.not_null_not_valid = true;
+        });
+        let b_of = |i: &Inspected| i.model.tables[&t0].column("b").unwrap().clone();
+        for (version, kept) in [(150018, true), (180004, false), (0, false)] {
+            let mut desired = live(version);
+            let note = keep_live_names(&l, &mut desired);
+            assert_eq!(note.is_some(), kept, "{version}");
+            let b = b_of(&desired);
+            assert_eq!(b.not_null_name.is_some(), kept, "{version}");
+            // NOT VALID is not taken: a plain NOT NULL before 18 is a valid one.
+            assert!(!b.not_null_not_valid);
+        }
     }
 
     #[test]
