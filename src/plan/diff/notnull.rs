@@ -178,7 +178,14 @@ impl Builder<'_> {
     /// a constraint that is named, NOT VALID or NO INHERIT) is PostgreSQL 18's
     /// `ADD CONSTRAINT … NOT NULL`.
     fn add_not_null(&mut self, t: &QName, new: &Column, plain_only: bool) -> bool {
-        let online = self.online(t) && !plain_only;
+        // A primary key cannot be added on a column whose NOT NULL is NOT VALID
+        // (measured on 18.4), and the plan adds keys before it validates.
+        let in_key = self.desired.tables.get(t).is_some_and(|w| {
+            w.constraints
+                .values()
+                .any(|c| c.kind == ConstraintKind::PrimaryKey && c.columns.contains(&new.name))
+        });
+        let online = self.online(t) && !plain_only && !in_key;
         if new.not_null_is_plain() && !online {
             return false;
         }
