@@ -71,9 +71,7 @@ pub fn column_def(c: &Column) -> String {
     if let Some(d) = &c.default {
         s.push_str(&format!(" DEFAULT {d}"));
     }
-    if c.not_null && c.identity.is_none() {
-        s.push_str(" NOT NULL");
-    }
+    s.push_str(&super::notnull::column_clause(c));
     s
 }
 

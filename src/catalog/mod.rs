@@ -5,6 +5,7 @@ pub mod ddl;
 pub mod introspect;
 pub mod kinds;
 pub mod model;
+pub mod notnull;
 pub mod scope;
 
 pub use introspect::{inspect, introspect};
@@ -176,6 +177,9 @@ pub(crate) mod tests {
             comment: None,
             generated_virtual: false,
             identity_options: None,
+            not_null_name: None,
+            not_null_not_valid: false,
+            not_null_no_inherit: false,
         };
         for (i, schema) in ["app", "My Schema"].iter().enumerate() {
             m.schemas.insert(

@@ -510,6 +510,22 @@ pub struct Column {
     /// (`START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE … CACHE 1`).
     #[serde(default)]
     pub identity_options: Option<String>,
+    /// PostgreSQL 18+: the name of the column's NOT NULL constraint, only when
+    /// it is not the one PostgreSQL gives by default (`<table>_<column>_not_null`
+    /// cut to 63 bytes, see [`crate::catalog::notnull`]). Absent from the JSON
+    /// otherwise, so models of the same plain schema from PostgreSQL 13–17 and
+    /// 18 stay equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_null_name: Option<String>,
+    /// PostgreSQL 18+: the NOT NULL constraint is `NOT VALID` (new rows are
+    /// checked, existing ones were not). `not_null` is true then too. Absent
+    /// from the JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_null_not_valid: bool,
+    /// PostgreSQL 18+: the NOT NULL constraint is `NO INHERIT` (inheritance
+    /// children do not get it). Absent from the JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_null_no_inherit: bool,
 }
 
 /// Something a view, function or trigger depends on, from `pg_depend`.

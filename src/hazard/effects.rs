@@ -65,6 +65,17 @@ pub fn is_foreign_key(rel: &Rel, name: &str, cx: &Cx) -> (bool, Option<Rel>) {
     (fk, None)
 }
 
+/// Whether a constraint of `rel` named `name` is a NOT NULL constraint
+/// (PostgreSQL 18): from the database when known, else by its default name.
+fn is_not_null(rel: &Rel, name: &str, cx: &Cx) -> bool {
+    if let Some(t) = cx.table(rel)
+        && let Some((kind, _)) = t.constraints.get(name)
+    {
+        return *kind == 'n';
+    }
+    cx.major >= 18 && name.ends_with("_not_null")
+}
+
 fn qualified(name: &str) -> Rel {
     match name.split_once('.') {
         Some((s, n)) => Rel::new(Some(s), n),
@@ -124,12 +135,14 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
                 Op::AddForeignKey,
                 c.references.clone().into_iter().collect(),
             ),
+            ConKind::NotNull if c.not_valid => (Op::AddNotNullNotValid, vec![]),
             ConKind::NotNull => (Op::SetNotNull, vec![]),
             _ if c.using_index.is_some() => (Op::AddConstraintUsingIndex, vec![]),
             _ => (Op::AddUniqueOrPrimaryKey, vec![]),
         },
         TableCmd::ValidateConstraint { name } => match is_foreign_key(rel, name, cx) {
             (true, target) => (Op::ValidateForeignKey, target.into_iter().collect()),
+            _ if is_not_null(rel, name, cx) => (Op::ValidateNotNull, vec![]),
             _ => (Op::ValidateCheck, vec![]),
         },
         TableCmd::DropConstraint { name, .. } => match is_foreign_key(rel, name, cx) {

@@ -46,7 +46,9 @@ pub async fn compute(
         opts.renames.extend(hints);
     }
     let started = std::time::Instant::now();
-    let plan = super::diff::diff_in_place(&mut live, &mut desired.model, &opts);
+    let kept = super::diff::keep_live_names(&live, &mut desired);
+    let mut plan = super::diff::diff_in_place(&mut live, &mut desired.model, &opts);
+    plan.notes.extend(kept);
     timing("planning", started);
     Ok(Computed {
         live,

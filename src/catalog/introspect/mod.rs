@@ -5,6 +5,7 @@
 //! per object, and no lock is taken on user tables.
 
 mod kinds;
+mod notnull;
 mod sql;
 
 use super::model::*;
@@ -135,7 +136,7 @@ pub async fn introspect_pair(
     let other = tx2.as_ref().unwrap_or(&tx);
     let (a, b) = tokio::join!(first_half(&tx), second_half(other));
     let (mut model, tables) = a?;
-    let (mut out, more, sizes) = b?;
+    let (mut out, more, sizes, not_nulls) = b?;
     if let Some(tx2) = tx2 {
         tx2.commit()
             .await
@@ -157,6 +158,7 @@ pub async fn introspect_pair(
     model.aggregates = more.aggregates;
     model.event_triggers = more.event_triggers;
     model.unmanaged = more.unmanaged;
+    notnull::apply(&mut model, &tables, not_nulls);
     out.model = model;
     for (oid, stats) in sizes {
         if let Some(name) = tables.get(&oid) {
@@ -198,8 +200,11 @@ async fn first_half(tx: &Transaction<'_>) -> Result<(Model, HashMap<u32, QName>)
 }
 
 /// Server facts, table sizes, indexes, sequences, routines, triggers,
-/// policies, statistics, rules, collations and what is not managed.
-async fn second_half(tx: &Transaction<'_>) -> Result<(Inspected, Model, Vec<(u32, TableStats)>)> {
+/// policies, statistics, rules, collations, what is not managed, and
+/// PostgreSQL 18's NOT NULL constraints (put on the columns afterwards).
+async fn second_half(
+    tx: &Transaction<'_>,
+) -> Result<(Inspected, Model, Vec<(u32, TableStats)>, Vec<notnull::Row>)> {
     let mut out = Inspected::default();
     query(tx, "server", sql::META, |r| {
         out.server_version_num = r.get(0);
@@ -211,6 +216,7 @@ async fn second_half(tx: &Transaction<'_>) -> Result<(Inspected, Model, Vec<(u32
     })
     .await?;
     let sizes = read_table_sizes(tx, out.server_version_num).await?;
+    let not_nulls = notnull::read(tx, out.server_version_num).await?;
     let mut m = Model::default();
     read_indexes_and_sequences(tx, &mut m).await?;
     read_routines(tx, &mut m).await?;
@@ -222,7 +228,7 @@ async fn second_half(tx: &Transaction<'_>) -> Result<(Inspected, Model, Vec<(u32
         Ok(())
     })
     .await?;
-    Ok((out, m, sizes))
+    Ok((out, m, sizes, not_nulls))
 }
 
 async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32, Table>> {
@@ -461,6 +467,10 @@ async fn read_columns_and_constraints(
             comment: r.get(8),
             generated_virtual,
             identity_options: r.get(9),
+            // PostgreSQL 18's NOT NULL constraints come from their own query.
+            not_null_name: None,
+            not_null_not_valid: false,
+            not_null_no_inherit: false,
         };
         t.columns.push(col);
         Ok(())

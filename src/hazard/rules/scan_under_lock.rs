@@ -29,11 +29,23 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     }
     let name = cx.name(&e.table);
     let (what, help) = match (op, action) {
+        (Op::SetNotNull, Action::AlterTable { cmd: TableCmd::SetNotNull { column }, .. })
+            if cx.major >= 18 =>
+        (
+            format!("SET NOT NULL on {name}.{column} scans the table"),
+            format!(
+                "ADD CONSTRAINT {column}_not_null NOT NULL {column} NOT VALID, then VALIDATE CONSTRAINT {column}_not_null (takes only SHARE UPDATE EXCLUSIVE; PostgreSQL 18+)"
+            ),
+        ),
         (Op::SetNotNull, Action::AlterTable { cmd: TableCmd::SetNotNull { column }, .. }) => (
             format!("SET NOT NULL on {name}.{column} scans the table"),
             format!(
                 "ADD CONSTRAINT {column}_not_null CHECK ({column} IS NOT NULL) NOT VALID; VALIDATE it; then SET NOT NULL skips the scan (PostgreSQL 12+)"
             ),
+        ),
+        (Op::SetNotNull, _) if cx.major >= 18 => (
+            format!("adding NOT NULL scans {name}"),
+            "add it NOT VALID, then VALIDATE CONSTRAINT (takes only SHARE UPDATE EXCLUSIVE; PostgreSQL 18+)".into(),
         ),
         (Op::SetNotNull, _) => (format!("adding NOT NULL scans {name}"), "add a CHECK (c IS NOT NULL) NOT VALID and VALIDATE it first".into()),
         (Op::AddCheck, _) => (format!("ADD CHECK scans {name}"), "ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT (takes only SHARE UPDATE EXCLUSIVE)".into()),
@@ -71,6 +83,7 @@ mod tests {
     fn validating_statements_scan() {
         for sql in [
             "ALTER TABLE t ALTER COLUMN c SET NOT NULL",
+            "ALTER TABLE t ADD CONSTRAINT c_nn NOT NULL c",
             "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)",
             "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id)",
             "ALTER TABLE p ATTACH PARTITION p1 FOR VALUES FROM (1) TO (2)",
@@ -90,9 +103,32 @@ mod tests {
             "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID",
             "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id) NOT VALID",
             "ALTER TABLE t VALIDATE CONSTRAINT c",
+            "ALTER TABLE t ADD CONSTRAINT c_nn NOT NULL c NOT VALID",
+            "ALTER TABLE t VALIDATE CONSTRAINT t_c_not_null",
         ] {
             assert!(ids(check, sql).is_empty(), "{sql}");
         }
+    }
+
+    #[test]
+    fn postgresql_18_is_told_its_own_form() {
+        let help = |major| {
+            let ctx = crate::hazard::context::LintContext {
+                server_major: major,
+                ..Default::default()
+            };
+            findings_with(
+                check,
+                "ALTER TABLE t ALTER COLUMN c SET NOT NULL",
+                &ctx,
+                &Default::default(),
+            )[0]
+            .help
+            .clone()
+            .unwrap()
+        };
+        assert!(help(18).contains("NOT NULL c NOT VALID"), "{}", help(18));
+        assert!(help(17).contains("CHECK (c IS NOT NULL)"), "{}", help(17));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod comments;
 mod deps;
 mod event_triggers;
 mod grants;
+mod notnull;
 mod objects;
 mod online;
 mod ranges;
@@ -20,6 +21,7 @@ mod tables;
 mod types;
 
 pub use coerce::{binary_coercible, widening};
+pub use notnull::keep_live_names;
 pub use online::Strategy;
 
 use super::{Plan, Step};
@@ -188,6 +190,17 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         renamed = r;
         (&renamed, steps, notes)
     };
+    // Before PostgreSQL 18, NOT NULL constraints are plain.
+    let plain;
+    let mut server_notes = Vec::new();
+    let desired = match notnull::for_server(live, desired) {
+        Some((m, note)) => {
+            plain = m;
+            server_notes.push(note);
+            &plain
+        }
+        None => desired,
+    };
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -221,6 +234,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         b.push(Phase::Rename, title, sql, hz);
     }
     b.notes.extend(rename_notes);
+    b.notes.extend(server_notes);
     b.notes
         .extend(renames::possible_renames(&live.model, desired));
     b.schemas();

@@ -127,6 +127,7 @@ pub fn apply(
                         ),
                     ));
                 }
+                notnull::keep_names(&mut out, from, &to.name, None);
                 rename_table(&mut out, from, to);
             }
             Rename::Column { table, from, to } => {
@@ -145,6 +146,7 @@ pub fn apply(
                         quote_ident(to)
                     ),
                 ));
+                notnull::keep_names(&mut out, table, &table.name, Some((from, to)));
                 rename_column(&mut out.model, table, from, to);
             }
             Rename::EnumValue {

@@ -129,6 +129,9 @@ impl Builder<'_> {
                         vec![],
                     );
                 }
+                for c in &t.columns {
+                    self.not_valid_not_null(Phase::AddConstraint, &t.name, c);
+                }
             }
             let have = live.tables.get(&t.name);
             for c in t
@@ -346,6 +349,7 @@ impl Builder<'_> {
         let mut hz = vec![self.lock(t, "briefly")];
         let mut todo = None;
         if col.not_null
+            && !col.not_null_not_valid
             && col.default.is_none()
             && col.identity.is_none()
             && col.generated.is_none()
@@ -403,6 +407,7 @@ impl Builder<'_> {
             sql,
             hz,
         );
+        self.not_valid_not_null(Phase::AlterColumn, t, &col);
     }
 
     pub(super) fn drop_column(&mut self, t: &QName, col: &Column) {
@@ -564,7 +569,14 @@ impl Builder<'_> {
         let want_not_null = new.not_null || new.identity.is_some();
         let have_not_null = old.not_null || old.identity.is_some();
         let identity_added = new.identity.is_some() && old.identity != new.identity;
-        if new.not_null && !old.not_null && self.online(t) && !identity_added && !type_changes {
+        if self.not_null_constraint(t, old, new, identity_added || type_changes) {
+            // PostgreSQL 18's NOT NULL constraints (notnull.rs).
+        } else if new.not_null
+            && !old.not_null
+            && self.online(t)
+            && !identity_added
+            && !type_changes
+        {
             self.set_not_null_online(t, &new.name);
         } else if new.not_null && !old.not_null {
             let size = self.size(t);

@@ -461,9 +461,8 @@ impl Builder<'_> {
             .values()
             .any(|r| deps::uses_enum(&r.subtype, name))
         {
-            let why = format!(
-                "{what}, and a range type is built on it; pgalign does not plan that yet"
-            );
+            let why =
+                format!("{what}, and a range type is built on it; pgalign does not plan that yet");
             self.blocker(Phase::CreateType, format!("change type {name}"), why);
             return;
         }
