@@ -77,11 +77,18 @@ impl Plan {
     /// Numbers steps and assigns transaction groups: consecutive transactional
     /// steps share a group; a non-transactional step is a group of its own.
     pub fn renumber(&mut self) {
+        self.renumber_with_breaks(&[]);
+    }
+
+    /// Like [`Self::renumber`], and a step whose index is in `breaks` also
+    /// starts a new group (the earlier group commits first: the online forms
+    /// need the locks of `ADD … NOT VALID` released before `VALIDATE` scans).
+    pub fn renumber_with_breaks(&mut self, breaks: &[usize]) {
         let mut group = 0;
         let mut prev_tx = false;
         for (i, step) in self.steps.iter_mut().enumerate() {
             step.number = i + 1;
-            if !step.transactional || !prev_tx || group == 0 {
+            if !step.transactional || !prev_tx || group == 0 || breaks.contains(&i) {
                 group += 1;
             }
             step.group = group;
@@ -118,5 +125,9 @@ mod tests {
         let groups: Vec<usize> = plan.steps.iter().map(|s| s.group).collect();
         assert_eq!(groups, vec![1, 1, 2, 3, 4]);
         assert_eq!(plan.steps[4].number, 5);
+        plan.steps.push(step(true));
+        plan.renumber_with_breaks(&[1, 5]);
+        let groups: Vec<usize> = plan.steps.iter().map(|s| s.group).collect();
+        assert_eq!(groups, vec![1, 2, 3, 4, 5, 6]);
     }
 }

@@ -698,6 +698,15 @@ fn online_forms_for_tables_with_rows() {
         !plan.contains("ALTER TABLE public.t ADD CONSTRAINT t_a_check CHECK ((a > 0));"),
         "{plan}"
     );
+    // Validation commits apart from the NOT VALID additions (whose locks it must not hold).
+    let group_of = |needle: &str| {
+        let at = plan.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        plan[..at].matches("-- pgalign:group ").count()
+    };
+    let added = group_of("FOREIGN KEY (parent_id) REFERENCES public.parent(id) NOT VALID;");
+    let validated = group_of("VALIDATE CONSTRAINT t_parent_id_fkey");
+    let set_not_null = group_of("ALTER COLUMN id SET NOT NULL");
+    assert!(added < validated && validated < set_not_null, "{plan}");
 }
 
 #[test]

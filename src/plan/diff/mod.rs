@@ -294,6 +294,15 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         }
     }
     b.steps.sort_by_key(|(phase, seq, _)| (*phase, *seq));
+    // Validation runs in transactions of its own, after the constraints added
+    // NOT VALID (and the locks they took) are committed; so do the steps that
+    // rely on a validated constraint (SET NOT NULL over a validated check).
+    let breaks: Vec<usize> = (1..b.steps.len())
+        .filter(|&i| {
+            let (phase, prev) = (b.steps[i].0, b.steps[i - 1].0);
+            phase != prev && matches!(phase, Phase::Validate | Phase::AfterValidate)
+        })
+        .collect();
     let mut plan = Plan {
         live_fingerprint: String::new(),
         desired_fingerprint: String::new(),
@@ -301,7 +310,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         notes: b.notes,
         scope: Default::default(),
     };
-    plan.renumber();
+    plan.renumber_with_breaks(&breaks);
     plan
 }
 
