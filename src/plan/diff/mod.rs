@@ -9,8 +9,10 @@ mod coerce;
 mod comments;
 mod deps;
 mod grants;
+mod inherit;
 mod objects;
 mod online;
+mod rebuild;
 mod renames;
 mod tables;
 mod types;
@@ -52,6 +54,8 @@ enum Phase {
     DropPolicy,
     DisableRls,
     DropView,
+    /// Tables rebuilt for a new partitioning are renamed aside (see `rebuild`).
+    RebuildAside,
     RecreateType,
     CreateFunction,
     DropForeignKey,
@@ -61,6 +65,9 @@ enum Phase {
     CreateTable,
     AlterColumn,
     AddConstraint,
+    /// Rows of rebuilt tables are copied, then their old copies dropped.
+    CopyRows,
+    DropRebuilt,
     LateFunction,
     CreateView,
     ViewFunction,
@@ -97,6 +104,8 @@ struct Builder<'a> {
     new_tables: BTreeSet<QName>,
     /// What the plan drops and recreates because something it depends on changes.
     deps: deps::Rebuilds,
+    /// Tables rebuilt because their partitioning changes.
+    rebuild: rebuild::Rebuilds,
 }
 
 /// Computes the plan that turns `live` into `desired`.
@@ -180,6 +189,18 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         renamed = r;
         (&renamed, steps, notes)
     };
+    let possible_renames = renames::possible_renames(&live.model, desired);
+    // Tables whose partitioning changes are rebuilt: the rest of the plan sees
+    // their live copies under the names they are moved aside to.
+    let aside;
+    let (moved, rebuild) = rebuild::prepare(live, desired, opts);
+    let live = match moved {
+        Some(moved) => {
+            aside = moved;
+            &aside
+        }
+        None => live,
+    };
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -203,6 +224,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         omitted: Vec::new(),
         new_tables,
         deps,
+        rebuild,
     };
     for (title, sql) in rename_steps {
         let hz = vec![h(
@@ -213,8 +235,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         b.push(Phase::Rename, title, sql, hz);
     }
     b.notes.extend(rename_notes);
-    b.notes
-        .extend(renames::possible_renames(&live.model, desired));
+    b.notes.extend(possible_renames);
     b.schemas();
     b.extensions();
     b.collations();
@@ -223,6 +244,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.composites();
     b.sequences();
     b.views();
+    b.rebuilds();
     b.functions();
     b.tables();
     b.indexes();

@@ -148,6 +148,10 @@ impl Builder<'_> {
     }
 
     pub(super) fn drop_index_online(&mut self, name: &QName, table: &QName, keep: bool) {
+        if self.rebuild.any() {
+            // A table rebuild runs as one transaction, and this drop falls inside it.
+            return self.drop_index_in_rebuild(name, table, keep);
+        }
         let hz = vec![h(
             HazardId::Ops,
             Severity::Info,

@@ -77,6 +77,9 @@ impl Builder<'_> {
             .rev()
         {
             let Some(want) = self.desired.tables.get(&t.name) else {
+                if self.rebuild.goes.contains(&t.name) {
+                    continue; // dropped with its rebuilt table, after the copy
+                }
                 let size = self.size(&t.name);
                 let sev = if self.is_empty(&t.name) {
                     Severity::Info
@@ -266,7 +269,7 @@ impl Builder<'_> {
         for col in &want.columns {
             match have.column(&col.name) {
                 None if from_old_parents.contains(&col.name) => {}
-                None => self.add_column(t, col),
+                None => self.add_or_keep_column(have, col),
                 Some(old) if old != col => self.alter_column(t, old, col),
                 Some(_) => {}
             }
@@ -406,6 +409,9 @@ impl Builder<'_> {
     }
 
     pub(super) fn drop_column(&mut self, t: &QName, col: &Column) {
+        if self.column_moves_to_children(t, &col.name) {
+            return self.drop_column_keeping_children(t, col);
+        }
         let sev = if self.is_empty(t) {
             Severity::Info
         } else {
@@ -729,21 +735,8 @@ impl Builder<'_> {
     pub(super) fn partitioning(&mut self, have: &Table, want: &Table) {
         let t = &have.name;
         if have.partition_key != want.partition_key {
-            let from = have
-                .partition_key
-                .as_deref()
-                .map_or("an ordinary table".to_string(), |k| {
-                    format!("partitioned by {k}")
-                });
-            let to = want
-                .partition_key
-                .as_deref()
-                .map_or("an ordinary table".to_string(), |k| {
-                    format!("partitioned by {k}")
-                });
-            let why = format!(
-                "{t} changes from {from} to {to}; that needs a new table and its rows moved, which pgalign does not plan yet"
-            );
+            // Rebuilt tables never get here (see `rebuild`): these are the others.
+            let why = self.partitioning_blocker(have, want);
             self.blocker(
                 Phase::AlterColumn,
                 format!("change partitioning of {t}"),
