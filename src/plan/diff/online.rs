@@ -11,7 +11,9 @@
 //!   `CONCURRENTLY`, then attached `USING INDEX`.
 //!
 //! Tables the plan creates, partitioned tables (which support none of these),
-//! and strategy `offline` (writes paused) keep the plain, faster forms.
+//! and strategy `offline` (writes paused) keep the plain, faster forms. A plan
+//! that rebuilds a table (see `rebuild`) drops indexes without `CONCURRENTLY`:
+//! those drops fall inside the rebuild's one transaction.
 
 use super::*;
 use crate::util::sha256_hex;

@@ -47,8 +47,9 @@ pub struct Rebuild {
     pub aside: QName,
     /// What it was and becomes, in words.
     pub change: String,
-    /// Statements that move the live objects aside: (title, SQL).
-    moves: Vec<(String, String)>,
+    /// Statements that move the live objects aside: (title, SQL, another
+    /// table they lock).
+    moves: Vec<(String, String, Option<QName>)>,
     copies: Vec<Copy>,
     /// Sequences owned by columns of the old tables, and the desired owner.
     sequences: Vec<(QName, Option<(QName, String)>)>,
@@ -274,6 +275,7 @@ pub fn prepare(
                 root.sql(),
                 quote_ident(&aside.name)
             ),
+            None,
         )];
         if let Some((parent, _)) = &t.partition_of {
             let parent = renamed.get(parent).unwrap_or(parent);
@@ -284,6 +286,7 @@ pub fn prepare(
                     parent.sql(),
                     aside.sql()
                 ),
+                Some(parent.clone()),
             ));
         }
         for parent in &t.inherits {
@@ -291,6 +294,7 @@ pub fn prepare(
             moves.push((
                 format!("rebuild {root}: the old table stops inheriting from {parent}"),
                 format!("ALTER TABLE {} NO INHERIT {};", aside.sql(), parent.sql()),
+                Some(parent.clone()),
             ));
         }
         detached.insert(root.clone());
@@ -309,6 +313,7 @@ pub fn prepare(
                         c.sql(),
                         quote_ident(&to.name)
                     ),
+                    None,
                 ));
                 renamed.insert(c.clone(), to);
             } else {
@@ -341,6 +346,7 @@ pub fn prepare(
                         quote_ident(&c.name),
                         quote_ident(&to)
                     ),
+                    None,
                 ));
                 constraint_renames.push((now.clone(), c.name.clone(), to));
             }
@@ -356,6 +362,7 @@ pub fn prepare(
                         name.sql(),
                         quote_ident(&to.name)
                     ),
+                    None,
                 ));
                 index_renames.insert(name.clone(), to);
             }
@@ -374,6 +381,7 @@ pub fn prepare(
                         name.sql(),
                         quote_ident(&to.name)
                     ),
+                    None,
                 ));
                 statistics_renames.insert(name.clone(), to);
             }
@@ -405,11 +413,17 @@ pub fn prepare(
             &renamed,
             want.partition_key.is_some(),
         );
-        let mut identities = Vec::new();
+        // Each identity column of a new table continues after its old
+        // counterpart's sequence (or the copied values), once.
+        let mut identities: Vec<(QName, String, QName)> = Vec::new();
         for c in &copies {
-            for (_, new) in &c.columns {
-                if new.identity.is_some() {
-                    identities.push((c.into.clone(), new.name.clone(), c.from.clone()));
+            let from = renamed.get(&c.into).unwrap_or(&c.from);
+            for (_, new) in c.columns.iter().filter(|(_, n)| n.identity.is_some()) {
+                if !identities
+                    .iter()
+                    .any(|(t, col, _)| t == &c.into && col == &new.name)
+                {
+                    identities.push((c.into.clone(), new.name.clone(), from.clone()));
                 }
             }
         }
@@ -722,8 +736,10 @@ impl Builder<'_> {
             "{t} is rebuilt ({}): PostgreSQL cannot change a table's partitioning in place. In one transaction the live table is renamed to {}, the new one is created with its partitions, constraints, indexes, triggers, policies, grants and comments, the rows are copied ({size}), the sequences its columns own are handed over, views, foreign keys and functions bound to the old table are recreated, and the old table is dropped. Reads and writes of {t} wait from the rename to the commit.",
             r.change, old.name
         ));
-        for (i, (title, sql)) in r.moves.iter().enumerate() {
-            let hz = if i == 0 {
+        for (i, (title, sql, other)) in r.moves.iter().enumerate() {
+            let hz = if let Some(other) = other {
+                vec![self.lock(other, "briefly, and on the old table")]
+            } else if i == 0 {
                 vec![h(
                     HazardId::Lock,
                     Severity::Info,
@@ -948,7 +964,8 @@ impl Builder<'_> {
             .enums
             .iter()
             .any(|e| deps::uses_enum(&o.data_type, e));
-        if o.data_type == n.data_type && o.collation == n.collation && !replaced_enum {
+        let same = o.data_type == n.data_type || binary_coercible(&o.data_type, &n.data_type);
+        if same && o.collation == n.collation && !replaced_enum {
             return name;
         }
         let collate = n
@@ -966,6 +983,16 @@ impl Builder<'_> {
         } else {
             format!("CAST({name} AS {}){collate}", n.data_type)
         }
+    }
+
+    /// True when foreign key `c` of live table `t` goes with an old table that
+    /// a rebuild drops and need not be dropped on its own: it points at a
+    /// table the plan keeps, and dropping the old table drops the key with it.
+    pub(super) fn fk_goes_with_old_table(&self, t: &QName, c: &Constraint) -> bool {
+        self.rebuild.goes.contains(t)
+            && c.references
+                .as_ref()
+                .is_some_and(|r| self.desired.tables.contains_key(r))
     }
 
     /// Why a change of partitioning is a blocker (the tables that are not rebuilt).

@@ -42,6 +42,9 @@ impl Builder<'_> {
                 .values()
                 .filter(|c| c.kind == ConstraintKind::ForeignKey)
             {
+                if self.fk_goes_with_old_table(&t.name, c) {
+                    continue;
+                }
                 let wanted = want.and_then(|w| w.constraints.get(&c.name));
                 let target_rebuilt = c
                     .references

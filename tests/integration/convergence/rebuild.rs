@@ -12,6 +12,17 @@ use pgalign::plan::{self, PlanOptions};
 /// returning one text value, and that value) on the converged database.
 /// Returns the online plan.
 fn converge_checked(label: &str, a: &str, b: &str, checks: &[(&str, &str)]) -> String {
+    converge_scoped(label, a, b, checks, Default::default())
+}
+
+/// [`converge_checked`] comparing what `scope` covers.
+fn converge_scoped(
+    label: &str,
+    a: &str,
+    b: &str,
+    checks: &[(&str, &str)],
+    scope: pgalign::catalog::Scope,
+) -> String {
     let mut online_plan = String::new();
     for strategy in [plan::Strategy::Offline, plan::Strategy::Online] {
         let label = format!("{label}_{strategy:?}");
@@ -22,6 +33,7 @@ fn converge_checked(label: &str, a: &str, b: &str, checks: &[(&str, &str)]) -> S
         let desired = block_on(catalog::inspect(&want.settings)).unwrap().model;
         let opts = PlanOptions {
             strategy,
+            scope: scope.clone(),
             ..Default::default()
         };
         let text = converge_to(&live, &desired, &opts).unwrap_or_else(|e| panic!("{label}: {e}"));
@@ -29,9 +41,6 @@ fn converge_checked(label: &str, a: &str, b: &str, checks: &[(&str, &str)]) -> S
             assert_eq!(&live.query_one(sql), expected, "{label}: {sql}\n{text}");
         }
         assert!(!text.contains("CASCADE"), "{label}: {text}");
-        if std::env::var_os("SHOW_PLAN").is_some() {
-            eprintln!("{text}");
-        }
         online_plan = text;
     }
     online_plan
@@ -241,5 +250,153 @@ fn column_moved_from_inherits_parent_to_child_keeps_values() {
     assert!(
         plan.contains("ALTER TABLE ONLY public.base DROP COLUMN e;"),
         "{plan}"
+    );
+}
+
+#[test]
+fn sub_partition_key_change_under_a_kept_parent() {
+    converge_checked(
+        "rebuild_sub_partition",
+        "CREATE TABLE r (id int NOT NULL, d date NOT NULL, kind text NOT NULL) PARTITION BY RANGE (d);
+         CREATE TABLE r_old PARTITION OF r FOR VALUES FROM ('2000-01-01') TO ('2024-01-01');
+         CREATE TABLE r_2024 PARTITION OF r FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')
+           PARTITION BY LIST (kind);
+         CREATE TABLE r_2024_a PARTITION OF r_2024 FOR VALUES IN ('a');
+         CREATE TABLE r_2024_b PARTITION OF r_2024 FOR VALUES IN ('b');
+         INSERT INTO r SELECT g, DATE '2023-12-01' + g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END
+           FROM generate_series(1, 60) g;",
+        "CREATE TABLE r (id int NOT NULL, d date NOT NULL, kind text NOT NULL) PARTITION BY RANGE (d);
+         CREATE TABLE r_old PARTITION OF r FOR VALUES FROM ('2000-01-01') TO ('2024-01-01');
+         CREATE TABLE r_2024 PARTITION OF r FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')
+           PARTITION BY HASH (id);
+         CREATE TABLE r_2024_h0 PARTITION OF r_2024 FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+         CREATE TABLE r_2024_h1 PARTITION OF r_2024 FOR VALUES WITH (MODULUS 2, REMAINDER 1);",
+        &[
+            ("SELECT count(*)::text FROM r", "60"),
+            ("SELECT count(*)::text FROM r_2024", "30"),
+            ("SELECT count(*)::text FROM ONLY r_old", "30"),
+        ],
+    );
+}
+
+#[test]
+fn rebuild_keeps_grants_policies_and_row_level_security() {
+    converge_scoped(
+        "rebuild_privileges",
+        "CREATE TABLE doc (id int NOT NULL, owner_name text NOT NULL, body text);
+         ALTER TABLE doc ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY doc_own ON doc USING (owner_name = current_user);
+         GRANT SELECT ON doc TO PUBLIC;
+         GRANT UPDATE (body) ON doc TO PUBLIC;
+         INSERT INTO doc SELECT g, 'u' || g % 3, 'b' FROM generate_series(1, 30) g;",
+        "CREATE TABLE doc (id int NOT NULL, owner_name text NOT NULL, body text) PARTITION BY LIST (owner_name);
+         CREATE TABLE doc_rest PARTITION OF doc DEFAULT;
+         ALTER TABLE doc ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY doc_own ON doc USING (owner_name = current_user);
+         GRANT SELECT ON doc TO PUBLIC;
+         GRANT UPDATE (body) ON doc TO PUBLIC;",
+        &[("SELECT count(*)::text FROM doc_rest", "30")],
+        pgalign::catalog::Scope {
+            with_privileges: true,
+            ..Default::default()
+        },
+    );
+}
+
+#[test]
+fn rebuild_with_a_replaced_enum_a_wider_type_and_functions_over_partitions() {
+    let plan = converge_checked(
+        "rebuild_types",
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+         CREATE TABLE t (id int NOT NULL, v varchar(10), m mood NOT NULL);
+         CREATE VIEW t_happy AS SELECT id FROM t WHERE m = 'happy';
+         CREATE FUNCTION t_label(r t) RETURNS text LANGUAGE sql AS 'SELECT r.v';
+         INSERT INTO t SELECT g, 'v' || g, CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'happy' END::mood
+           FROM generate_series(1, 40) g;",
+        "CREATE TYPE mood AS ENUM ('ok', 'happy');
+         CREATE TABLE t (id bigint NOT NULL, v text, m mood NOT NULL) PARTITION BY LIST (m);
+         CREATE TABLE t_ok PARTITION OF t FOR VALUES IN ('ok');
+         CREATE TABLE t_happy_rows PARTITION OF t FOR VALUES IN ('happy');
+         CREATE VIEW t_happy AS SELECT id FROM t WHERE m = 'happy';",
+        &[
+            ("SELECT count(*)::text FROM t_ok", "20"),
+            ("SELECT count(*)::text FROM t_happy", "20"),
+            ("SELECT sum(id)::text FROM t", "820"),
+        ],
+    );
+    assert!(plan.contains("m::text::public.mood"), "{plan}");
+    assert!(plan.contains("CAST(id AS bigint)"), "{plan}");
+    assert!(
+        plan.contains("DROP FUNCTION public.t_label(public.t);"),
+        "{plan}"
+    );
+}
+
+/// The plan A → B with `opts`, from inspected databases.
+fn plan_of(label: &str, a: &str, b: &str, opts: &PlanOptions) -> plan::Plan {
+    let live = test_db(&format!("{label}_a"));
+    let want = test_db(&format!("{label}_b"));
+    live.load(a);
+    want.load(b);
+    let before = block_on(catalog::inspect(&live.settings)).unwrap();
+    let desired = block_on(catalog::inspect(&want.settings)).unwrap().model;
+    plan::diff(&before, &desired, opts)
+}
+
+fn blockers(p: &plan::Plan) -> Vec<String> {
+    p.steps
+        .iter()
+        .flat_map(|s| &s.hazards)
+        .filter(|h| h.severity == pgalign::hazard::Severity::Blocker)
+        .map(|h| h.detail.clone())
+        .collect()
+}
+
+#[test]
+fn rebuild_refused_when_the_row_type_is_a_column_type_or_in_additive_mode() {
+    let a = "CREATE TABLE t (id int NOT NULL, d date NOT NULL);
+             CREATE TABLE keeps (snapshot t);";
+    let b = "CREATE TABLE t (id int NOT NULL, d date NOT NULL) PARTITION BY RANGE (d);
+             CREATE TABLE keeps (snapshot t);";
+    let p = plan_of("rebuild_refused", a, b, &PlanOptions::default());
+    let found = blockers(&p);
+    assert!(
+        found.len() == 1
+            && found[0].contains("column public.keeps.snapshot has the row type of public.t"),
+        "{found:?}"
+    );
+    assert!(!p.steps.iter().any(|s| s.sql.contains("__pgalign_old")));
+
+    let additive = PlanOptions {
+        additive: true,
+        ..Default::default()
+    };
+    let p = plan_of(
+        "rebuild_additive",
+        "CREATE TABLE t (id int NOT NULL, d date NOT NULL);",
+        "CREATE TABLE t (id int NOT NULL, d date NOT NULL) PARTITION BY RANGE (d);",
+        &additive,
+    );
+    let found = blockers(&p);
+    assert!(
+        found.len() == 1 && found[0].contains("additive mode does not rebuild tables"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn copy_into_a_partitioned_table_without_partitions_is_a_blocker() {
+    let p = plan_of(
+        "rebuild_no_partitions",
+        "CREATE TABLE t (id int NOT NULL, d date NOT NULL);
+         INSERT INTO t VALUES (1, '2020-01-01');
+         ANALYZE t;",
+        "CREATE TABLE t (id int NOT NULL, d date NOT NULL) PARTITION BY RANGE (d);",
+        &PlanOptions::default(),
+    );
+    let found = blockers(&p);
+    assert!(
+        found.len() == 1 && found[0].contains("has no partitions, so no row of public.t"),
+        "{found:?}"
     );
 }
