@@ -693,7 +693,8 @@ pub struct Index {
     /// As `pg_get_indexdef` prints it.
     pub definition: String,
     pub unique: bool,
-    /// Columns the index uses, in its keys, expressions or predicate, by name.
+    /// Columns the index uses, in its keys, expressions or predicate, by name,
+    /// sorted (not in column order: a column re-added at the end is the same).
     pub columns: Vec<String>,
     #[serde(default)]
     pub comment: Option<String>,

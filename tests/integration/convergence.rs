@@ -3,6 +3,7 @@
 //! keeps its rows and values.
 
 mod kinds;
+mod rebuild;
 
 use crate::support::*;
 use pgalign::catalog;
@@ -171,6 +172,7 @@ fn kept_columns(live: &Model, desired: &Model) -> Vec<KeptTable> {
     desired
         .tables
         .iter()
+        .filter(|(name, _)| !rerouted(live, desired, name))
         .filter_map(|(name, t)| {
             let have = live.tables.get(name)?;
             let cols = t
@@ -187,6 +189,24 @@ fn kept_columns(live: &Model, desired: &Model) -> Vec<KeptTable> {
             Some((name.clone(), cols))
         })
         .collect()
+}
+
+/// True when desired table `name` hangs from a table whose partitioning
+/// changes: its rows are sorted into partitions anew (the rebuilt table's own
+/// checksum, which reads its partitions, covers them).
+fn rerouted(live: &Model, desired: &Model, name: &QName) -> bool {
+    let mut todo: Vec<&QName> = desired.tables[name].parents().collect();
+    for _ in 0..64 {
+        let Some(p) = todo.pop() else { break };
+        let (Some(d), Some(l)) = (desired.tables.get(p), live.tables.get(p)) else {
+            continue;
+        };
+        if d.partition_key != l.partition_key {
+            return true;
+        }
+        todo.extend(d.parents());
+    }
+    false
 }
 
 /// The checksum query of one kept table: row count and an md5 of the kept
@@ -921,6 +941,28 @@ fn a_domain_changing_its_base_type_is_replaced_and_its_columns_cast() {
     assert!(plan.contains("USING n::text::public.qty"), "{plan}");
     assert!(
         plan.contains("DROP DOMAIN public.qty_pgalign_old;"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn foreign_keys_whose_columns_change_type_at_both_ends_are_dropped_and_re_added() {
+    // documenso 121 → 122: Folder.id and Folder.parentId become text together.
+    let plan = converge(
+        "fk_both_ends_retyped",
+        r#"CREATE TABLE "Folder" (id serial PRIMARY KEY, "parentId" int REFERENCES "Folder" (id) ON DELETE CASCADE);
+           CREATE TABLE doc (id int PRIMARY KEY, "folderId" int REFERENCES "Folder" (id) ON DELETE SET NULL);
+           INSERT INTO "Folder" VALUES (1, NULL), (2, 1);
+           INSERT INTO doc VALUES (1, 2);"#,
+        r#"CREATE TABLE "Folder" (id text PRIMARY KEY, "parentId" text REFERENCES "Folder" (id) ON DELETE CASCADE);
+           CREATE TABLE doc (id int PRIMARY KEY, "folderId" text REFERENCES "Folder" (id) ON DELETE SET NULL);"#,
+    );
+    assert!(
+        plan.contains(r#"DROP CONSTRAINT "Folder_parentId_fkey""#),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(r#"DROP CONSTRAINT "doc_folderId_fkey""#),
         "{plan}"
     );
 }

@@ -202,7 +202,7 @@ pub fn indexes() -> String {
                       JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
                       WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
                         AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
-                      ORDER BY a.attnum),
+                      ORDER BY a.attname),
                 dsc.description
          FROM pg_index i
          JOIN pg_class t ON t.oid = i.indrelid

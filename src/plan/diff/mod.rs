@@ -11,10 +11,12 @@ mod comments;
 mod deps;
 mod event_triggers;
 mod grants;
+mod inherit;
 mod notnull;
 mod objects;
 mod online;
 mod ranges;
+mod rebuild;
 mod renames;
 mod replace;
 mod tables;
@@ -60,6 +62,8 @@ enum Phase {
     DropPolicy,
     DisableRls,
     DropView,
+    /// Tables rebuilt for a new partitioning are renamed aside (see `rebuild`).
+    RebuildAside,
     RecreateType,
     CreateFunction,
     DropForeignKey,
@@ -69,6 +73,9 @@ enum Phase {
     CreateTable,
     AlterColumn,
     AddConstraint,
+    /// Rows of rebuilt tables are copied, then their old copies dropped.
+    CopyRows,
+    DropRebuilt,
     LateFunction,
     CreateView,
     ViewFunction,
@@ -107,6 +114,8 @@ struct Builder<'a> {
     new_tables: BTreeSet<QName>,
     /// What the plan drops and recreates because something it depends on changes.
     deps: deps::Rebuilds,
+    /// Tables rebuilt because their partitioning changes.
+    rebuild: rebuild::Rebuilds,
 }
 
 /// Computes the plan that turns `live` into `desired`.
@@ -201,6 +210,18 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         }
         None => desired,
     };
+    let possible_renames = renames::possible_renames(&live.model, desired);
+    // Tables whose partitioning changes are rebuilt: the rest of the plan sees
+    // their live copies under the names they are moved aside to.
+    let aside;
+    let (moved, rebuild) = rebuild::prepare(live, desired, opts);
+    let live = match moved {
+        Some(moved) => {
+            aside = moved;
+            &aside
+        }
+        None => live,
+    };
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -224,6 +245,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         omitted: Vec::new(),
         new_tables,
         deps,
+        rebuild,
     };
     for (title, sql) in rename_steps {
         let hz = vec![h(
@@ -235,8 +257,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     }
     b.notes.extend(rename_notes);
     b.notes.extend(server_notes);
-    b.notes
-        .extend(renames::possible_renames(&live.model, desired));
+    b.notes.extend(possible_renames);
     b.schemas();
     b.extensions();
     b.collations();
@@ -248,6 +269,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.replace_types();
     b.sequences();
     b.views();
+    b.rebuilds();
     b.functions();
     b.aggregates();
     b.tables();

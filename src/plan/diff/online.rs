@@ -11,7 +11,9 @@
 //!   `CONCURRENTLY`, then attached `USING INDEX`.
 //!
 //! Tables the plan creates, partitioned tables (which support none of these),
-//! and strategy `offline` (writes paused) keep the plain, faster forms.
+//! and strategy `offline` (writes paused) keep the plain, faster forms. A plan
+//! that rebuilds a table (see `rebuild`) drops indexes without `CONCURRENTLY`:
+//! those drops fall inside the rebuild's one transaction.
 
 use super::*;
 use crate::util::sha256_hex;
@@ -148,6 +150,10 @@ impl Builder<'_> {
     }
 
     pub(super) fn drop_index_online(&mut self, name: &QName, table: &QName, keep: bool) {
+        if self.rebuild.any() {
+            // A table rebuild runs as one transaction, and this drop falls inside it.
+            return self.drop_index_in_rebuild(name, table, keep);
+        }
         let hz = vec![h(
             HazardId::Ops,
             Severity::Info,

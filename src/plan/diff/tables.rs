@@ -42,12 +42,23 @@ impl Builder<'_> {
                 .values()
                 .filter(|c| c.kind == ConstraintKind::ForeignKey)
             {
+                if self.fk_goes_with_old_table(&t.name, c) {
+                    continue;
+                }
                 let wanted = want.and_then(|w| w.constraints.get(&c.name));
                 let target_rebuilt = c
                     .references
                     .as_ref()
                     .is_some_and(|r| rebuilt_keys.contains(r));
-                if !wanted.is_some_and(|w| w.same_as(c)) || target_rebuilt {
+                // A column at either end changes type: PostgreSQL would rebuild the
+                // key after each ALTER COLUMN TYPE, in between the two changes.
+                let retyped = c.columns.iter().any(|col| self.retyped(&t.name, col))
+                    || c.references.as_ref().is_some_and(|r| {
+                        fk_referenced_columns(c, r)
+                            .iter()
+                            .any(|col| self.retyped(r, col))
+                    });
+                if !wanted.is_some_and(|w| w.same_as(c)) || target_rebuilt || retyped {
                     fk_dropped.insert((t.name.clone(), c.name.clone()));
                     let mut hz = vec![self.lock(
                         &t.name,
@@ -77,6 +88,9 @@ impl Builder<'_> {
             .rev()
         {
             let Some(want) = self.desired.tables.get(&t.name) else {
+                if self.rebuild.goes.contains(&t.name) {
+                    continue; // dropped with its rebuilt table, after the copy
+                }
                 let size = self.size(&t.name);
                 let sev = if self.is_empty(&t.name) {
                     Severity::Info
@@ -269,7 +283,7 @@ impl Builder<'_> {
         for col in &want.columns {
             match have.column(&col.name) {
                 None if from_old_parents.contains(&col.name) => {}
-                None => self.add_column(t, col),
+                None => self.add_or_keep_column(have, col),
                 Some(old) if old != col => self.alter_column(t, old, col),
                 Some(_) => {}
             }
@@ -411,6 +425,9 @@ impl Builder<'_> {
     }
 
     pub(super) fn drop_column(&mut self, t: &QName, col: &Column) {
+        if self.column_moves_to_children(t, &col.name) {
+            return self.drop_column_keeping_children(t, col);
+        }
         let sev = if self.is_empty(t) {
             Severity::Info
         } else {
@@ -740,21 +757,8 @@ impl Builder<'_> {
     pub(super) fn partitioning(&mut self, have: &Table, want: &Table) {
         let t = &have.name;
         if have.partition_key != want.partition_key {
-            let from = have
-                .partition_key
-                .as_deref()
-                .map_or("an ordinary table".to_string(), |k| {
-                    format!("partitioned by {k}")
-                });
-            let to = want
-                .partition_key
-                .as_deref()
-                .map_or("an ordinary table".to_string(), |k| {
-                    format!("partitioned by {k}")
-                });
-            let why = format!(
-                "{t} changes from {from} to {to}; that needs a new table and its rows moved, which pgalign does not plan yet"
-            );
+            // Rebuilt tables never get here (see `rebuild`): these are the others.
+            let why = self.partitioning_blocker(have, want);
             self.blocker(
                 Phase::AlterColumn,
                 format!("change partitioning of {t}"),
@@ -831,6 +835,19 @@ impl Builder<'_> {
         );
     }
 
+    /// True when column `col` of live table `t` is kept with a type change that
+    /// rewrites it (not binary-coercible).
+    fn retyped(&self, t: &QName, col: &str) -> bool {
+        let have = self.live.model.tables.get(t).and_then(|t| t.column(col));
+        let want = self.desired.tables.get(t).and_then(|t| t.column(col));
+        match (have, want) {
+            (Some(h), Some(w)) => {
+                h.data_type != w.data_type && !binary_coercible(&h.data_type, &w.data_type)
+            }
+            _ => false,
+        }
+    }
+
     /// True when `data_type` (or its element type) is a user enum of either side.
     pub(super) fn is_enum(&self, data_type: &str) -> bool {
         let base = data_type.trim_end_matches("[]");
@@ -878,4 +895,24 @@ fn ancestor_columns<'a>(
         }
     }
     out
+}
+
+/// The referenced columns of foreign key `c` on `r`, read from its definition
+/// (`… REFERENCES public."Folder"(id, "Other") …`).
+fn fk_referenced_columns(c: &Constraint, r: &QName) -> Vec<String> {
+    let Some((_, tail)) = c.definition.split_once(&format!("REFERENCES {}(", r.sql())) else {
+        return Vec::new();
+    };
+    let Some((list, _)) = tail.split_once(')') else {
+        return Vec::new();
+    };
+    list.split(", ")
+        .map(|part| {
+            let part = part.trim();
+            match part.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+                Some(quoted) => quoted.replace("\"\"", "\""),
+                None => part.to_string(),
+            }
+        })
+        .collect()
 }
