@@ -4,7 +4,9 @@
 //! `pg_catalog` so every deparsed name comes back schema-qualified. No query runs
 //! per object, and no lock is taken on user tables.
 
+mod settings;
 mod sql;
+mod unmanaged;
 
 use super::model::*;
 use crate::db::{ConnSettings, connect, describe_error};
@@ -134,7 +136,7 @@ pub async fn introspect_pair(
     let other = tx2.as_ref().unwrap_or(&tx);
     let (a, b) = tokio::join!(first_half(&tx), second_half(other));
     let (mut model, tables) = a?;
-    let (mut out, more, sizes) = b?;
+    let (mut out, more, sizes, settings) = b?;
     if let Some(tx2) = tx2 {
         tx2.commit()
             .await
@@ -154,6 +156,7 @@ pub async fn introspect_pair(
     model.collations = more.collations;
     model.unmanaged = more.unmanaged;
     out.model = model;
+    settings::merge(settings, &tables, &mut out);
     for (oid, stats) in sizes {
         if let Some(name) = tables.get(&oid) {
             out.stats.insert(name.clone(), stats);
@@ -194,8 +197,11 @@ async fn first_half(tx: &Transaction<'_>) -> Result<(Model, HashMap<u32, QName>)
 }
 
 /// Server facts, table sizes, indexes, sequences, routines, triggers,
-/// policies, statistics, rules, collations and what is not managed.
-async fn second_half(tx: &Transaction<'_>) -> Result<(Inspected, Model, Vec<(u32, TableStats)>)> {
+/// policies, statistics, rules, collations, table and column settings, and
+/// what is not managed.
+async fn second_half(
+    tx: &Transaction<'_>,
+) -> Result<(Inspected, Model, Vec<(u32, TableStats)>, settings::Settings)> {
     let mut out = Inspected::default();
     query(tx, "server", sql::META, |r| {
         out.server_version_num = r.get(0);
@@ -217,7 +223,9 @@ async fn second_half(tx: &Transaction<'_>) -> Result<(Inspected, Model, Vec<(u32
         Ok(())
     })
     .await?;
-    Ok((out, m, sizes))
+    unmanaged::read(tx, &mut m).await?;
+    let settings = settings::read(tx, out.server_version_num).await?;
+    Ok((out, m, sizes, settings))
 }
 
 async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32, Table>> {
@@ -269,6 +277,12 @@ async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32,
                 partition_key: r.get(7),
                 partition_of,
                 inherits,
+                replica_identity: None,
+                access_method: None,
+                tablespace: None,
+                of_type: None,
+                cluster_on: None,
+                inherited_column_settings: BTreeMap::new(),
             },
         );
         Ok(())
@@ -456,6 +470,7 @@ async fn read_columns_and_constraints(
             comment: r.get(8),
             generated_virtual,
             identity_options: r.get(9),
+            settings: ColumnSettings::default(),
         };
         t.columns.push(col);
         Ok(())
@@ -483,6 +498,7 @@ async fn read_columns_and_constraints(
             references,
             columns: r.get(6),
             comment: r.get(7),
+            tablespace: None,
         };
         t.constraints.insert(c.name.clone(), c);
         Ok(())
@@ -512,6 +528,7 @@ async fn read_indexes_and_sequences(tx: &Transaction<'_>, m: &mut Model) -> Resu
                 unique: r.get(4),
                 columns: r.get(6),
                 comment: r.get(7),
+                tablespace: None,
             },
         );
         Ok(())

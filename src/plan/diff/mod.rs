@@ -13,6 +13,7 @@ mod objects;
 mod online;
 mod renames;
 mod replace;
+mod settings;
 mod tables;
 mod types;
 
@@ -46,6 +47,7 @@ enum Phase {
     Session,
     CreateSchema,
     Rename,
+    Untype,
     CreateExtension,
     CreateType,
     CreateSequence,
@@ -55,6 +57,7 @@ enum Phase {
     DropView,
     RecreateType,
     CreateFunction,
+    ReleaseIndex,
     DropForeignKey,
     DropIndex,
     DropConstraint,
@@ -70,6 +73,7 @@ enum Phase {
     AddForeignKey,
     Validate,
     AfterValidate,
+    TableSettings,
     SequenceOwner,
     CreatePolicy,
     EnableRls,
@@ -228,6 +232,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.functions();
     b.tables();
     b.indexes();
+    b.table_settings();
     b.policies();
     b.triggers();
     b.rules();

@@ -108,12 +108,17 @@ impl Builder<'_> {
 
         for t in parents_first(self.desired.tables.values(), &self.desired.tables) {
             if !live.tables.contains_key(&t.name) {
+                let parent = t
+                    .partition_of
+                    .as_ref()
+                    .and_then(|(p, _)| self.desired.tables.get(p));
                 self.push(
                     Phase::CreateTable,
                     format!("create table {}", t.name),
-                    ddl::create_table(t),
+                    ddl::create_table_under(t, parent),
                     vec![],
                 );
+                self.created_table_settings(t);
                 for c in t.constraints.values().filter(|c| {
                     c.kind != ConstraintKind::ForeignKey && c.definition.ends_with("NOT VALID")
                 }) {
