@@ -2,6 +2,9 @@
 //! applied to A leaves no difference, and every table and column that B keeps
 //! keeps its rows and values.
 
+#[path = "convergence_settings.rs"]
+mod settings;
+
 use crate::support::*;
 use pgalign::catalog;
 use pgalign::catalog::model::{Model, QName, quote_ident};

@@ -108,10 +108,12 @@ impl Builder<'_> {
 
         for t in parents_first(self.desired.tables.values(), &self.desired.tables) {
             if !live.tables.contains_key(&t.name) {
+                // The parent as it is when the partition is created: a kept
+                // one has not changed its tablespace or access method yet.
                 let parent = t
                     .partition_of
                     .as_ref()
-                    .and_then(|(p, _)| self.desired.tables.get(p));
+                    .and_then(|(p, _)| live.tables.get(p).or(self.desired.tables.get(p)));
                 self.push(
                     Phase::CreateTable,
                     format!("create table {}", t.name),
