@@ -135,8 +135,8 @@ pub async fn introspect_pair(
     }
     let other = tx2.as_ref().unwrap_or(&tx);
     let (a, b) = tokio::join!(first_half(&tx), second_half(other));
-    let (mut model, tables) = a?;
-    let (mut out, more, sizes, settings) = b?;
+    let (mut model, tables, column_settings) = a?;
+    let (mut out, more, sizes, table_settings) = b?;
     if let Some(tx2) = tx2 {
         tx2.commit()
             .await
@@ -156,7 +156,7 @@ pub async fn introspect_pair(
     model.collations = more.collations;
     model.unmanaged = more.unmanaged;
     out.model = model;
-    settings::merge(settings, &tables, &mut out);
+    settings::merge(table_settings.and(column_settings), &tables, &mut out);
     for (oid, stats) in sizes {
         if let Some(name) = tables.get(&oid) {
             out.stats.insert(name.clone(), stats);
@@ -167,8 +167,10 @@ pub async fn introspect_pair(
 }
 
 /// Schemas, extensions, types, tables with their columns and constraints,
-/// views, owners and privileges.
-async fn first_half(tx: &Transaction<'_>) -> Result<(Model, HashMap<u32, QName>)> {
+/// views, owners and privileges, and column settings.
+async fn first_half(
+    tx: &Transaction<'_>,
+) -> Result<(Model, HashMap<u32, QName>, settings::Settings)> {
     let mut m = Model::default();
     // Tables are keyed by oid while their columns and constraints are added
     // (a hash lookup per row rather than a search by qualified name).
@@ -193,12 +195,13 @@ async fn first_half(tx: &Transaction<'_>) -> Result<(Model, HashMap<u32, QName>)
         Ok(())
     })
     .await?;
-    Ok((m, names))
+    let column_settings = settings::read_columns(tx).await?;
+    Ok((m, names, column_settings))
 }
 
 /// Server facts, table sizes, indexes, sequences, routines, triggers,
-/// policies, statistics, rules, collations, table and column settings, and
-/// what is not managed.
+/// policies, statistics, rules, collations, table settings, and what is not
+/// managed.
 async fn second_half(
     tx: &Transaction<'_>,
 ) -> Result<(Inspected, Model, Vec<(u32, TableStats)>, settings::Settings)> {
@@ -224,7 +227,7 @@ async fn second_half(
     })
     .await?;
     unmanaged::read(tx, &mut m).await?;
-    let settings = settings::read(tx, out.server_version_num).await?;
+    let settings = settings::read_tables(tx).await?;
     Ok((out, m, sizes, settings))
 }
 

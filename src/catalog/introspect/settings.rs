@@ -7,7 +7,7 @@
 //! that uses none of these costs a scan and no rows; the results are merged
 //! into the tables read by the other half of the introspection, by oid.
 
-use super::sql::q;
+use super::sql::{NS, not_ext, q};
 use super::{Row, Transaction, query};
 use crate::catalog::model::*;
 use anyhow::Result;
@@ -35,30 +35,40 @@ pub struct Settings {
 }
 
 /// Tables whose replica identity, access method, tablespace, row type,
-/// clustering index or TOAST storage parameters are not the defaults.
+/// clustering index or TOAST storage parameters are not the defaults. The
+/// managed-table conditions of `tbl` are checked on these candidates only
+/// (building all of `tbl` for a handful of rows cost more than the rest).
 fn tables_sql() -> String {
-    q("SELECT tbl.oid, c.relreplident::text,
-              (SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-               WHERE i.indrelid = c.oid AND i.indisreplident),
-              CASE WHEN am.amname <> 'heap' THEN am.amname::text END,
-              ts.spcname::text, otn.nspname::text, ot.typname::text,
-              (SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-               WHERE i.indrelid = c.oid AND i.indisclustered),
-              ARRAY(SELECT 'toast.' || o FROM unnest(coalesce(tc.reloptions, '{}')) o ORDER BY o)
-       FROM pg_class c JOIN tbl ON tbl.oid = c.oid
-       LEFT JOIN pg_am am ON am.oid = c.relam
-       LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace
-       LEFT JOIN pg_type ot ON ot.oid = c.reloftype
-       LEFT JOIN pg_namespace otn ON otn.oid = ot.typnamespace
-       LEFT JOIN pg_class tc ON tc.oid = nullif(c.reltoastrelid, 0)
-       WHERE c.relreplident <> 'd' OR am.amname <> 'heap' OR c.reltablespace <> 0
-          OR c.reloftype <> 0 OR tc.reloptions IS NOT NULL
-          OR c.oid IN (SELECT indrelid FROM pg_index WHERE indisclustered)")
+    format!(
+        "WITH {NS}
+         SELECT c.oid, c.relreplident::text,
+                (SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                 WHERE i.indrelid = c.oid AND i.indisreplident),
+                CASE WHEN am.amname <> 'heap' THEN am.amname::text END,
+                ts.spcname::text, otn.nspname::text, ot.typname::text,
+                (SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                 WHERE i.indrelid = c.oid AND i.indisclustered),
+                ARRAY(SELECT 'toast.' || o FROM unnest(coalesce(tc.reloptions, '{{}}')) o ORDER BY o)
+         FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+         LEFT JOIN pg_am am ON am.oid = c.relam
+         LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace
+         LEFT JOIN pg_type ot ON ot.oid = c.reloftype
+         LEFT JOIN pg_namespace otn ON otn.oid = ot.typnamespace
+         LEFT JOIN pg_class tc ON tc.oid = nullif(c.reltoastrelid, 0)
+         WHERE c.relkind IN ('r', 'p')
+           AND (c.relreplident <> 'd' OR c.reltablespace <> 0 OR c.reloftype <> 0 OR am.amname <> 'heap'
+                OR c.oid IN (SELECT indrelid FROM pg_index WHERE indisclustered)
+                OR c.reltoastrelid IN (SELECT oid FROM pg_class WHERE relkind = 't' AND reloptions IS NOT NULL))
+           AND {}",
+        not_ext("pg_class", "c")
+    )
 }
 
 /// Columns of managed tables (their own and inherited ones) whose storage,
 /// compression (PostgreSQL 14+), statistics target or options are set. The
 /// statistics target is -1 by default before PostgreSQL 17 and NULL from 17.
+/// The storage test probes a hash of `pg_type` (a join made the planner sort
+/// every column of every table).
 fn columns_sql(server_version_num: i32) -> String {
     let (compression, compressed) = if server_version_num >= 140000 {
         (
@@ -77,7 +87,8 @@ fn columns_sql(server_version_num: i32) -> String {
                 t.typstorage::text
          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
          WHERE a.attnum > 0 AND NOT a.attisdropped
-           AND (a.attstorage <> t.typstorage OR a.attstattarget >= 0 OR a.attoptions IS NOT NULL{compressed})
+           AND (a.attstattarget >= 0 OR a.attoptions IS NOT NULL{compressed}
+                OR (a.atttypid, a.attstorage) NOT IN (SELECT oid, typstorage FROM pg_type))
            AND a.attrelid IN (SELECT oid FROM tbl)"
     ))
 }
@@ -106,8 +117,9 @@ fn storage_word(letter: &str) -> String {
     .to_string()
 }
 
-/// Runs the settings queries (a fixed number, whatever the schema's size).
-pub async fn read(tx: &Transaction<'_>, server_version_num: i32) -> Result<Settings> {
+/// Relation-level settings and index tablespaces (two queries, whatever the
+/// schema's size).
+pub async fn read_tables(tx: &Transaction<'_>) -> Result<Settings> {
     let mut out = Settings::default();
     query(tx, "table settings", &tables_sql(), |r: Row| {
         let replica_identity = match r.get::<_, String>(1).as_str() {
@@ -140,6 +152,35 @@ pub async fn read(tx: &Transaction<'_>, server_version_num: i32) -> Result<Setti
     .await?;
     query(
         tx,
+        "index tablespaces",
+        &index_tablespaces_sql(),
+        |r: Row| {
+            out.index_tablespaces
+                .push((r.get(0), r.get(1), r.get(2), r.get(3)));
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(out)
+}
+
+/// Column settings (two queries: the server version, which decides the
+/// columns the query may name, and the settings).
+pub async fn read_columns(tx: &Transaction<'_>) -> Result<Settings> {
+    let mut out = Settings::default();
+    let mut server_version_num = 0;
+    query(
+        tx,
+        "server version",
+        "SELECT current_setting('server_version_num')::int",
+        |r: Row| {
+            server_version_num = r.get(0);
+            Ok(())
+        },
+    )
+    .await?;
+    query(
+        tx,
         "column settings",
         &columns_sql(server_version_num),
         |r: Row| {
@@ -162,18 +203,17 @@ pub async fn read(tx: &Transaction<'_>, server_version_num: i32) -> Result<Setti
         },
     )
     .await?;
-    query(
-        tx,
-        "index tablespaces",
-        &index_tablespaces_sql(),
-        |r: Row| {
-            out.index_tablespaces
-                .push((r.get(0), r.get(1), r.get(2), r.get(3)));
-            Ok(())
-        },
-    )
-    .await?;
     Ok(out)
+}
+
+impl Settings {
+    /// The settings of both halves of the introspection together.
+    pub fn and(mut self, other: Settings) -> Settings {
+        self.tables.extend(other.tables);
+        self.columns.extend(other.columns);
+        self.index_tablespaces.extend(other.index_tablespaces);
+        self
+    }
 }
 
 /// Puts the settings into the model, whose tables are named by oid in `names`.
