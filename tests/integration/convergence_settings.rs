@@ -331,3 +331,26 @@ fn access_method_changes_rewrite_the_table_or_are_blocked_before_15() {
         "{plan}"
     );
 }
+
+#[test]
+fn a_renamed_column_keeps_the_settings_its_partitions_have_for_it() {
+    let live = test_db("settings_rename");
+    live.exec(
+        "CREATE TABLE p (k int, body text) PARTITION BY LIST (k);
+         CREATE TABLE p1 PARTITION OF p FOR VALUES IN (1);
+         ALTER TABLE p1 ALTER COLUMN body SET STATISTICS 42;
+         INSERT INTO p SELECT 1, 'b' || g FROM generate_series(1, 10) g;",
+    );
+    let plan = super::diff_apply_verify_file(
+        &live,
+        "CREATE TABLE p (
+             k int,
+             -- pgalign:renamed-from public.p.body
+             content text
+         ) PARTITION BY LIST (k);
+         CREATE TABLE p1 PARTITION OF p FOR VALUES IN (1);
+         ALTER TABLE p1 ALTER COLUMN content SET STATISTICS 42;",
+    );
+    assert!(plan.contains("RENAME COLUMN body TO content;"), "{plan}");
+    assert!(!plan.contains("SET STATISTICS"), "{plan}");
+}
