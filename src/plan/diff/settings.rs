@@ -630,6 +630,46 @@ fn setting_commands(name: &str, from: &ColumnSettings, to: &ColumnSettings) -> V
 mod tests {
     use super::*;
 
+    /// The steps that take `live` (on a server of `version`) to `desired`.
+    fn steps(live: &Model, desired: &Model, version: i32) -> Vec<Step> {
+        let live = Inspected {
+            server_version_num: version,
+            model: live.clone(),
+            ..Default::default()
+        };
+        super::super::diff(&live, desired, &PlanOptions::default()).steps
+    }
+
+    #[test]
+    fn an_access_method_change_is_a_rewrite_from_15_and_a_blocker_before() {
+        let live = crate::catalog::tests::sample_model();
+        let mut desired = live.clone();
+        let t = QName::new("app", "settings");
+        desired.tables.get_mut(&t).unwrap().access_method = None;
+        let old = steps(&live, &desired, 140000);
+        assert_eq!(old.len(), 1, "{old:?}");
+        assert!(old[0].sql.starts_with("DO $pgalign$"), "{}", old[0].sql);
+        assert!(
+            old[0]
+                .hazards
+                .iter()
+                .any(|h| h.severity == Severity::Blocker && h.detail.contains("PostgreSQL 15+"))
+        );
+        let new = steps(&live, &desired, 150000);
+        assert_eq!(new.len(), 1, "{new:?}");
+        assert_eq!(
+            new[0].sql,
+            "ALTER TABLE app.settings SET ACCESS METHOD heap;"
+        );
+        assert!(new[0].hazards.iter().any(|h| h.id == HazardId::Rewrite));
+    }
+
+    #[test]
+    fn settings_of_an_unchanged_model_plan_nothing() {
+        let m = crate::catalog::tests::sample_model();
+        assert!(steps(&m, &m, 170000).is_empty());
+    }
+
     #[test]
     fn column_settings_are_set_and_reset_by_name() {
         let from = ColumnSettings {
