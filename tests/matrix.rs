@@ -237,6 +237,46 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 impl Ctx {
+    /// The tablespace `pgalign_matrix` of this cluster, created when missing in
+    /// a directory of the data directory that the server makes itself (so it
+    /// belongs to the server's user; the server warns about the place).
+    fn tablespace(&self) -> Result<&'static str, String> {
+        let admin = self.cluster.settings("postgres");
+        block_on(async {
+            let c = pgalign::db::connect(&admin)
+                .await
+                .map_err(|e| format!("connecting to {admin}: {e:#}"))?;
+            let err = |e: tokio_postgres::Error| pgalign::db::describe_error(&e);
+            let exists = c
+                .query_opt(
+                    "SELECT 1 FROM pg_tablespace WHERE spcname = 'pgalign_matrix'",
+                    &[],
+                )
+                .await
+                .map_err(err)?
+                .is_some();
+            if !exists {
+                let dir: String = c
+                    .query_one(
+                        "SELECT current_setting('data_directory') || '/pgalign_matrix_ts'",
+                        &[],
+                    )
+                    .await
+                    .map_err(err)?
+                    .get(0);
+                c.batch_execute(&format!("COPY (SELECT 1) TO PROGRAM 'mkdir -p {dir}'"))
+                    .await
+                    .map_err(err)?;
+                c.batch_execute(&format!(
+                    "CREATE TABLESPACE pgalign_matrix LOCATION '{dir}'"
+                ))
+                .await
+                .map_err(err)?;
+            }
+            Ok("pgalign_matrix")
+        })
+    }
+
     /// A fresh empty database.
     fn db(&self, label: &str) -> Result<ConnSettings, String> {
         let n = self.counter.get();
@@ -266,8 +306,11 @@ fn inspect(db: &ConnSettings) -> Result<Inspected, String> {
 }
 
 /// An independent digest of what the catalog holds in user schemas: one line per
-/// schema, relation, column, constraint (every kind, including PG 18's NOT NULL
-/// constraints), index, sequence (including identity sequences) and type.
+/// schema, relation (with its storage parameters, TOAST parameters, replica
+/// identity, access method, tablespace and row type), column (with its storage,
+/// statistics target, options and compression), constraint (every kind,
+/// including PG 18's NOT NULL constraints), index (clustered, replica identity),
+/// sequence (including identity sequences) and type.
 /// Column order is left out (planned ALTERs append columns).
 const DIGEST: &str = "
 WITH ns AS (
@@ -280,7 +323,14 @@ SELECT line FROM (
   SELECT 'relation ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname)
          || ' kind=' || c.relkind::text || ' persistence=' || c.relpersistence::text
          || ' options=' || coalesce(array_to_string(c.reloptions, ','), '-')
+         || ' toast=' || coalesce((SELECT array_to_string(tc.reloptions, ',') FROM pg_class tc
+                                   WHERE tc.oid = c.reltoastrelid), '-')
+         || ' replident=' || c.relreplident::text || ' am=' || coalesce(am.amname::text, '-')
+         || ' tablespace=' || coalesce(ts.spcname::text, '-')
+         || ' of=' || CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) ELSE '-' END
   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+  LEFT JOIN pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'i', 'I', 'c')
   UNION ALL
   SELECT 'column ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(a.attname)
@@ -288,6 +338,9 @@ SELECT line FROM (
          || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text
          || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-')
          || ' collation=' || coalesce(co.collname::text, '-')
+         || ' storage=' || a.attstorage::text || ' stattarget=' || coalesce(a.attstattarget::text, '-1')
+         || ' attoptions=' || coalesce(array_to_string(a.attoptions, ','), '-')
+         || ' compression=' || coalesce(to_jsonb(a) ->> 'attcompression', '-')
   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
   LEFT JOIN pg_collation co ON co.oid = a.attcollation
@@ -300,6 +353,7 @@ SELECT line FROM (
   FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN ns ON ns.oid = c.relnamespace
   UNION ALL
   SELECT 'index ' || pg_get_indexdef(i.indexrelid) || ' valid=' || i.indisvalid::text
+         || ' clustered=' || i.indisclustered::text || ' replident=' || i.indisreplident::text
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN ns ON ns.oid = c.relnamespace
   UNION ALL
   SELECT 'sequence ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname) || ' '
@@ -371,11 +425,27 @@ fn compare_digests(
 /// Loads `sql`, inspects, recreates from `model_sql` in a fresh database,
 /// inspects again; models, fingerprints and catalog digests must be equal.
 fn round_trip(ctx: &Ctx, label: &str, sql: &str) -> Result<Inspected, String> {
+    round_trip_with(ctx, label, "", sql, &[])
+}
+
+/// [`round_trip`] of `prelude` + `sql` where `prelude` creates objects pgalign
+/// does not manage (loaded into the recreated database too, before
+/// `model_sql`), which must be reported as exactly `unmanaged`.
+fn round_trip_with(
+    ctx: &Ctx,
+    label: &str,
+    prelude: &str,
+    sql: &str,
+    unmanaged: &[&str],
+) -> Result<Inspected, String> {
     let src = ctx.db(&format!("{label}_src"))?;
-    load(&src, sql, "the source DDL")?;
+    load(&src, &format!("{prelude}\n{sql}"), "the source DDL")?;
     let first = inspect(&src)?;
     let recreate = ddl::model_sql(&first.model);
     let dst = ctx.db(&format!("{label}_dst"))?;
+    if !prelude.is_empty() {
+        load(&dst, prelude, "the prelude")?;
+    }
     load(&dst, &recreate, "model_sql of the source")?;
     let second = inspect(&dst)?;
     if first.model != second.model {
@@ -394,10 +464,10 @@ fn round_trip(ctx: &Ctx, label: &str, sql: &str) -> Result<Inspected, String> {
     }
     compare_digests(&src, &dst, "loaded", "recreated")
         .map_err(|e| format!("{e}\n--- model_sql was:\n{recreate}"))?;
-    if !first.model.unmanaged.is_empty() {
+    let found: Vec<&str> = first.model.unmanaged.keys().map(String::as_str).collect();
+    if found != unmanaged {
         return Err(format!(
-            "objects reported as unmanaged (the DDL should only hold managed kinds): {:?}",
-            first.model.unmanaged.keys().collect::<Vec<_>>()
+            "objects reported as unmanaged (the DDL should only hold managed kinds, and {unmanaged:?} from the prelude): {found:?}"
         ));
     }
     Ok(first)
@@ -561,8 +631,50 @@ CREATE INDEX orders_brin ON app.orders USING brin (id) WITH (pages_per_range = 3
 CREATE INDEX orders_fill ON app.orders (qty) WITH (fillfactor = 70);
 CREATE INDEX orders_during ON app.orders USING gist (during);
 CREATE INDEX tree_expr ON app.tree ((parent + 1), upper(label));
+
+-- Table and column settings: kept out of the model at their defaults.
+CREATE TABLE app.settings (
+    id int NOT NULL,
+    k int NOT NULL,
+    body text,
+    doc jsonb,
+    n numeric,
+    CONSTRAINT settings_pkey PRIMARY KEY (id) USING INDEX TABLESPACE pgalign_matrix
+) WITH (fillfactor = 80, toast.autovacuum_enabled = false) TABLESPACE pgalign_matrix;
+CREATE UNIQUE INDEX settings_k ON app.settings (k) TABLESPACE pgalign_matrix WHERE (k > 0);
+CREATE UNIQUE INDEX settings_k_all ON app.settings (k);
+ALTER TABLE app.settings REPLICA IDENTITY USING INDEX settings_k_all;
+ALTER TABLE app.settings CLUSTER ON settings_pkey;
+ALTER TABLE app.settings ALTER COLUMN body SET STORAGE EXTERNAL, ALTER COLUMN doc SET STATISTICS 500,
+    ALTER COLUMN k SET (n_distinct = 100), ALTER COLUMN n SET STORAGE EXTENDED, ALTER COLUMN id SET STATISTICS 0;
+ALTER TABLE app.cache REPLICA IDENTITY FULL;
+ALTER TABLE app.tree REPLICA IDENTITY NOTHING;
+CREATE TYPE app.row_t AS (id int, label text COLLATE "C", n numeric);
+CREATE TABLE app.typed OF app.row_t (id WITH OPTIONS PRIMARY KEY, label WITH OPTIONS DEFAULT 'x' NOT NULL);
+CREATE TABLE app.parted (k int, body text, v int) PARTITION BY LIST (k) TABLESPACE pgalign_matrix;
+ALTER TABLE app.parted ALTER COLUMN body SET STORAGE MAIN, ALTER COLUMN v SET STATISTICS 50;
+CREATE TABLE app.part1 PARTITION OF app.parted FOR VALUES IN (1);
+CREATE TABLE app.part2 PARTITION OF app.parted FOR VALUES IN (2) TABLESPACE pg_default;
+ALTER TABLE app.part2 ALTER COLUMN body SET STORAGE EXTENDED, ALTER COLUMN v SET STATISTICS 7;
+CREATE INDEX parted_v ON app.parted (v) TABLESPACE pgalign_matrix;
+CREATE TABLE app.other_am (id int, v text) USING pgalign_heap2;
 "#,
     );
+    if ctx.major >= 14 {
+        sql.push_str(
+            "ALTER TABLE app.settings ALTER COLUMN doc SET COMPRESSION pglz;\n\
+             ALTER TABLE app.parted ALTER COLUMN body SET COMPRESSION pglz;\n",
+        );
+    }
+    if ctx.major >= 17 {
+        // Partitioned tables have an access method (their partitions' default) from 17.
+        sql.push_str(
+            "CREATE TABLE app.parted_am (k int) PARTITION BY LIST (k) USING pgalign_heap2;\n\
+             CREATE TABLE app.parted_am1 PARTITION OF app.parted_am FOR VALUES IN (1);\n\
+             CREATE TABLE app.parted_am2 PARTITION OF app.parted_am FOR VALUES IN (2) USING heap;\n",
+        );
+    }
+    sql = sql.replace("pgalign_matrix", ctx.tablespace()?);
     if ctx.major >= 15 {
         sql.push_str(
             r#"
@@ -586,7 +698,13 @@ CREATE UNIQUE INDEX pg15_b_nnd ON app.pg15 (b) NULLS NOT DISTINCT;
         );
     }
     sql.push_str(&ranges_aggregates_event_triggers(ctx.major));
-    let got = round_trip(ctx, "kinds", &sql)?;
+    let got = round_trip_with(
+        ctx,
+        "kinds",
+        "CREATE ACCESS METHOD pgalign_heap2 TYPE TABLE HANDLER heap_tableam_handler;",
+        &sql,
+        &["access method pgalign_heap2"],
+    )?;
     // Guard against a vacuous pass: everything above is in the model.
     let m = &got.model;
     let kinds: std::collections::BTreeSet<_> = m
@@ -595,7 +713,8 @@ CREATE UNIQUE INDEX pg15_b_nnd ON app.pg15 (b) NULLS NOT DISTINCT;
         .flat_map(|t| t.constraints.values().map(|c| c.kind))
         .collect();
     // + app.bookings (range columns).
-    let expect_tables = if ctx.major >= 15 { 10 } else { 8 } + 1;
+    let expect_tables =
+        15 + if ctx.major >= 15 { 2 } else { 0 } + if ctx.major >= 17 { 3 } else { 0 };
     let problems: Vec<String> = [
         (
             m.schemas.len() == 2,
@@ -633,6 +752,7 @@ CREATE UNIQUE INDEX pg15_b_nnd ON app.pg15 (b) NULLS NOT DISTINCT;
                 m.event_triggers.keys().collect::<Vec<_>>()
             ),
         ),
+        settings_found(m, ctx.major),
     ]
     .into_iter()
     .filter(|(ok, _)| !ok)
@@ -701,6 +821,109 @@ ALTER EVENT TRIGGER app_rewrites ENABLE REPLICA;
 COMMENT ON EVENT TRIGGER app_audit IS 'audit';
 "#
     )
+}
+
+/// Whether the table and column settings of the every-kind case are in the
+/// model (so that the round trip does not pass by leaving them all out).
+fn settings_found(m: &pgalign::catalog::Model, major: u32) -> (bool, String) {
+    use pgalign::catalog::QName;
+    use pgalign::catalog::model::ReplicaIdentity;
+    let t = |n: &str| m.tables.get(&QName::new("app", n));
+    let mut missing = Vec::new();
+    let s = t("settings");
+    let col = |n: &str| {
+        s.and_then(|s| s.column(n))
+            .map(|c| c.settings.clone())
+            .unwrap_or_default()
+    };
+    let checks = [
+        (
+            "replica identity index",
+            s.and_then(|s| s.replica_identity.clone())
+                == Some(ReplicaIdentity::Index("settings_k_all".into())),
+        ),
+        (
+            "cluster on",
+            s.and_then(|s| s.cluster_on.clone()).as_deref() == Some("settings_pkey"),
+        ),
+        (
+            "table tablespace",
+            s.and_then(|s| s.tablespace.clone()).as_deref() == Some("pgalign_matrix"),
+        ),
+        (
+            "toast options",
+            s.is_some_and(|s| {
+                s.options
+                    .contains(&"toast.autovacuum_enabled=false".to_string())
+            }),
+        ),
+        (
+            "constraint tablespace",
+            s.and_then(|s| s.constraints.get("settings_pkey"))
+                .and_then(|c| c.tablespace.clone())
+                .is_some(),
+        ),
+        (
+            "index tablespace",
+            m.indexes
+                .get(&QName::new("app", "settings_k"))
+                .and_then(|i| i.tablespace.clone())
+                .is_some(),
+        ),
+        (
+            "storage",
+            col("body").storage.as_deref() == Some("external"),
+        ),
+        (
+            "statistics",
+            col("doc").statistics == Some(500) && col("id").statistics == Some(0),
+        ),
+        ("options", col("k").options == ["n_distinct=100"]),
+        (
+            "compression",
+            major < 14 || col("doc").compression.as_deref() == Some("pglz"),
+        ),
+        (
+            "replica identity full",
+            t("cache").and_then(|c| c.replica_identity.clone()) == Some(ReplicaIdentity::Full),
+        ),
+        (
+            "replica identity nothing",
+            t("tree").and_then(|c| c.replica_identity.clone()) == Some(ReplicaIdentity::Nothing),
+        ),
+        (
+            "typed table",
+            t("typed").and_then(|c| c.of_type.clone()) == Some(QName::new("app", "row_t")),
+        ),
+        (
+            "partition settings",
+            t("part2").is_some_and(|p| {
+                p.inherited_column_settings
+                    .get("v")
+                    .is_some_and(|v| v.statistics == Some(7))
+            }),
+        ),
+        (
+            "access method",
+            t("other_am")
+                .and_then(|c| c.access_method.clone())
+                .as_deref()
+                == Some("pgalign_heap2"),
+        ),
+        (
+            "partitioned access method",
+            major < 17
+                || t("parted_am")
+                    .and_then(|c| c.access_method.clone())
+                    .is_some(),
+        ),
+    ];
+    for (what, ok) in checks {
+        if !ok {
+            missing.push(what);
+        }
+    }
+    (missing.is_empty(), format!("settings missing: {missing:?}"))
 }
 
 /// Quoted, reserved, mixed-case, space, quote, unicode and 63-byte names.

@@ -47,8 +47,19 @@ pub fn sequence_owned_by(s: &Sequence) -> String {
 
 /// A column as it appears in `CREATE TABLE` or `ADD COLUMN`.
 pub fn column_def(c: &Column) -> String {
-    let mut s = format!("{} {}", quote_ident(&c.name), c.data_type);
-    if let Some(coll) = &c.collation {
+    format!(
+        "{} {}{}",
+        quote_ident(&c.name),
+        c.data_type,
+        column_rest(c, true)
+    )
+}
+
+/// What follows a column's name and type: collation (when `collation`),
+/// generation, identity, default and `NOT NULL`, each with a leading space.
+fn column_rest(c: &Column, collation: bool) -> String {
+    let mut s = String::new();
+    if let Some(coll) = c.collation.as_ref().filter(|_| collation) {
         s.push_str(&format!(" COLLATE {coll}"));
     }
     if let Some(expr) = &c.generated {
@@ -78,20 +89,38 @@ pub fn column_def(c: &Column) -> String {
 /// `CREATE TABLE` with its columns and every constraint except foreign keys
 /// (added once all tables exist, so creation order never matters).
 pub fn create_table(t: &Table) -> String {
-    let mut parts: Vec<String> = t.columns.iter().map(column_def).collect();
+    create_table_under(t, None)
+}
+
+/// [`create_table`] for a table whose partition parent is `parent`: a partition
+/// takes its parent's tablespace and access method unless it names its own, so
+/// one that uses the defaults under a parent that does not says so.
+pub fn create_table_under(t: &Table, parent: Option<&Table>) -> String {
+    let mut parts: Vec<String> = if t.of_type.is_some() {
+        // A typed table's columns come from its type: only their options here.
+        t.columns
+            .iter()
+            .filter_map(|c| {
+                let rest = column_rest(c, false);
+                (!rest.is_empty()).then(|| format!("{} WITH OPTIONS{rest}", quote_ident(&c.name)))
+            })
+            .collect()
+    } else {
+        t.columns.iter().map(column_def).collect()
+    };
     for c in t.constraints.values() {
         // NOT VALID is ignored inside CREATE TABLE: such checks are added after.
         if c.kind != ConstraintKind::ForeignKey && !c.definition.ends_with("NOT VALID") {
             parts.push(format!(
                 "CONSTRAINT {} {}",
                 quote_ident(&c.name),
-                c.definition
+                constraint_def(c)
             ));
         }
     }
     let unlogged = if t.unlogged { "UNLOGGED " } else { "" };
-    let mut sql = match &t.partition_of {
-        Some((parent, bound)) => {
+    let mut sql = match (&t.partition_of, &t.of_type) {
+        (Some((parent, bound)), _) => {
             let mut s = format!(
                 "CREATE {unlogged}TABLE {} PARTITION OF {}",
                 t.name.sql(),
@@ -103,7 +132,14 @@ pub fn create_table(t: &Table) -> String {
             s.push_str(&format!(" {bound}"));
             s
         }
-        None => {
+        (None, Some(of)) => {
+            let mut s = format!("CREATE {unlogged}TABLE {} OF {}", t.name.sql(), of.sql());
+            if !parts.is_empty() {
+                s.push_str(&format!(" (\n    {}\n)", parts.join(",\n    ")));
+            }
+            s
+        }
+        (None, None) => {
             let mut s = format!(
                 "CREATE {unlogged}TABLE {} (\n    {}\n)",
                 t.name.sql(),
@@ -119,11 +155,61 @@ pub fn create_table(t: &Table) -> String {
     if let Some(key) = &t.partition_key {
         sql.push_str(&format!(" PARTITION BY {key}"));
     }
+    let parent = parent.filter(|_| t.partition_of.is_some());
+    match (
+        &t.access_method,
+        parent.and_then(|p| p.access_method.as_ref()),
+    ) {
+        (Some(am), _) => sql.push_str(&format!(" USING {}", quote_ident(am))),
+        (None, Some(_)) => sql.push_str(" USING heap"),
+        (None, None) => {}
+    }
     if !t.options.is_empty() {
         sql.push_str(&format!(" WITH ({})", t.options.join(", ")));
     }
+    match (&t.tablespace, parent.and_then(|p| p.tablespace.as_ref())) {
+        (Some(ts), _) => sql.push_str(&format!(" TABLESPACE {}", quote_ident(ts))),
+        (None, Some(_)) => sql.push_str(" TABLESPACE pg_default"),
+        (None, None) => {}
+    }
     sql.push(';');
     sql
+}
+
+/// A constraint's definition, with `USING INDEX TABLESPACE` when its index has
+/// a tablespace of its own (before any `WHERE`, `DEFERRABLE` or `INITIALLY`).
+pub fn constraint_def(c: &Constraint) -> String {
+    match &c.tablespace {
+        Some(ts) => insert_clause(
+            &c.definition,
+            &[" WHERE ", " DEFERRABLE", " NOT DEFERRABLE", " INITIALLY "],
+            &format!(" USING INDEX TABLESPACE {}", quote_ident(ts)),
+        ),
+        None => c.definition.clone(),
+    }
+}
+
+/// `def` with `insert` put before the first of `clauses` that starts outside
+/// quotes and parentheses, or at the end.
+fn insert_clause(def: &str, clauses: &[&str], insert: &str) -> String {
+    let (mut depth, mut single, mut double) = (0i32, false, false);
+    for (i, ch) in def.char_indices() {
+        match ch {
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '(' if !single && !double => depth += 1,
+            ')' if !single && !double => depth -= 1,
+            ' ' if !single
+                && !double
+                && depth == 0
+                && clauses.iter().any(|c| def[i..].starts_with(c)) =>
+            {
+                return format!("{}{insert}{}", &def[..i], &def[i..]);
+            }
+            _ => {}
+        }
+    }
+    format!("{def}{insert}")
 }
 
 pub fn add_constraint(table: &QName, c: &Constraint) -> String {
@@ -131,7 +217,7 @@ pub fn add_constraint(table: &QName, c: &Constraint) -> String {
         "ALTER TABLE {} ADD CONSTRAINT {} {};",
         table.sql(),
         quote_ident(&c.name),
-        c.definition
+        constraint_def(c)
     )
 }
 
@@ -148,11 +234,21 @@ pub fn drop_constraint(table: &QName, name: &str) -> String {
 /// without `ONLY`, so it cascades to every partition.
 pub fn create_index(i: &Index) -> String {
     let target = format!(" ON ONLY {} ", i.table.sql());
-    format!(
-        "{};",
-        i.definition
-            .replacen(&target, &format!(" ON {} ", i.table.sql()), 1)
-    )
+    let def = i
+        .definition
+        .replacen(&target, &format!(" ON {} ", i.table.sql()), 1);
+    match &i.tablespace {
+        // `pg_get_indexdef` leaves the tablespace out; it goes before `WHERE`.
+        Some(ts) => format!(
+            "{};",
+            insert_clause(
+                &def,
+                &[" WHERE "],
+                &format!(" TABLESPACE {}", quote_ident(ts))
+            )
+        ),
+        None => format!("{def};"),
+    }
 }
 
 pub fn create_extension(e: &Extension) -> String {
@@ -340,4 +436,86 @@ pub fn model_sql(model: &Model) -> String {
         }
     }
     sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn tablespaces_go_before_where_and_deferrable_outside_quotes_and_parentheses() {
+        let c = |definition: &str| Constraint {
+            name: "k".into(),
+            kind: ConstraintKind::Unique,
+            definition: definition.into(),
+            references: None,
+            columns: vec![],
+            comment: None,
+            tablespace: Some("fast space".into()),
+        };
+        assert_eq!(
+            constraint_def(&c("UNIQUE (a) INCLUDE (b) DEFERRABLE INITIALLY DEFERRED")),
+            "UNIQUE (a) INCLUDE (b) USING INDEX TABLESPACE \"fast space\" DEFERRABLE INITIALLY DEFERRED"
+        );
+        assert_eq!(
+            constraint_def(&c("EXCLUDE USING gist (during WITH &&) WHERE ((qty > 1))")),
+            "EXCLUDE USING gist (during WITH &&) USING INDEX TABLESPACE \"fast space\" WHERE ((qty > 1))"
+        );
+        let i = Index {
+            name: QName::new("s", "i"),
+            table: QName::new("s", "t"),
+            definition: "CREATE INDEX i ON ONLY s.t USING btree (((a || ' WHERE '::text))) WITH (fillfactor='70') WHERE (\" WHERE \" > 0)".into(),
+            unique: false,
+            columns: vec![],
+            comment: None,
+            tablespace: Some("fast".into()),
+        };
+        assert_eq!(
+            create_index(&i),
+            "CREATE INDEX i ON s.t USING btree (((a || ' WHERE '::text))) WITH (fillfactor='70') TABLESPACE fast WHERE (\" WHERE \" > 0);"
+        );
+    }
+
+    #[test]
+    fn typed_tables_list_only_the_options_of_their_columns() {
+        let col = |name: &str, default: Option<&str>| Column {
+            name: name.into(),
+            data_type: "integer".into(),
+            not_null: false,
+            default: default.map(String::from),
+            identity: None,
+            generated: None,
+            collation: Some("\"C\"".into()),
+            comment: None,
+            generated_virtual: false,
+            identity_options: None,
+            not_null_name: None,
+            not_null_not_valid: false,
+            not_null_no_inherit: false,
+            settings: ColumnSettings::default(),
+        };
+        let t = Table {
+            name: QName::new("s", "t"),
+            unlogged: false,
+            columns: vec![col("a", None), col("b", Some("5"))],
+            constraints: BTreeMap::new(),
+            options: vec![],
+            rls: None,
+            partition_key: None,
+            partition_of: None,
+            inherits: vec![],
+            comment: None,
+            replica_identity: None,
+            access_method: Some("heap2".into()),
+            tablespace: Some("fast".into()),
+            of_type: Some(QName::new("s", "row")),
+            cluster_on: None,
+            inherited_column_settings: BTreeMap::new(),
+        };
+        assert_eq!(
+            create_table(&t),
+            "CREATE TABLE s.t OF s.\"row\" (\n    b WITH OPTIONS DEFAULT 5\n) USING heap2 TABLESPACE fast;"
+        );
+    }
 }

@@ -142,7 +142,7 @@ impl Serialize for CanonicalTable<'_> {
         let t = self.0;
         let mut columns: Vec<&model::Column> = t.columns.iter().collect();
         columns.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut st = s.serialize_struct("Table", 10)?;
+        let mut st = s.serialize_struct("Table", 16)?;
         st.serialize_field("name", &t.name)?;
         st.serialize_field("unlogged", &t.unlogged)?;
         st.serialize_field("columns", &columns)?;
@@ -153,6 +153,33 @@ impl Serialize for CanonicalTable<'_> {
         st.serialize_field("partition_of", &t.partition_of)?;
         st.serialize_field("inherits", &t.inherits)?;
         st.serialize_field("comment", &t.comment)?;
+        // Fields added later are left out at their defaults, as the derived
+        // serialisation does (`skip_serializing_if`).
+        match &t.replica_identity {
+            Some(r) => st.serialize_field("replica_identity", r)?,
+            None => st.skip_field("replica_identity")?,
+        }
+        match &t.access_method {
+            Some(a) => st.serialize_field("access_method", a)?,
+            None => st.skip_field("access_method")?,
+        }
+        match &t.tablespace {
+            Some(ts) => st.serialize_field("tablespace", ts)?,
+            None => st.skip_field("tablespace")?,
+        }
+        match &t.of_type {
+            Some(o) => st.serialize_field("of_type", o)?,
+            None => st.skip_field("of_type")?,
+        }
+        match &t.cluster_on {
+            Some(c) => st.serialize_field("cluster_on", c)?,
+            None => st.skip_field("cluster_on")?,
+        }
+        if t.inherited_column_settings.is_empty() {
+            st.skip_field("inherited_column_settings")?;
+        } else {
+            st.serialize_field("inherited_column_settings", &t.inherited_column_settings)?;
+        }
         st.end()
     }
 }
@@ -180,6 +207,7 @@ pub(crate) mod tests {
             not_null_name: None,
             not_null_not_valid: false,
             not_null_no_inherit: false,
+            settings: ColumnSettings::default(),
         };
         for (i, schema) in ["app", "My Schema"].iter().enumerate() {
             m.schemas.insert(
@@ -205,6 +233,7 @@ pub(crate) mod tests {
                             references: None,
                             columns: vec!["a".into()],
                             comment: None,
+                            tablespace: Some("fast".into()),
                         },
                     )]),
                     options: vec!["fillfactor=70".into()],
@@ -213,6 +242,12 @@ pub(crate) mod tests {
                     partition_of: None,
                     inherits: vec![QName::new("app", "parent")],
                     comment: Some("x".into()),
+                    replica_identity: None,
+                    access_method: None,
+                    tablespace: None,
+                    of_type: None,
+                    cluster_on: None,
+                    inherited_column_settings: BTreeMap::new(),
                 },
             );
             m.privileges.insert(
@@ -231,6 +266,36 @@ pub(crate) mod tests {
                 ..m.tables.values().next().unwrap().clone()
             },
         );
+        // Every table setting that is left out at its default, set.
+        let mut set = col("s");
+        set.settings = ColumnSettings {
+            storage: Some("external".into()),
+            type_storage: Some("extended".into()),
+            compression: Some("lz4".into()),
+            statistics: Some(500),
+            options: vec!["n_distinct=10".into()],
+        };
+        let settings = QName::new("app", "settings");
+        m.tables.insert(
+            settings.clone(),
+            Table {
+                name: settings,
+                columns: vec![set, col("a")],
+                replica_identity: Some(ReplicaIdentity::Index("k".into())),
+                access_method: Some("heap2".into()),
+                tablespace: Some("fast".into()),
+                of_type: Some(QName::new("app", "row_type")),
+                cluster_on: Some("k".into()),
+                inherited_column_settings: BTreeMap::from([(
+                    "p".to_string(),
+                    ColumnSettings {
+                        statistics: Some(0),
+                        ..Default::default()
+                    },
+                )]),
+                ..m.tables.values().next().unwrap().clone()
+            },
+        );
         m.unmanaged
             .insert("foreign table app.remote".into(), "h".into());
         m
@@ -243,6 +308,37 @@ pub(crate) mod tests {
             t.columns.sort_by(|a, b| a.name.cmp(&b.name));
         }
         crate::util::sha256_hex(&serde_json::to_vec(&canonical).unwrap())
+    }
+
+    #[test]
+    fn settings_at_their_defaults_leave_the_json_and_fingerprint_as_before() {
+        let m = sample_model();
+        let plain = serde_json::to_value(&m.tables[&QName::new("app", "t0")]).unwrap();
+        let keys: Vec<&String> = plain.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "columns",
+                "comment",
+                "constraints",
+                "inherits",
+                "name",
+                "options",
+                "partition_key",
+                "partition_of",
+                "rls",
+                "unlogged"
+            ]
+        );
+        let column = &plain["columns"][0];
+        assert_eq!(column.as_object().unwrap().len(), 10, "{column}");
+        // The model (flattened column settings included) reads back as written.
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<Model>(&json).unwrap(), m);
+        let set = &serde_json::to_value(&m.tables[&QName::new("app", "settings")]).unwrap();
+        assert_eq!(set["columns"][0]["storage"], "external");
+        assert_eq!(set["columns"][0]["statistics"], 500);
+        assert_eq!(set["replica_identity"]["index"], "k");
     }
 
     #[test]

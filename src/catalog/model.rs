@@ -448,11 +448,86 @@ pub struct Table {
     pub inherits: Vec<QName>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// `REPLICA IDENTITY` when not `DEFAULT`: `"full"`, `"nothing"` or
+    /// `{"index": "name"}` (an index of the table, by its unqualified name). An
+    /// identity whose index was dropped behaves as, and reads as, `nothing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_identity: Option<ReplicaIdentity>,
+    /// The table access method (`USING …`) when it is not `heap`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_method: Option<String>,
+    /// The tablespace when it is not the database's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tablespace: Option<String>,
+    /// For a typed table (`CREATE TABLE … OF type`): the composite type its
+    /// columns come from (they are still listed in `columns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of_type: Option<QName>,
+    /// The index `CLUSTER` uses (`ALTER TABLE … CLUSTER ON`), by its unqualified name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_on: Option<String>,
+    /// Per-column settings of columns the table inherits (partitions and
+    /// inheritance children), by column name, when they differ from the
+    /// type's defaults. Its own columns carry theirs in `columns`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inherited_column_settings: BTreeMap<String, ColumnSettings>,
+}
+
+/// `REPLICA IDENTITY` other than `DEFAULT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplicaIdentity {
+    Full,
+    Nothing,
+    /// `USING INDEX name`.
+    Index(String),
+}
+
+/// Settings of one column that `ALTER TABLE … ALTER COLUMN` changes without
+/// touching its values; each is left out (JSON) when it is the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSettings {
+    /// `SET STORAGE` (`plain`, `external`, `extended`, `main`) when it differs
+    /// from the type's default storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    /// With `storage`: the type's default storage, what `SET STORAGE` goes back
+    /// to (PostgreSQL before 16 has no `SET STORAGE DEFAULT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_storage: Option<String>,
+    /// `SET COMPRESSION` (`pglz`, `lz4`; PostgreSQL 14+) when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    /// `SET STATISTICS` (the per-column statistics target) when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<i32>,
+    /// Attribute options (`SET (n_distinct = …)`), `name=value`, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+impl ColumnSettings {
+    pub fn is_default(&self) -> bool {
+        self == &ColumnSettings::default()
+    }
 }
 
 impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The settings of column `name`, its own or inherited (defaults when the
+    /// table has no such column or it uses the defaults).
+    pub fn column_settings(&self, name: &str) -> ColumnSettings {
+        match self.column(name) {
+            Some(c) => c.settings.clone(),
+            None => self
+                .inherited_column_settings
+                .get(name)
+                .cloned()
+                .unwrap_or_default(),
+        }
     }
 
     /// The tables this one hangs from: its partition parent and its inheritance
@@ -526,6 +601,11 @@ pub struct Column {
     /// children do not get it). Absent from the JSON when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_null_no_inherit: bool,
+    /// Storage, compression, statistics target and attribute options when not
+    /// the defaults: in JSON, `storage`, `compression`, `statistics` and
+    /// `options` next to the other fields, each only when set.
+    #[serde(flatten)]
+    pub settings: ColumnSettings,
 }
 
 /// Something a view, function or trigger depends on, from `pg_depend`.
@@ -684,6 +764,10 @@ pub struct Constraint {
     pub columns: Vec<String>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// For a primary key, unique or exclusion constraint: the tablespace of its
+    /// index when it is not the database's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tablespace: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -698,6 +782,9 @@ pub struct Index {
     pub columns: Vec<String>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// The tablespace when it is not the database's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tablespace: Option<String>,
 }
 
 /// Size facts of a live table, used to size hazards. Not part of the fingerprint.

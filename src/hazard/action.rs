@@ -120,6 +120,18 @@ pub enum TableCmd {
     SetStatistics,
     SetOptions,
     ReplicaIdentity,
+    /// `ALTER COLUMN … SET STORAGE`.
+    SetStorage,
+    /// `ALTER COLUMN … SET COMPRESSION`.
+    SetCompression,
+    /// `ALTER COLUMN … SET/RESET (attribute options)`.
+    SetColumnOptions,
+    /// `CLUSTER ON` / `SET WITHOUT CLUSTER`.
+    ClusterOn,
+    /// `SET ACCESS METHOD`.
+    SetAccessMethod,
+    /// `OF type` / `NOT OF`.
+    TypedTable,
     Other(String),
 }
 

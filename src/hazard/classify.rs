@@ -208,6 +208,12 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
         At::AtSetStatistics => TableCmd::SetStatistics,
         At::AtSetRelOptions | At::AtResetRelOptions => TableCmd::SetOptions,
         At::AtReplicaIdentity => TableCmd::ReplicaIdentity,
+        At::AtSetStorage => TableCmd::SetStorage,
+        At::AtSetCompression => TableCmd::SetCompression,
+        At::AtSetOptions | At::AtResetOptions => TableCmd::SetColumnOptions,
+        At::AtClusterOn | At::AtDropCluster => TableCmd::ClusterOn,
+        At::AtSetAccessMethod => TableCmd::SetAccessMethod,
+        At::AtAddOf | At::AtDropOf => TableCmd::TypedTable,
         other => TableCmd::Other(format!("{other:?}")),
     }
 }

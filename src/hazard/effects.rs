@@ -166,6 +166,12 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
         TableCmd::SetStatistics => (Op::SetStatistics, vec![]),
         TableCmd::SetOptions => (Op::SetFillfactor, vec![]),
         TableCmd::ReplicaIdentity => (Op::ReplicaIdentity, vec![]),
+        TableCmd::SetStorage => (Op::SetStorage, vec![]),
+        TableCmd::SetCompression => (Op::SetCompression, vec![]),
+        TableCmd::SetColumnOptions => (Op::SetColumnOptions, vec![]),
+        TableCmd::ClusterOn => (Op::ClusterOn, vec![]),
+        TableCmd::SetAccessMethod => (Op::SetAccessMethod, vec![]),
+        TableCmd::TypedTable => (Op::TypedTable, vec![]),
         TableCmd::Other(_) => (Op::DropCheck, vec![]),
     })
 }

@@ -4,6 +4,8 @@
 
 mod kinds;
 mod rebuild;
+#[path = "convergence_settings.rs"]
+mod settings;
 
 use crate::support::*;
 use pgalign::catalog;

@@ -15,3 +15,4 @@ mod lint;
 mod rehearse;
 mod report;
 mod tui;
+mod unmanaged;

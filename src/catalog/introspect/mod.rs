@@ -6,7 +6,9 @@
 
 mod kinds;
 mod notnull;
+mod settings;
 mod sql;
+mod unmanaged;
 
 use super::model::*;
 use crate::db::{ConnSettings, connect, describe_error};
@@ -135,8 +137,8 @@ pub async fn introspect_pair(
     }
     let other = tx2.as_ref().unwrap_or(&tx);
     let (a, b) = tokio::join!(first_half(&tx), second_half(other));
-    let (mut model, tables) = a?;
-    let (mut out, more, sizes, not_nulls) = b?;
+    let (mut model, tables, column_settings) = a?;
+    let (mut out, more, sizes, not_nulls, table_settings) = b?;
     if let Some(tx2) = tx2 {
         tx2.commit()
             .await
@@ -160,6 +162,7 @@ pub async fn introspect_pair(
     model.unmanaged = more.unmanaged;
     notnull::apply(&mut model, &tables, not_nulls);
     out.model = model;
+    settings::merge(table_settings.and(column_settings), &tables, &mut out);
     for (oid, stats) in sizes {
         if let Some(name) = tables.get(&oid) {
             out.stats.insert(name.clone(), stats);
@@ -170,8 +173,10 @@ pub async fn introspect_pair(
 }
 
 /// Schemas, extensions, types, tables with their columns and constraints,
-/// views, owners and privileges.
-async fn first_half(tx: &Transaction<'_>) -> Result<(Model, HashMap<u32, QName>)> {
+/// views, owners and privileges, and column settings.
+async fn first_half(
+    tx: &Transaction<'_>,
+) -> Result<(Model, HashMap<u32, QName>, settings::Settings)> {
     let mut m = Model::default();
     // Tables are keyed by oid while their columns and constraints are added
     // (a hash lookup per row rather than a search by qualified name).
@@ -196,15 +201,23 @@ async fn first_half(tx: &Transaction<'_>) -> Result<(Model, HashMap<u32, QName>)
         Ok(())
     })
     .await?;
-    Ok((m, names))
+    let column_settings = settings::read_columns(tx).await?;
+    Ok((m, names, column_settings))
 }
 
 /// Server facts, table sizes, indexes, sequences, routines, triggers,
-/// policies, statistics, rules, collations, what is not managed, and
-/// PostgreSQL 18's NOT NULL constraints (put on the columns afterwards).
+/// policies, statistics, rules, collations, table settings, what is not
+/// managed, and PostgreSQL 18's NOT NULL constraints (put on the columns
+/// afterwards).
 async fn second_half(
     tx: &Transaction<'_>,
-) -> Result<(Inspected, Model, Vec<(u32, TableStats)>, Vec<notnull::Row>)> {
+) -> Result<(
+    Inspected,
+    Model,
+    Vec<(u32, TableStats)>,
+    Vec<notnull::Row>,
+    settings::Settings,
+)> {
     let mut out = Inspected::default();
     query(tx, "server", sql::META, |r| {
         out.server_version_num = r.get(0);
@@ -228,7 +241,9 @@ async fn second_half(
         Ok(())
     })
     .await?;
-    Ok((out, m, sizes, not_nulls))
+    unmanaged::read(tx, &mut m).await?;
+    let settings = settings::read_tables(tx).await?;
+    Ok((out, m, sizes, not_nulls, settings))
 }
 
 async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32, Table>> {
@@ -280,6 +295,12 @@ async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32,
                 partition_key: r.get(7),
                 partition_of,
                 inherits,
+                replica_identity: None,
+                access_method: None,
+                tablespace: None,
+                of_type: None,
+                cluster_on: None,
+                inherited_column_settings: BTreeMap::new(),
             },
         );
         Ok(())
@@ -471,6 +492,7 @@ async fn read_columns_and_constraints(
             not_null_name: None,
             not_null_not_valid: false,
             not_null_no_inherit: false,
+            settings: ColumnSettings::default(),
         };
         t.columns.push(col);
         Ok(())
@@ -498,6 +520,7 @@ async fn read_columns_and_constraints(
             references,
             columns: r.get(6),
             comment: r.get(7),
+            tablespace: None,
         };
         t.constraints.insert(c.name.clone(), c);
         Ok(())
@@ -527,6 +550,7 @@ async fn read_indexes_and_sequences(tx: &Transaction<'_>, m: &mut Model) -> Resu
                 unique: r.get(4),
                 columns: r.get(6),
                 comment: r.get(7),
+                tablespace: None,
             },
         );
         Ok(())

@@ -25,6 +25,9 @@ fn help(op: Op) -> Option<&'static str> {
             "use pg_repack or pg_squeeze: they hold the strong lock only briefly"
         }
         Op::AddColumn => "upgrade to PostgreSQL 11+ where a constant default needs no rewrite",
+        Op::SetAccessMethod | Op::SetTablespace => {
+            "in a maintenance window, or copy the rows into a new table in batches and swap names"
+        }
         _ => return None,
     })
 }

@@ -19,6 +19,7 @@ mod ranges;
 mod rebuild;
 mod renames;
 mod replace;
+mod settings;
 mod tables;
 mod types;
 
@@ -55,6 +56,7 @@ enum Phase {
     DropEventTrigger,
     CreateSchema,
     Rename,
+    Untype,
     CreateExtension,
     CreateType,
     CreateSequence,
@@ -66,6 +68,7 @@ enum Phase {
     RebuildAside,
     RecreateType,
     CreateFunction,
+    ReleaseIndex,
     DropForeignKey,
     DropIndex,
     DropConstraint,
@@ -84,6 +87,7 @@ enum Phase {
     AddForeignKey,
     Validate,
     AfterValidate,
+    TableSettings,
     SequenceOwner,
     CreatePolicy,
     EnableRls,
@@ -274,6 +278,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.aggregates();
     b.tables();
     b.indexes();
+    b.table_settings();
     b.policies();
     b.triggers();
     b.rules();

@@ -225,6 +225,7 @@ impl Builder<'_> {
             references: None,
             columns: vec![column.to_string()],
             comment: None,
+            tablespace: None,
         };
         self.add_validated(Phase::AlterColumn, t, &c);
         let full = format!("{t}.{column}");
@@ -268,6 +269,7 @@ impl Builder<'_> {
             unique: true,
             columns: c.columns.clone(),
             comment: None,
+            tablespace: c.tablespace.clone(),
         };
         self.create_index_online(&index, false);
         self.push(

@@ -335,6 +335,25 @@ fn rename_table(out: &mut Inspected, from: &QName, to: &QName) {
     }
 }
 
+/// True when `t` is a partition or inheritance child of `ancestor`, at any depth.
+fn descends_from(m: &Model, t: &Table, ancestor: &QName) -> bool {
+    let mut todo: Vec<&QName> = t.parents().collect();
+    let mut guard = 0;
+    while let Some(p) = todo.pop() {
+        guard += 1;
+        if p == ancestor {
+            return true;
+        }
+        if guard > 64 {
+            break;
+        }
+        if let Some(pt) = m.tables.get(p) {
+            todo.extend(pt.parents());
+        }
+    }
+    false
+}
+
 fn rename_column(m: &mut Model, table: &QName, from: &str, to: &str) {
     if let Some(t) = m.tables.get_mut(table) {
         for c in &mut t.columns {
@@ -348,6 +367,20 @@ fn rename_column(m: &mut Model, table: &QName, from: &str, to: &str) {
                 .filter(|x| *x == from)
                 .for_each(|x| *x = to.to_string());
             c.definition = replace_ident(&c.definition, from, to);
+        }
+    }
+    // Children carry the column too (its settings under its name).
+    let children: Vec<QName> = m
+        .tables
+        .values()
+        .filter(|t| descends_from(m, t, table))
+        .map(|t| t.name.clone())
+        .collect();
+    for child in children {
+        if let Some(t) = m.tables.get_mut(&child)
+            && let Some(s) = t.inherited_column_settings.remove(from)
+        {
+            t.inherited_column_settings.insert(to.to_string(), s);
         }
     }
     let ts = table.sql();

@@ -52,11 +52,14 @@ impl Builder<'_> {
                     .is_some_and(|r| rebuilt_keys.contains(r));
                 // A column at either end changes type: PostgreSQL would rebuild the
                 // key after each ALTER COLUMN TYPE, in between the two changes.
-                let retyped = c.columns.iter().any(|col| self.retyped(&t.name, col))
+                let retyped = c
+                    .columns
+                    .iter()
+                    .any(|col| self.rewritten_column(&t.name, col))
                     || c.references.as_ref().is_some_and(|r| {
                         fk_referenced_columns(c, r)
                             .iter()
-                            .any(|col| self.retyped(r, col))
+                            .any(|col| self.rewritten_column(r, col))
                     });
                 if !wanted.is_some_and(|w| w.same_as(c)) || target_rebuilt || retyped {
                     fk_dropped.insert((t.name.clone(), c.name.clone()));
@@ -122,12 +125,19 @@ impl Builder<'_> {
 
         for t in parents_first(self.desired.tables.values(), &self.desired.tables) {
             if !live.tables.contains_key(&t.name) {
+                // The parent as it is when the partition is created: a kept
+                // one has not changed its tablespace or access method yet.
+                let parent = t
+                    .partition_of
+                    .as_ref()
+                    .and_then(|(p, _)| live.tables.get(p).or(self.desired.tables.get(p)));
                 self.push(
                     Phase::CreateTable,
                     format!("create table {}", t.name),
-                    ddl::create_table(t),
+                    ddl::create_table_under(t, parent),
                     vec![],
                 );
+                self.created_table_settings(t);
                 for c in t.constraints.values().filter(|c| {
                     c.kind != ConstraintKind::ForeignKey && c.definition.ends_with("NOT VALID")
                 }) {
@@ -837,7 +847,7 @@ impl Builder<'_> {
 
     /// True when column `col` of live table `t` is kept with a type change that
     /// rewrites it (not binary-coercible).
-    fn retyped(&self, t: &QName, col: &str) -> bool {
+    fn rewritten_column(&self, t: &QName, col: &str) -> bool {
         let have = self.live.model.tables.get(t).and_then(|t| t.column(col));
         let want = self.desired.tables.get(t).and_then(|t| t.column(col));
         match (have, want) {
