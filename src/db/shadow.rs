@@ -176,9 +176,14 @@ impl ShadowHost {
     }
 }
 
-/// Loads the desired schema and inspects it. SQL sources go into a fresh
-/// temporary database that is dropped afterwards, whatever happens.
+/// Loads the desired schema and inspects it (without sizes: nothing reads them
+/// on this side). SQL sources go into a fresh temporary database that is
+/// dropped afterwards, whatever happens.
 pub async fn inspect_desired(src: &DesiredSource, shadow: Option<&str>) -> Result<Inspected> {
+    catalog::introspect::without_sizes(inspect_desired_sized(src, shadow)).await
+}
+
+async fn inspect_desired_sized(src: &DesiredSource, shadow: Option<&str>) -> Result<Inspected> {
     if let DesiredSource::Database(url) = src {
         let settings = ConnSettings::parse(url).context("parsing the desired database URL")?;
         return catalog::inspect(&settings).await;

@@ -22,6 +22,16 @@ tokio::task_local! {
     /// Set around work that inspects two databases at once (see
     /// [`one_connection_each`]).
     static ONE_CONNECTION: ();
+    /// Set around the inspection of a desired schema (see [`without_sizes`]).
+    static NO_SIZES: ();
+}
+
+/// Runs `f` with every [`inspect`] in it leaving out the database and table
+/// sizes (`Inspected::database_bytes` 0, no `stats`). The desired side of a
+/// diff needs neither, and at 10,000 tables they cost about a fifth of its
+/// server time, on a machine where both sides share the cores.
+pub async fn without_sizes<F: std::future::Future>(f: F) -> F::Output {
+    NO_SIZES.scope((), f).await
 }
 
 /// Runs `f` with every [`inspect`] in it on one connection. When two schemas
@@ -219,7 +229,13 @@ async fn second_half(
     settings::Settings,
 )> {
     let mut out = Inspected::default();
-    query(tx, "server", sql::META, |r| {
+    let sizes_wanted = NO_SIZES.try_with(|_| ()).is_err();
+    let meta = if sizes_wanted {
+        sql::META
+    } else {
+        sql::META_WITHOUT_SIZE
+    };
+    query(tx, "server", meta, |r| {
         out.server_version_num = r.get(0);
         out.server_version = r.get(1);
         out.database = r.get(2);
@@ -228,7 +244,11 @@ async fn second_half(
         Ok(())
     })
     .await?;
-    let sizes = read_table_sizes(tx, out.server_version_num).await?;
+    let sizes = if sizes_wanted {
+        read_table_sizes(tx, out.server_version_num).await?
+    } else {
+        Vec::new()
+    };
     let not_nulls = notnull::read(tx, out.server_version_num).await?;
     let mut m = Model::default();
     read_indexes_and_sequences(tx, &mut m).await?;

@@ -55,6 +55,11 @@ pub const META: &str =
     "SELECT current_setting('server_version_num')::int, current_setting('server_version'),
         current_database()::text, pg_database_size(current_database()), quote_ident(current_user)";
 
+/// [`META`] without the database size (0).
+pub const META_WITHOUT_SIZE: &str =
+    "SELECT current_setting('server_version_num')::int, current_setting('server_version'),
+        current_database()::text, 0::bigint, quote_ident(current_user)";
+
 pub fn schemas() -> String {
     q(&format!(
         "SELECT ns.nspname::text, dsc.description FROM ns {}",
