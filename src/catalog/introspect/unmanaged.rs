@@ -25,6 +25,9 @@ SELECT 'cast (' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.ca
        md5(concat_ws(',', {castfunc}, c.castcontext::text, c.castmethod::text))
 FROM pg_cast c
 WHERE c.oid >= 16384 AND {x_cast}
+  -- not the casts PostgreSQL makes with a range type (to its multirange)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend ci WHERE ci.classid = 'pg_cast'::regclass
+                  AND ci.objid = c.oid AND ci.deptype = 'i')
 UNION ALL
 SELECT 'operator ' || o.oid::regoperator::text,
        md5(concat_ws(',', {oprcode}, o.oprcom::regoperator::text, o.oprnegate::regoperator::text,
