@@ -150,29 +150,23 @@ fn create_enum_name(line: &str) -> Option<Vec<String>> {
     (!parts.is_empty() && words == ["AS", "ENUM"]).then_some(parts)
 }
 
-/// Resolves a possibly unqualified enum name against the desired model.
-fn resolve_enum(parts: &[String], desired: &Model) -> Option<QName> {
-    match parts {
-        [schema, name] => Some(QName::new(schema.clone(), name.clone())),
-        [name] => {
-            let mut found = desired.enums.keys().filter(|q| &q.name == name);
-            let first = found.next()?.clone();
-            Some(if found.next().is_none() {
-                first
-            } else {
-                QName::new("public", name.clone())
-            })
-        }
-        _ => None,
-    }
-}
-
 /// Resolves a possibly unqualified table name against the desired model.
 fn resolve(parts: &[String], desired: &Model) -> Option<QName> {
+    resolve_in(parts, desired.tables.keys())
+}
+
+/// Resolves a possibly unqualified enum name against the desired model.
+fn resolve_enum(parts: &[String], desired: &Model) -> Option<QName> {
+    resolve_in(parts, desired.enums.keys())
+}
+
+/// A qualified name as it is; an unqualified one as the only object of that
+/// name among `names` (`public` when there are several).
+fn resolve_in<'a>(parts: &[String], names: impl Iterator<Item = &'a QName>) -> Option<QName> {
     match parts {
         [schema, name] => Some(QName::new(schema.clone(), name.clone())),
         [name] => {
-            let mut found = desired.tables.keys().filter(|q| &q.name == name);
+            let mut found = names.filter(|q| &q.name == name);
             let first = found.next()?.clone();
             Some(if found.next().is_none() {
                 first

@@ -125,20 +125,7 @@ pub async fn read(tx: &Transaction<'_>, m: &mut Model, server_version_num: i32) 
     .await?;
     query(tx, "aggregates", &aggregates(), |r| {
         let key: String = r.get(0);
-        let deps: Vec<String> = r.get(28);
-        let mut depends_on: Vec<Dep> = deps
-            .iter()
-            .filter_map(|d| {
-                let mut parts = d.splitn(3, '\t');
-                let (kind, schema, name) = (parts.next()?, parts.next()?, parts.next()?);
-                let name = QName::new(schema, name);
-                Some(match kind {
-                    "r" => Dep::Relation { name },
-                    _ => Dep::Type { name },
-                })
-            })
-            .collect();
-        depends_on.sort();
+        let depends_on = super::signature_deps(&r.get::<_, Vec<String>>(28));
         let kind = match r.get::<_, String>(5).as_str() {
             "o" => "ordered-set",
             "h" => "hypothetical",

@@ -666,23 +666,29 @@ async fn read_views(tx: &Transaction<'_>, m: &mut Model) -> Result<()> {
     Ok(())
 }
 
+/// The relations and types a routine's signature uses, from `kind\tschema\tname`
+/// entries (`r` a relation's row type, anything else a type), sorted.
+fn signature_deps(entries: &[String]) -> Vec<Dep> {
+    let mut deps: Vec<Dep> = entries
+        .iter()
+        .filter_map(|d| {
+            let mut parts = d.splitn(3, '\t');
+            let (kind, schema, name) = (parts.next()?, parts.next()?, parts.next()?);
+            let name = QName::new(schema, name);
+            Some(match kind {
+                "r" => Dep::Relation { name },
+                _ => Dep::Type { name },
+            })
+        })
+        .collect();
+    deps.sort();
+    deps
+}
+
 async fn read_routines(tx: &Transaction<'_>, m: &mut Model) -> Result<()> {
     query(tx, "functions", &sql::functions(), |r| {
         let key: String = r.get(0);
-        let deps: Vec<String> = r.get(8);
-        let mut depends_on: Vec<Dep> = deps
-            .iter()
-            .filter_map(|d| {
-                let mut parts = d.splitn(3, '\t');
-                let (kind, schema, name) = (parts.next()?, parts.next()?, parts.next()?);
-                let name = QName::new(schema, name);
-                Some(match kind {
-                    "r" => Dep::Relation { name },
-                    _ => Dep::Type { name },
-                })
-            })
-            .collect();
-        depends_on.sort();
+        let depends_on = signature_deps(&r.get::<_, Vec<String>>(8));
         m.functions.insert(
             key,
             Function {

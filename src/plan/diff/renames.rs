@@ -318,10 +318,14 @@ fn rename_table(out: &mut Inspected, from: &QName, to: &QName) {
         }
         v.definition = v.definition.replace(&f, &t);
     }
-    for map in [&mut m.owners] {
-        if let Some(v) = map.remove(&format!("TABLE {f}")) {
-            map.insert(format!("TABLE {t}"), v);
-        }
+    rekey_owner_and_grants(m, from, to);
+}
+
+/// Moves the owner and the table and column privileges of table `from` to `to`.
+pub(super) fn rekey_owner_and_grants(m: &mut Model, from: &QName, to: &QName) {
+    let (f, t) = (from.sql(), to.sql());
+    if let Some(v) = m.owners.remove(&format!("TABLE {f}")) {
+        m.owners.insert(format!("TABLE {t}"), v);
     }
     let keys: Vec<String> = m
         .privileges

@@ -217,20 +217,9 @@ impl Builder<'_> {
                 .get(&name)
                 .is_none_or(|old| !old.same_as(want) || self.index_columns_change(old));
         }
-        let want = self
-            .desired
-            .tables
-            .get(t)
-            .and_then(|w| w.constraints.get(index));
-        let have = self
-            .live
-            .model
-            .tables
-            .get(t)
-            .and_then(|h| h.constraints.get(index));
-        match (want, have) {
-            (Some(w), Some(h)) => !w.same_as(h),
-            (Some(_), None) => true,
+        match self.constraint_sides(t, index) {
+            (Some(h), Some(w)) => !w.same_as(h),
+            (None, Some(_)) => true,
             _ => false,
         }
     }
@@ -247,22 +236,23 @@ impl Builder<'_> {
                 .is_none_or(|want| !old.same_as(want))
                 || self.index_columns_change(old);
         }
-        let want = self
-            .desired
-            .tables
-            .get(t)
-            .and_then(|w| w.constraints.get(index));
-        let have = self
-            .live
-            .model
-            .tables
-            .get(t)
-            .and_then(|h| h.constraints.get(index));
-        match (have, want) {
+        match self.constraint_sides(t, index) {
             (Some(h), Some(w)) => !h.same_as(w),
             (Some(_), None) => true,
             _ => false,
         }
+    }
+
+    /// Constraint `name` of table `t` on the live and the desired side.
+    fn constraint_sides(
+        &self,
+        t: &QName,
+        name: &str,
+    ) -> (Option<&Constraint>, Option<&Constraint>) {
+        fn side<'m>(m: &'m Model, t: &QName, name: &str) -> Option<&'m Constraint> {
+            m.tables.get(t).and_then(|x| x.constraints.get(name))
+        }
+        (side(&self.live.model, t, name), side(self.desired, t, name))
     }
 
     fn replica_identity(&mut self, want: &Table, have: Option<&Table>) {

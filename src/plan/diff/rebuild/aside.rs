@@ -296,20 +296,7 @@ pub(super) fn move_aside(out: &mut Inspected, mv: &Moves, functions: &[(String, 
             .for_each(|d| swap_dep(d, &mv.renamed));
     }
     for (from, to) in &mv.renamed {
-        let (f, t) = (from.sql(), to.sql());
-        if let Some(o) = m.owners.remove(&format!("TABLE {f}")) {
-            m.owners.insert(format!("TABLE {t}"), o);
-        }
-        let keys: Vec<String> = m
-            .privileges
-            .keys()
-            .filter(|k| *k == &format!("TABLE {f}") || k.starts_with(&format!("COLUMN {f}.")))
-            .cloned()
-            .collect();
-        for k in keys {
-            let v = m.privileges.remove(&k).expect("listed above");
-            m.privileges.insert(k.replacen(&f, &t, 1), v);
-        }
+        super::super::renames::rekey_owner_and_grants(m, from, to);
     }
 }
 
