@@ -114,6 +114,10 @@ impl Scope {
             .retain(|_, f| self.covers(&QName::new(f.schema.clone(), f.name.clone())));
         m.triggers.retain(|_, t| relations_kept(&t.table));
         m.policies.retain(|_, p| relations_kept(&p.table));
+        m.statistics
+            .retain(|n, st| self.covers(n) && relations_kept(&st.table));
+        m.rules.retain(|_, r| relations_kept(&r.table));
+        m.collations.retain(|n, _| self.covers(n));
         m.ranges.retain(|n, _| self.covers(n));
         m.aggregates
             .retain(|_, a| self.covers(&QName::new(a.schema.clone(), a.name.clone())));
