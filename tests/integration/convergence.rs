@@ -872,13 +872,15 @@ fn enum_values_removed_and_reordered_through_a_new_type() {
     let plan = converge(
         "enum_rewrite",
         "CREATE TYPE mood AS ENUM ('sad', 'meh', 'happy', 'gone');
-         CREATE TABLE person (id int PRIMARY KEY, m mood DEFAULT 'meh', history mood[]);
+         CREATE TABLE person (id int PRIMARY KEY, m mood DEFAULT 'meh' CHECK (m <> 'meh' OR id > 0), history mood[]);
+         CREATE INDEX person_happy ON person (id) WHERE m = 'happy';
          INSERT INTO person VALUES (1, 'sad', '{sad,happy}'), (2, 'happy', NULL), (3, 'meh', '{}');
          CREATE VIEW cheerful AS SELECT id FROM person WHERE m = 'happy';
          CREATE FUNCTION is_sad(x mood) RETURNS boolean LANGUAGE sql AS 'SELECT x = ''sad''';
          CREATE FUNCTION old_helper(x mood) RETURNS int LANGUAGE sql AS 'SELECT 1';",
         "CREATE TYPE mood AS ENUM ('happy', 'meh', 'sad');
-         CREATE TABLE person (id int PRIMARY KEY, m mood DEFAULT 'happy', history mood[]);
+         CREATE TABLE person (id int PRIMARY KEY, m mood DEFAULT 'happy' CHECK (m <> 'meh' OR id > 0), history mood[]);
+         CREATE INDEX person_happy ON person (id) WHERE m = 'happy';
          CREATE VIEW cheerful AS SELECT id FROM person WHERE m = 'happy';
          CREATE FUNCTION is_sad(x mood) RETURNS boolean LANGUAGE sql AS 'SELECT x = ''sad''';",
     );

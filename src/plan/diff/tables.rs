@@ -215,7 +215,7 @@ impl Builder<'_> {
             .filter(|c| c.kind != ConstraintKind::ForeignKey)
         {
             let wanted = want.constraints.get(&c.name);
-            if wanted.is_some_and(|w| w.same_as(c)) {
+            if wanted.is_some_and(|w| w.same_as(c)) && !self.uses_replaced_type(&c.definition) {
                 continue;
             }
             let title = format!("drop {} {} on {t}", c.kind.describe(), c.name);
@@ -309,7 +309,11 @@ impl Builder<'_> {
             .values()
             .filter(|c| c.kind != ConstraintKind::ForeignKey)
         {
-            if have.constraints.get(&c.name).is_some_and(|h| h.same_as(c)) {
+            if have
+                .constraints
+                .get(&c.name)
+                .is_some_and(|h| h.same_as(c) && !self.uses_replaced_type(&h.definition))
+            {
                 continue;
             }
             if self.online(t) {
@@ -683,7 +687,7 @@ impl Builder<'_> {
             if self.relation_goes(&have.table) {
                 continue;
             }
-            if want.is_some_and(|w| w.same_as(have)) {
+            if want.is_some_and(|w| w.same_as(have)) && !self.uses_replaced_type(&have.definition) {
                 continue;
             }
             let hz = vec![
@@ -711,12 +715,11 @@ impl Builder<'_> {
             }
         }
         for (name, want) in &self.desired.indexes {
-            let kept = self
-                .live
-                .model
-                .indexes
-                .get(name)
-                .is_some_and(|i| i.same_as(want) && !self.relation_goes(&i.table));
+            let kept = self.live.model.indexes.get(name).is_some_and(|i| {
+                i.same_as(want)
+                    && !self.relation_goes(&i.table)
+                    && !self.uses_replaced_type(&i.definition)
+            });
             if kept {
                 continue;
             }
@@ -856,6 +859,27 @@ impl Builder<'_> {
             }
             _ => false,
         }
+    }
+
+    /// True when live SQL text `text` (a check, an index) holds a constant or a
+    /// cast of a type the plan replaces (`'a'::public.mood`): PostgreSQL would
+    /// re-create it against the old type when the column is cast, and fail
+    /// (`operator does not exist: mood = mood_pgalign_old`), so it is dropped
+    /// before and created again after.
+    pub(super) fn uses_replaced_type(&self, text: &str) -> bool {
+        if self.opts.additive {
+            return false; // additive plans replace no type
+        }
+        let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '"';
+        self.deps.enums.iter().chain(&self.deps.types).any(|name| {
+            let needle = format!("::{}", name.sql());
+            text.match_indices(&needle).any(|(at, _)| {
+                !text[at + needle.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(is_ident)
+            })
+        })
     }
 
     /// True when `data_type` (or its element type) is a user enum of either side.
