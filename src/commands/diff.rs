@@ -75,6 +75,10 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         }
         None => super::print_stdout(&out)?,
     }
+    // The process ends here: freeing both models (hundreds of thousands of
+    // allocations at 10,000 tables, about a tenth of the run) gains nothing.
+    std::mem::forget(computed.live);
+    std::mem::forget(computed.desired);
     Ok(if plan.is_empty() {
         exit::OK
     } else {

@@ -15,6 +15,9 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
     )
     .await?;
     let plan = computed.plan;
+    // The process ends soon: freeing both models gains nothing (see `diff`).
+    std::mem::forget(computed.live);
+    std::mem::forget(computed.desired);
     if plan.is_empty() {
         eprintln!(
             "pgalign: {settings} is in sync with the desired schema (fingerprint {})",
