@@ -432,30 +432,31 @@ fn rename_column(m: &mut Model, table: &QName, from: &str, to: &str) {
 /// Notes about drop + add pairs of the same shape that no hint explains.
 pub fn possible_renames(live: &Model, desired: &Model) -> Vec<String> {
     let mut notes = Vec::new();
-    let shape = |t: &Table| -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = t
+    // Each table's shape once (not once per pair: thousands of tables can be
+    // dropped and added in one plan).
+    fn shape(t: &Table) -> Vec<(&str, &str)> {
+        let mut v: Vec<(&str, &str)> = t
             .columns
             .iter()
-            .map(|c| (c.name.clone(), c.data_type.clone()))
+            .map(|c| (c.name.as_str(), c.data_type.as_str()))
             .collect();
         v.sort();
         v
-    };
-    let dropped: Vec<&Table> = live
+    }
+    let dropped: Vec<(&Table, Vec<(&str, &str)>)> = live
         .tables
         .values()
-        .filter(|t| !desired.tables.contains_key(&t.name))
+        .filter(|t| !desired.tables.contains_key(&t.name) && !t.columns.is_empty())
+        .map(|t| (t, shape(t)))
         .collect();
-    let added: Vec<&Table> = desired
+    let added: Vec<(&Table, Vec<(&str, &str)>)> = desired
         .tables
         .values()
         .filter(|t| !live.tables.contains_key(&t.name))
+        .map(|t| (t, shape(t)))
         .collect();
-    for d in &dropped {
-        for a in added
-            .iter()
-            .filter(|a| shape(a) == shape(d) && !d.columns.is_empty())
-        {
+    for (d, d_shape) in &dropped {
+        for (a, _) in added.iter().filter(|(_, a_shape)| a_shape == d_shape) {
             notes.push(format!(
                 "possible rename: table {} is dropped and {} (same columns) created; if it is a rename, put `-- pgalign:renamed-from {}` on the line before `CREATE TABLE {}` in the desired SQL to keep its rows",
                 d.name, a.name, d.name, a.name
@@ -466,6 +467,15 @@ pub fn possible_renames(live: &Model, desired: &Model) -> Vec<String> {
         let Some(have) = live.tables.get(name) else {
             continue;
         };
+        let same_names = have.columns.len() == want.columns.len()
+            && have
+                .columns
+                .iter()
+                .zip(&want.columns)
+                .all(|(h, w)| h.name == w.name);
+        if same_names {
+            continue; // the common case, decided without a search per column
+        }
         let gone: Vec<&Column> = have
             .columns
             .iter()
