@@ -45,17 +45,6 @@ pub fn progress_line(ev: &Event, total: usize) -> Option<String> {
     })
 }
 
-fn list(steps: &[usize]) -> String {
-    if steps.is_empty() {
-        return "none".into();
-    }
-    steps
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The restore command for the backup recorded in this session's journal, if any.
 pub fn restore_command(journal_path: &Path, target: &ConnSettings) -> Option<String> {
     let records = journal::read(journal_path).ok()?;
@@ -114,18 +103,17 @@ pub fn stopped_summary(
         )),
         _ => out.push_str(&format!("step {step} failed: {error}")),
     }
-    let groups = |g: &[usize]| list(g);
     out.push_str(&format!(
         "\n  committed: group(s) {} (steps {})",
-        groups(&outcome.committed_groups),
-        list(&outcome.committed)
+        crate::util::step_list(&outcome.committed_groups),
+        crate::util::step_list(&outcome.committed)
     ));
     if let Some(g) = outcome.rolled_back_group {
         out.push_str(&format!("\n  rolled back: group {g}"));
     }
     out.push_str(&format!(
         "\n  not applied: steps {}",
-        list(&outcome.not_applied)
+        crate::util::step_list(&outcome.not_applied)
     ));
     out.push_str(&format!("\n  journal: {}", journal_path.display()));
     match outcome.stop {

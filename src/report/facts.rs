@@ -252,8 +252,8 @@ pub fn gather(records: &[Record]) -> Facts {
                     .unwrap_or_else(|| format!("{}: the run stopped; ", r.at));
                 last_run = Some(format!(
                     "{failed}committed steps: {}; not applied: {}",
-                    list_or_none(committed),
-                    list_or_none(not_applied)
+                    crate::util::step_list(committed),
+                    crate::util::step_list(not_applied)
                 ))
             }
             Entry::ApplyResumed { .. } => {
@@ -604,17 +604,6 @@ fn statement(steps: &mut BTreeMap<usize, Statement>, step: usize, group: usize) 
     let s = steps.entry(step).or_insert_with(|| not_applied_step(step));
     s.group.get_or_insert(group);
     s
-}
-
-fn list_or_none(steps: &[usize]) -> String {
-    if steps.is_empty() {
-        return "none".into();
-    }
-    steps
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn not_applied_step(step: usize) -> Statement {

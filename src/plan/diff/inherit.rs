@@ -65,11 +65,7 @@ impl Builder<'_> {
     pub(super) fn drop_column_keeping_children(&mut self, t: &QName, col: &Column) {
         let keep = self.moving_children(t, &col.name);
         let names: Vec<String> = keep.iter().map(|c| c.to_string()).collect();
-        let sev = if self.is_empty(t) {
-            Severity::Info
-        } else {
-            Severity::Danger
-        };
+        let sev = self.data_loss_severity(t);
         self.destructive(
             Phase::DropConstraint,
             format!(
@@ -122,11 +118,7 @@ impl Builder<'_> {
                 .map(|c| c.name.clone())
                 .collect();
         for other in others {
-            let sev = if self.is_empty(&other) {
-                Severity::Info
-            } else {
-                Severity::Danger
-            };
+            let sev = self.data_loss_severity(&other);
             self.destructive(
                 Phase::DropConstraint,
                 format!(

@@ -432,6 +432,34 @@ impl Builder<'_> {
         self.stats(t).and_then(|s| s.rows).is_some_and(|r| r <= 0.0)
     }
 
+    /// How bad losing rows or values of `t` is: nothing to lose in an empty table.
+    fn data_loss_severity(&self, t: &QName) -> Severity {
+        if self.is_empty(t) {
+            Severity::Info
+        } else {
+            Severity::Danger
+        }
+    }
+
+    /// The hazards of a NOT NULL that is checked by scanning `t` under its lock.
+    fn not_null_scan_hazards(&self, t: &QName, column: &str) -> Vec<Hazard> {
+        vec![
+            h(
+                HazardId::ScanUnderLock,
+                self.sized(Severity::Warning, t),
+                format!(
+                    "scans every row of {t} ({}) while writes are blocked",
+                    self.size(t)
+                ),
+            ),
+            h(
+                HazardId::MayFail,
+                Severity::Warning,
+                format!("fails if {column} holds NULLs"),
+            ),
+        ]
+    }
+
     /// `41.0 GB, ~310M rows` for a live table, or `empty`.
     fn size(&self, t: &QName) -> String {
         match self.stats(t) {

@@ -211,23 +211,11 @@ impl Builder<'_> {
             }
             return true;
         }
-        let size = self.size(t);
         self.push(
             Phase::AlterColumn,
             format!("add NOT NULL constraint {name} on {full}"),
             add_not_null(t, new, false),
-            vec![
-                h(
-                    HazardId::ScanUnderLock,
-                    self.sized(Severity::Warning, t),
-                    format!("scans every row of {t} ({size}) while writes are blocked"),
-                ),
-                h(
-                    HazardId::MayFail,
-                    Severity::Warning,
-                    format!("fails if {full} holds NULLs"),
-                ),
-            ],
+            self.not_null_scan_hazards(t, &full),
         );
         true
     }

@@ -95,11 +95,7 @@ impl Builder<'_> {
                     continue; // dropped with its rebuilt table, after the copy
                 }
                 let size = self.size(&t.name);
-                let sev = if self.is_empty(&t.name) {
-                    Severity::Info
-                } else {
-                    Severity::Danger
-                };
+                let sev = self.data_loss_severity(&t.name);
                 self.destructive(
                     Phase::DropTable,
                     format!("drop table {}", t.name),
@@ -442,11 +438,7 @@ impl Builder<'_> {
         if self.column_moves_to_children(t, &col.name) {
             return self.drop_column_keeping_children(t, col);
         }
-        let sev = if self.is_empty(t) {
-            Severity::Info
-        } else {
-            Severity::Danger
-        };
+        let sev = self.data_loss_severity(t);
         self.destructive(
             Phase::AlterColumn,
             format!("drop column {t}.{}", col.name),
@@ -610,23 +602,11 @@ impl Builder<'_> {
         {
             self.set_not_null_online(t, &new.name);
         } else if new.not_null && !old.not_null {
-            let size = self.size(t);
             self.push(
                 Phase::AlterColumn,
                 format!("set not null on {full}"),
                 alter("SET NOT NULL".into()),
-                vec![
-                    h(
-                        HazardId::ScanUnderLock,
-                        self.sized(Severity::Warning, t),
-                        format!("scans every row of {t} ({size}) while writes are blocked"),
-                    ),
-                    h(
-                        HazardId::MayFail,
-                        Severity::Warning,
-                        format!("fails if {full} holds NULLs"),
-                    ),
-                ],
+                self.not_null_scan_hazards(t, &full),
             );
         }
         if new.identity.is_some()

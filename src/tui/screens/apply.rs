@@ -11,17 +11,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-fn list(steps: &[usize]) -> String {
-    if steps.is_empty() {
-        return "none".into();
-    }
-    steps
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn status_cell(app: &App, p: &Palette, s: &StmtStatus) -> Span<'static> {
     let (text, style) = match s {
         StmtStatus::Pending => (format!("{} PENDING", strings::GLYPH_PENDING), p.dim()),
@@ -181,9 +170,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 lines.push(kv(&p, "hint", h.clone()));
             }
         }
-        lines.push(kv(&p, "committed", list(&r.committed)));
-        lines.push(kv(&p, "rolled back", list(&w.apply.rolled_back())));
-        lines.push(kv(&p, "not applied", list(&r.not_applied)));
+        lines.push(kv(&p, "committed", crate::util::step_list(&r.committed)));
+        lines.push(kv(
+            &p,
+            "rolled back",
+            crate::util::step_list(&w.apply.rolled_back()),
+        ));
+        lines.push(kv(
+            &p,
+            "not applied",
+            crate::util::step_list(&r.not_applied),
+        ));
         lines.push(Line::styled(
             format!("  {}", strings::APPLY_NO_RERUN),
             p.bad(),

@@ -213,11 +213,7 @@ impl Builder<'_> {
         if !c.dropped.is_empty() {
             hz.push(h(
                 HazardId::DataLoss,
-                if self.is_empty(old) {
-                    Severity::Info
-                } else {
-                    Severity::Danger
-                },
+                self.data_loss_severity(old),
                 format!(
                     "the values of {} are not carried over: the new {} has no such column(s)",
                     c.dropped
