@@ -12,7 +12,7 @@
 //! message, except under `CI=true`, where it fails.
 //!
 //! Each case runs on a fresh database of a cluster of that version:
-//! - round trip: load DDL, `inspect`, apply `catalog::ddl::model_sql` to a fresh
+//! - round trip: load DDL, `inspect`, apply `plan::script::from_empty` to a fresh
 //!   database, inspect again; the two models and fingerprints must be equal, and
 //!   an independent catalog digest (queried here, not by pgalign) of both
 //!   databases must be equal too, so what the model does not see still counts;
@@ -23,7 +23,7 @@
 //! in [`known_gap`] with their reason: such a case is reported as `known`, not as
 //! a failure, and reported as `fixed` once it passes (then remove the entry).
 
-use pgalign::catalog::{self, Inspected, ddl};
+use pgalign::catalog::{self, Inspected};
 use pgalign::db::ConnSettings;
 use pgalign::db::cluster::{Cluster, ServerBinaries};
 use pgalign::plan::{self, PlanOptions};
@@ -422,7 +422,7 @@ fn compare_digests(
     Ok(())
 }
 
-/// Loads `sql`, inspects, recreates from `model_sql` in a fresh database,
+/// Loads `sql`, inspects, recreates from `plan::script::from_empty` in a fresh database,
 /// inspects again; models, fingerprints and catalog digests must be equal.
 fn round_trip(ctx: &Ctx, label: &str, sql: &str) -> Result<Inspected, String> {
     round_trip_with(ctx, label, "", sql, &[])
@@ -430,7 +430,7 @@ fn round_trip(ctx: &Ctx, label: &str, sql: &str) -> Result<Inspected, String> {
 
 /// [`round_trip`] of `prelude` + `sql` where `prelude` creates objects pgalign
 /// does not manage (loaded into the recreated database too, before
-/// `model_sql`), which must be reported as exactly `unmanaged`.
+/// `from_empty`), which must be reported as exactly `unmanaged`.
 fn round_trip_with(
     ctx: &Ctx,
     label: &str,
@@ -441,16 +441,16 @@ fn round_trip_with(
     let src = ctx.db(&format!("{label}_src"))?;
     load(&src, &format!("{prelude}\n{sql}"), "the source DDL")?;
     let first = inspect(&src)?;
-    let recreate = ddl::model_sql(&first.model);
+    let recreate = plan::script::from_empty(&first.model);
     let dst = ctx.db(&format!("{label}_dst"))?;
     if !prelude.is_empty() {
         load(&dst, prelude, "the prelude")?;
     }
-    load(&dst, &recreate, "model_sql of the source")?;
+    load(&dst, &recreate, "from_empty of the source")?;
     let second = inspect(&dst)?;
     if first.model != second.model {
         return Err(format!(
-            "the models differ after the round trip:\n{}\n--- model_sql was:\n{recreate}",
+            "the models differ after the round trip:\n{}\n--- from_empty was:\n{recreate}",
             text_diff(
                 &model_json(&first),
                 &model_json(&second),
@@ -463,7 +463,7 @@ fn round_trip_with(
         return Err("equal models, different fingerprints".into());
     }
     compare_digests(&src, &dst, "loaded", "recreated")
-        .map_err(|e| format!("{e}\n--- model_sql was:\n{recreate}"))?;
+        .map_err(|e| format!("{e}\n--- from_empty was:\n{recreate}"))?;
     let found: Vec<&str> = first.model.unmanaged.keys().map(String::as_str).collect();
     if found != unmanaged {
         return Err(format!(

@@ -1,4 +1,5 @@
-//! SQL text for model objects: used by the planner and by `inspect --format sql`.
+//! SQL text for model objects, used by the planner (`plan::script` turns a
+//! whole model into one script).
 
 use super::model::*;
 
@@ -401,41 +402,6 @@ pub fn comment_on(target: &str, comment: Option<&str>) -> String {
         "COMMENT ON {target} IS {};",
         comment.map(quote_literal).unwrap_or_else(|| "NULL".into())
     )
-}
-
-/// DDL that recreates every managed object of `model`, in dependency order
-/// (the same order the planner uses for an empty database).
-pub fn model_sql(model: &Model) -> String {
-    let mut empty = Inspected::default();
-    empty.model.schemas.insert(
-        "public".into(),
-        SchemaDef {
-            name: "public".into(),
-            comment: None,
-        },
-    );
-    empty.model.unmanaged = model.unmanaged.clone();
-    let opts = crate::plan::PlanOptions {
-        scope: crate::catalog::Scope {
-            with_privileges: true,
-            with_owners: true,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let plan = crate::plan::diff(&empty, model, &opts);
-    let mut sql = String::from("SET check_function_bodies = off;\n\n");
-    for step in &plan.steps {
-        sql.push_str(&step.sql);
-        sql.push_str("\n\n");
-    }
-    if !model.unmanaged.is_empty() {
-        sql.push_str("-- not managed by pgalign yet (not recreated above):\n");
-        for k in model.unmanaged.keys() {
-            sql.push_str(&format!("--   {k}\n"));
-        }
-    }
-    sql
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! fingerprint.
 
 pub mod ddl;
+pub mod ident;
 pub mod introspect;
 pub mod kinds;
 pub mod model;

@@ -1,6 +1,7 @@
-use crate::catalog::{self, Inspected, Model, ddl};
+use crate::catalog::{self, Inspected, Model};
 use crate::cli::{InspectArgs, PlanFormat};
 use crate::db::ConnSettings;
+use crate::plan::script;
 use anyhow::Result;
 use serde::ser::{Error as _, Serialize, SerializeMap, Serializer};
 use std::collections::BTreeMap;
@@ -35,7 +36,7 @@ pub async fn run(args: InspectArgs) -> Result<u8> {
             "-- pgalign inspect of {settings} (PostgreSQL {})\n-- fingerprint: {}\n\n{}",
             inspected.server_version,
             fingerprint,
-            ddl::model_sql(&inspected.model)
+            script::from_empty(&inspected.model)
         ))?,
     }
     timing("output", started);

@@ -91,6 +91,8 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
     let mut state = FileState::default();
     let mut statements = Vec::new();
     let mut wanted = std::collections::BTreeSet::new();
+    // Indexes in `statements` of the `BEGIN`s, for the one never committed.
+    let mut begins = Vec::new();
     let mut metas = prepared
         .meta
         .iter()
@@ -155,6 +157,9 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
         state.warned_lock_timeout |= warn_timeout;
         advance(&mut state, &actions, piece.line);
         apply_suppressions(&piece.comments, &mut hazards, &ctx.file, piece.line)?;
+        if actions.iter().any(|a| matches!(a, Action::Tx(Tx::Begin))) {
+            begins.push(statements.len());
+        }
         statements.push(StatementReport {
             index: 0,
             line: piece.line,
@@ -170,12 +175,9 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
         statements.push(meta_statement(m.line, &m.text, f, &state));
     }
     if let Some(line) = state.in_tx
-        && let Some(s) = statements
-            .iter_mut()
-            .rev()
-            .find(|s| s.line == line && s.kind == "BEGIN")
+        && let Some(&i) = begins.iter().rev().find(|&&i| statements[i].line == line)
     {
-        s.hazards.push(Finding {
+        statements[i].hazards.push(Finding {
                 id: HazardId::Session,
                 severity: Severity::Warning,
                 detail: format!("BEGIN at line {line} is never committed: at the end of the script the session ends and everything after it is rolled back"),

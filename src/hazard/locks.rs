@@ -189,6 +189,7 @@ pub struct Sample {
     pub other: Option<&'static str>,
 }
 
+/// One row of [`FACTS`].
 #[derive(Debug, Clone, Copy)]
 pub struct LockFact {
     pub op: Op,
@@ -197,55 +198,86 @@ pub struct LockFact {
     pub to: u32,
     pub table_lock: LockMode,
     pub other: Option<(Other, LockMode)>,
+    /// Whether it rewrites the table (a new `pg_relation_filenode`).
     pub rewrite: bool,
+    /// Whether it reads the whole table while it holds `table_lock`.
     pub scan: bool,
     pub sample: Option<Sample>,
+}
+
+/// The table's rewrite column: a named value, so that it cannot be swapped with [`Scan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewrite {
+    Yes,
+    No,
+}
+
+/// The table's scan column: a named value, so that it cannot be swapped with [`Rewrite`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    Yes,
+    No,
 }
 
 const ANY: u32 = 99;
 use LockMode::*;
 
-const fn row(op: Op, lock: LockMode, rewrite: bool, scan: bool, sql: &'static str) -> LockFact {
+/// A row measured by running `sql` on the fixture: the lock is the one on `t`
+/// (see [`LockFact::on`]), for every version (see `since`/`until`).
+const fn row(op: Op, lock: LockMode, rewrite: Rewrite, scan: Scan, sql: &'static str) -> LockFact {
+    let mut f = doc(op, lock, rewrite, scan);
+    f.sample = Some(Sample {
+        sql,
+        table: "t",
+        other: None,
+    });
+    f
+}
+
+/// A row from the documentation: its statement cannot run inside a transaction
+/// block, so the test cannot measure it.
+const fn doc(op: Op, lock: LockMode, rewrite: Rewrite, scan: Scan) -> LockFact {
     LockFact {
         op,
         from: 0,
         to: ANY,
         table_lock: lock,
         other: None,
-        rewrite,
-        scan,
-        sample: Some(Sample {
-            sql,
-            table: "t",
-            other: None,
-        }),
+        rewrite: matches!(rewrite, Rewrite::Yes),
+        scan: matches!(scan, Scan::Yes),
+        sample: None,
     }
 }
 
-const fn other(mut f: LockFact, o: Other, lock: LockMode, rel: &'static str) -> LockFact {
-    f.other = Some((o, lock));
-    if let Some(s) = f.sample.as_mut() {
-        s.other = Some(rel);
+impl LockFact {
+    /// The sample's relation that takes the table lock, when it is not `t`.
+    const fn on(mut self, table: &'static str) -> LockFact {
+        if let Some(s) = self.sample.as_mut() {
+            s.table = table;
+        }
+        self
     }
-    f
-}
 
-const fn on(mut f: LockFact, table: &'static str) -> LockFact {
-    if let Some(s) = f.sample.as_mut() {
-        s.table = table;
+    /// The other relation it locks, in `mode`; `rel` names it in the sample.
+    const fn also(mut self, o: Other, mode: LockMode, rel: &'static str) -> LockFact {
+        self.other = Some((o, mode));
+        if let Some(s) = self.sample.as_mut() {
+            s.other = Some(rel);
+        }
+        self
     }
-    f
-}
 
-const fn unmeasured(mut f: LockFact) -> LockFact {
-    f.sample = None;
-    f
-}
+    /// Holds from major version `major` on.
+    const fn since(mut self, major: u32) -> LockFact {
+        self.from = major;
+        self
+    }
 
-const fn versions(mut f: LockFact, from: u32, to: u32) -> LockFact {
-    f.from = from;
-    f.to = to;
-    f
+    /// Holds up to major version `major`.
+    const fn until(mut self, major: u32) -> LockFact {
+        self.to = major;
+        self
+    }
 }
 
 /// The fixture the samples run against (in an empty schema on `search_path`).
@@ -267,655 +299,95 @@ CREATE POLICY t_pol ON t USING (true);
 CREATE UNIQUE INDEX t_b_key ON t (b);
 ";
 
-/// The table. Versions are major versions; rows are searched in order.
+/// The table, searched in order: the first row of an op whose versions
+/// (major versions, `since`/`until`) hold for the server is its fact. One row a
+/// line: the op, the lock on its table, whether it rewrites the table, whether
+/// it scans it under that lock, and the sample the test measures (`row`), or
+/// none (`doc`); then `.on(rel)` when the sample's table is not `t`,
+/// `.also(other, lock, rel)` for the other relation it locks, and the versions.
+#[rustfmt::skip]
 pub const FACTS: &[LockFact] = &[
-    on(
-        other(
-            row(
-                Op::CreateTableWithFk,
-                AccessExclusive,
-                false,
-                false,
-                "CREATE TABLE n (id int, pid int REFERENCES p)",
-            ),
-            Other::Referenced,
-            ShareRowExclusive,
-            "p",
-        ),
-        "n",
-    ),
-    other(
-        row(Op::DropTable, AccessExclusive, false, false, "DROP TABLE t"),
-        Other::Referenced,
-        AccessExclusive,
-        "p",
-    ),
-    row(Op::Truncate, AccessExclusive, true, false, "TRUNCATE t"),
-    versions(
-        row(
-            Op::AddColumn,
-            AccessExclusive,
-            true,
-            false,
-            "ALTER TABLE t ADD COLUMN c int DEFAULT 0",
-        ),
-        0,
-        10,
-    ),
-    versions(
-        row(
-            Op::AddColumn,
-            AccessExclusive,
-            false,
-            false,
-            "ALTER TABLE t ADD COLUMN c int DEFAULT 0",
-        ),
-        11,
-        ANY,
-    ),
-    row(
-        Op::AddColumnVolatileDefault,
-        AccessExclusive,
-        true,
-        false,
-        "ALTER TABLE t ADD COLUMN c float8 DEFAULT random()",
-    ),
-    row(
-        Op::AddColumnStoredGenerated,
-        AccessExclusive,
-        true,
-        false,
-        "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS (a * 2) STORED",
-    ),
-    row(
-        Op::AddColumnIdentity,
-        AccessExclusive,
-        true,
-        false,
-        "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS IDENTITY",
-    ),
-    row(
-        Op::DropColumn,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t DROP COLUMN b",
-    ),
-    row(
-        Op::AlterColumnType,
-        AccessExclusive,
-        true,
-        false,
-        "ALTER TABLE t ALTER COLUMN a TYPE bigint",
-    ),
-    row(
-        Op::AlterColumnType,
-        AccessExclusive,
-        true,
-        false,
-        "SET LOCAL timezone = 'Europe/Paris'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
-    ),
-    row(
-        Op::AlterColumnType,
-        AccessExclusive,
-        true,
-        false,
-        "ALTER TABLE t ALTER COLUMN v TYPE varchar(5)",
-    ),
-    row(
-        Op::AlterColumnTypeCoercible,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t ALTER COLUMN v TYPE varchar(20)",
-    ),
-    versions(
-        row(
-            Op::TimestampToTimestamptzUtc,
-            AccessExclusive,
-            false,
-            false,
-            "SET LOCAL timezone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
-        ),
-        12,
-        ANY,
-    ),
-    unmeasured(versions(
-        row(
-            Op::TimestampToTimestamptzUtc,
-            AccessExclusive,
-            true,
-            false,
-            "",
-        ),
-        0,
-        11,
-    )),
-    row(
-        Op::SetNotNull,
-        AccessExclusive,
-        false,
-        true,
-        "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
-    ),
-    versions(
-        row(
-            Op::SetNotNullWithCheck,
-            AccessExclusive,
-            false,
-            false,
-            "ALTER TABLE t ALTER COLUMN b SET NOT NULL",
-        ),
-        12,
-        ANY,
-    ),
-    versions(
-        row(
-            Op::SetNotNullWithCheck,
-            AccessExclusive,
-            false,
-            true,
-            "ALTER TABLE t ALTER COLUMN b SET NOT NULL",
-        ),
-        0,
-        11,
-    ),
-    versions(
-        row(
-            Op::AddNotNullNotValid,
-            AccessExclusive,
-            false,
-            false,
-            "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a NOT VALID",
-        ),
-        18,
-        ANY,
-    ),
+//      op                               table lock             rewrite       scan       sample
+    row(Op::CreateTableWithFk,           AccessExclusive,       Rewrite::No,  Scan::No,  "CREATE TABLE n (id int, pid int REFERENCES p)").on("n").also(Other::Referenced, ShareRowExclusive, "p"),
+    row(Op::DropTable,                   AccessExclusive,       Rewrite::No,  Scan::No,  "DROP TABLE t").also(Other::Referenced, AccessExclusive, "p"),
+    row(Op::Truncate,                    AccessExclusive,       Rewrite::Yes, Scan::No,  "TRUNCATE t"),
+    row(Op::AddColumn,                   AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c int DEFAULT 0").until(10),
+    row(Op::AddColumn,                   AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ADD COLUMN c int DEFAULT 0").since(11),
+    row(Op::AddColumnVolatileDefault,    AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c float8 DEFAULT random()"),
+    row(Op::AddColumnStoredGenerated,    AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS (a * 2) STORED"),
+    row(Op::AddColumnIdentity,           AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS IDENTITY"),
+    row(Op::DropColumn,                  AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t DROP COLUMN b"),
+    row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ALTER COLUMN a TYPE bigint"),
+    row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "SET LOCAL timezone = 'Europe/Paris'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz"),
+    row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ALTER COLUMN v TYPE varchar(5)"),
+    row(Op::AlterColumnTypeCoercible,    AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN v TYPE varchar(20)"),
+    row(Op::TimestampToTimestamptzUtc,   AccessExclusive,       Rewrite::No,  Scan::No,  "SET LOCAL timezone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz").since(12),
+    doc(Op::TimestampToTimestamptzUtc,   AccessExclusive,       Rewrite::Yes, Scan::No).until(11),
+    row(Op::SetNotNull,                  AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE t ALTER COLUMN a SET NOT NULL"),
+    row(Op::SetNotNullWithCheck,         AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN b SET NOT NULL").since(12),
+    row(Op::SetNotNullWithCheck,         AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE t ALTER COLUMN b SET NOT NULL").until(11),
+    row(Op::AddNotNullNotValid,          AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a NOT VALID").since(18),
     // The fixture's primary key gives `t.id` its NOT NULL constraint on 18.
     // Measured by hand on 18.4 with a NOT VALID one: the same lock, a scan,
     // and concurrent INSERT/UPDATE went through while it ran.
-    versions(
-        row(
-            Op::ValidateNotNull,
-            ShareUpdateExclusive,
-            false,
-            true,
-            "ALTER TABLE t VALIDATE CONSTRAINT t_id_not_null",
-        ),
-        18,
-        ANY,
-    ),
-    row(
-        Op::DropNotNull,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t ALTER COLUMN pid DROP NOT NULL",
-    ),
-    row(
-        Op::SetDefault,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1",
-    ),
-    row(
-        Op::AddCheck,
-        AccessExclusive,
-        false,
-        true,
-        "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)",
-    ),
-    row(
-        Op::AddCheckNotValid,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID",
-    ),
-    other(
-        row(
-            Op::AddForeignKey,
-            ShareRowExclusive,
-            false,
-            true,
-            "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p",
-        ),
-        Other::Referenced,
-        ShareRowExclusive,
-        "p",
-    ),
-    other(
-        row(
-            Op::AddForeignKeyNotValid,
-            ShareRowExclusive,
-            false,
-            false,
-            "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p NOT VALID",
-        ),
-        Other::Referenced,
-        ShareRowExclusive,
-        "p",
-    ),
-    row(
-        Op::ValidateCheck,
-        ShareUpdateExclusive,
-        false,
-        true,
-        "ALTER TABLE t VALIDATE CONSTRAINT t_a_check",
-    ),
-    other(
-        row(
-            Op::ValidateForeignKey,
-            ShareUpdateExclusive,
-            false,
-            true,
-            "ALTER TABLE t VALIDATE CONSTRAINT t_v_fkey",
-        ),
-        Other::Referenced,
-        RowShare,
-        "p",
-    ),
-    row(
-        Op::DropCheck,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t DROP CONSTRAINT t_a_check",
-    ),
-    other(
-        row(
-            Op::DropForeignKey,
-            AccessExclusive,
-            false,
-            false,
-            "ALTER TABLE t DROP CONSTRAINT t_pid_fkey",
-        ),
-        Other::Referenced,
-        AccessExclusive,
-        "p",
-    ),
-    row(
-        Op::AddUniqueOrPrimaryKey,
-        AccessExclusive,
-        false,
-        true,
-        "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)",
-    ),
-    row(
-        Op::AddConstraintUsingIndex,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t ADD CONSTRAINT t_b_key UNIQUE USING INDEX t_b_key",
-    ),
-    row(
-        Op::CreateIndex,
-        Share,
-        false,
-        true,
-        "CREATE INDEX i ON t (b)",
-    ),
-    unmeasured(row(
-        Op::CreateIndexConcurrently,
-        ShareUpdateExclusive,
-        false,
-        true,
-        "",
-    )),
-    other(
-        row(
-            Op::DropIndex,
-            AccessExclusive,
-            false,
-            false,
-            "DROP INDEX t_a_idx",
-        ),
-        Other::Index,
-        AccessExclusive,
-        "t_a_idx",
-    ),
-    unmeasured(row(
-        Op::DropIndexConcurrently,
-        ShareUpdateExclusive,
-        false,
-        false,
-        "",
-    )),
-    other(
-        row(
-            Op::ReindexIndex,
-            Share,
-            false,
-            true,
-            "REINDEX INDEX t_a_idx",
-        ),
-        Other::Index,
-        AccessExclusive,
-        "t_a_idx",
-    ),
-    row(Op::ReindexTable, Share, false, true, "REINDEX TABLE t"),
-    unmeasured(row(
-        Op::ReindexConcurrently,
-        ShareUpdateExclusive,
-        false,
-        true,
-        "",
-    )),
-    row(
-        Op::RenameTable,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t RENAME TO t2",
-    ),
-    row(
-        Op::RenameColumn,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t RENAME COLUMN a TO a2",
-    ),
-    versions(
-        on(
-            row(
-                Op::RenameIndex,
-                ShareUpdateExclusive,
-                false,
-                false,
-                "ALTER INDEX t_a_idx RENAME TO t_a_idx2",
-            ),
-            "t_a_idx",
-        ),
-        12,
-        ANY,
-    ),
-    versions(
-        on(
-            row(
-                Op::RenameIndex,
-                AccessExclusive,
-                false,
-                false,
-                "ALTER INDEX t_a_idx RENAME TO t_a_idx2",
-            ),
-            "t_a_idx",
-        ),
-        0,
-        11,
-    ),
-    on(
-        row(
-            Op::SetLoggedOrUnlogged,
-            AccessExclusive,
-            true,
-            false,
-            "ALTER TABLE part1 SET UNLOGGED",
-        ),
-        "part1",
-    ),
-    unmeasured(row(Op::SetTablespace, AccessExclusive, true, false, "")),
-    unmeasured(row(Op::VacuumFull, AccessExclusive, true, false, "")),
-    unmeasured(row(Op::Vacuum, ShareUpdateExclusive, false, true, "")),
-    row(
-        Op::Cluster,
-        AccessExclusive,
-        true,
-        false,
-        "CLUSTER t USING t_pkey",
-    ),
-    on(
-        row(
-            Op::RefreshMatview,
-            AccessExclusive,
-            true,
-            false,
-            "REFRESH MATERIALIZED VIEW mv",
-        ),
-        "mv",
-    ),
-    on(
-        row(
-            Op::RefreshMatviewConcurrently,
-            Exclusive,
-            false,
-            true,
-            "REFRESH MATERIALIZED VIEW CONCURRENTLY mv",
-        ),
-        "mv",
-    ),
-    versions(
-        on(
-            other(
-                row(
-                    Op::AttachPartition,
-                    ShareUpdateExclusive,
-                    false,
-                    true,
-                    "ALTER TABLE parted ATTACH PARTITION part1 FOR VALUES FROM (0) TO (10)",
-                ),
-                Other::Partition,
-                AccessExclusive,
-                "part1",
-            ),
-            "parted",
-        ),
-        12,
-        ANY,
-    ),
-    versions(
-        on(
-            other(
-                row(
-                    Op::AttachPartition,
-                    AccessExclusive,
-                    false,
-                    true,
-                    "ALTER TABLE parted ATTACH PARTITION part1 FOR VALUES FROM (0) TO (10)",
-                ),
-                Other::Partition,
-                AccessExclusive,
-                "part1",
-            ),
-            "parted",
-        ),
-        0,
-        11,
-    ),
-    unmeasured(other(
-        row(Op::DetachPartition, AccessExclusive, false, false, ""),
-        Other::Partition,
-        AccessExclusive,
-        "",
-    )),
-    unmeasured(other(
-        row(
-            Op::DetachPartitionConcurrently,
-            ShareUpdateExclusive,
-            false,
-            false,
-            "",
-        ),
-        Other::Partition,
-        ShareUpdateExclusive,
-        "",
-    )),
-    row(
-        Op::CreateTrigger,
-        ShareRowExclusive,
-        false,
-        false,
-        "CREATE TRIGGER t_trg2 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()",
-    ),
-    row(
-        Op::DropTrigger,
-        AccessExclusive,
-        false,
-        false,
-        "DROP TRIGGER t_trg ON t",
-    ),
-    row(
-        Op::EnableDisableTrigger,
-        ShareRowExclusive,
-        false,
-        false,
-        "ALTER TABLE t DISABLE TRIGGER t_trg",
-    ),
-    row(
-        Op::RowSecurity,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t ENABLE ROW LEVEL SECURITY",
-    ),
-    row(
-        Op::CreatePolicy,
-        AccessExclusive,
-        false,
-        false,
-        "CREATE POLICY pol ON t USING (a > 0)",
-    ),
-    row(
-        Op::DropPolicy,
-        AccessExclusive,
-        false,
-        false,
-        "DROP POLICY t_pol ON t",
-    ),
-    row(
-        Op::OwnerTo,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t OWNER TO CURRENT_USER",
-    ),
-    row(
-        Op::SetStatistics,
-        ShareUpdateExclusive,
-        false,
-        false,
-        "ALTER TABLE t ALTER COLUMN a SET STATISTICS 500",
-    ),
-    row(
-        Op::SetFillfactor,
-        ShareUpdateExclusive,
-        false,
-        false,
-        "ALTER TABLE t SET (fillfactor = 90)",
-    ),
-    row(
-        Op::ReplicaIdentity,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t REPLICA IDENTITY FULL",
-    ),
-    row(
-        Op::SetStorage,
-        AccessExclusive,
-        false,
-        false,
-        "ALTER TABLE t ALTER COLUMN b SET STORAGE EXTERNAL",
-    ),
-    versions(
-        row(
-            Op::SetCompression,
-            AccessExclusive,
-            false,
-            false,
-            "ALTER TABLE t ALTER COLUMN b SET COMPRESSION pglz",
-        ),
-        14,
-        ANY,
-    ),
-    row(
-        Op::SetColumnOptions,
-        ShareUpdateExclusive,
-        false,
-        false,
-        "ALTER TABLE t ALTER COLUMN a SET (n_distinct = 5)",
-    ),
-    row(
-        Op::ClusterOn,
-        ShareUpdateExclusive,
-        false,
-        false,
-        "ALTER TABLE t CLUSTER ON t_a_idx",
-    ),
-    versions(
-        row(
-            Op::SetAccessMethod,
-            AccessExclusive,
-            true,
-            false,
-            "CREATE ACCESS METHOD pgalign_heap2 TYPE TABLE HANDLER heap_tableam_handler; \
-             ALTER TABLE t SET ACCESS METHOD pgalign_heap2",
-        ),
-        15,
-        ANY,
-    ),
-    on(
-        row(
-            Op::TypedTable,
-            AccessExclusive,
-            false,
-            false,
-            "CREATE TYPE pt AS (id int, v int); ALTER TABLE p OF pt",
-        ),
-        "p",
-    ),
-    row(
-        Op::CommentOn,
-        ShareUpdateExclusive,
-        false,
-        false,
-        "COMMENT ON TABLE t IS 'x'",
-    ),
-    row(
-        Op::Grant,
-        AccessShare,
-        false,
-        false,
-        "GRANT SELECT ON t TO PUBLIC; SELECT 1 FROM t LIMIT 0",
-    ),
-    row(
-        Op::CreateView,
-        AccessShare,
-        false,
-        false,
-        "CREATE VIEW vw AS SELECT * FROM t",
-    ),
-    on(
-        row(
-            Op::AlterSequence,
-            ShareRowExclusive,
-            true,
-            false,
-            "ALTER SEQUENCE s RESTART 5",
-        ),
-        "s",
-    ),
-    row(
-        Op::Update,
-        RowExclusive,
-        false,
-        false,
-        "UPDATE t SET b = 'z'",
-    ),
-    row(
-        Op::Delete,
-        RowExclusive,
-        false,
-        false,
-        "DELETE FROM t WHERE a = 0",
-    ),
-    row(
-        Op::Insert,
-        RowExclusive,
-        false,
-        false,
-        "INSERT INTO t (id, b) VALUES (9, 'y')",
-    ),
+    row(Op::ValidateNotNull,             ShareUpdateExclusive,  Rewrite::No,  Scan::Yes, "ALTER TABLE t VALIDATE CONSTRAINT t_id_not_null").since(18),
+    row(Op::DropNotNull,                 AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN pid DROP NOT NULL"),
+    row(Op::SetDefault,                  AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1"),
+    row(Op::AddCheck,                    AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)"),
+    row(Op::AddCheckNotValid,            AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID"),
+    row(Op::AddForeignKey,               ShareRowExclusive,     Rewrite::No,  Scan::Yes, "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p").also(Other::Referenced, ShareRowExclusive, "p"),
+    row(Op::AddForeignKeyNotValid,       ShareRowExclusive,     Rewrite::No,  Scan::No,  "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p NOT VALID").also(Other::Referenced, ShareRowExclusive, "p"),
+    row(Op::ValidateCheck,               ShareUpdateExclusive,  Rewrite::No,  Scan::Yes, "ALTER TABLE t VALIDATE CONSTRAINT t_a_check"),
+    row(Op::ValidateForeignKey,          ShareUpdateExclusive,  Rewrite::No,  Scan::Yes, "ALTER TABLE t VALIDATE CONSTRAINT t_v_fkey").also(Other::Referenced, RowShare, "p"),
+    row(Op::DropCheck,                   AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t DROP CONSTRAINT t_a_check"),
+    row(Op::DropForeignKey,              AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t DROP CONSTRAINT t_pid_fkey").also(Other::Referenced, AccessExclusive, "p"),
+    row(Op::AddUniqueOrPrimaryKey,       AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)"),
+    row(Op::AddConstraintUsingIndex,     AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ADD CONSTRAINT t_b_key UNIQUE USING INDEX t_b_key"),
+    row(Op::CreateIndex,                 Share,                 Rewrite::No,  Scan::Yes, "CREATE INDEX i ON t (b)"),
+    doc(Op::CreateIndexConcurrently,     ShareUpdateExclusive,  Rewrite::No,  Scan::Yes),
+    row(Op::DropIndex,                   AccessExclusive,       Rewrite::No,  Scan::No,  "DROP INDEX t_a_idx").also(Other::Index, AccessExclusive, "t_a_idx"),
+    doc(Op::DropIndexConcurrently,       ShareUpdateExclusive,  Rewrite::No,  Scan::No),
+    row(Op::ReindexIndex,                Share,                 Rewrite::No,  Scan::Yes, "REINDEX INDEX t_a_idx").also(Other::Index, AccessExclusive, "t_a_idx"),
+    row(Op::ReindexTable,                Share,                 Rewrite::No,  Scan::Yes, "REINDEX TABLE t"),
+    doc(Op::ReindexConcurrently,         ShareUpdateExclusive,  Rewrite::No,  Scan::Yes),
+    row(Op::RenameTable,                 AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t RENAME TO t2"),
+    row(Op::RenameColumn,                AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t RENAME COLUMN a TO a2"),
+    row(Op::RenameIndex,                 ShareUpdateExclusive,  Rewrite::No,  Scan::No,  "ALTER INDEX t_a_idx RENAME TO t_a_idx2").on("t_a_idx").since(12),
+    row(Op::RenameIndex,                 AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER INDEX t_a_idx RENAME TO t_a_idx2").on("t_a_idx").until(11),
+    row(Op::SetLoggedOrUnlogged,         AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE part1 SET UNLOGGED").on("part1"),
+    doc(Op::SetTablespace,               AccessExclusive,       Rewrite::Yes, Scan::No),
+    doc(Op::VacuumFull,                  AccessExclusive,       Rewrite::Yes, Scan::No),
+    doc(Op::Vacuum,                      ShareUpdateExclusive,  Rewrite::No,  Scan::Yes),
+    row(Op::Cluster,                     AccessExclusive,       Rewrite::Yes, Scan::No,  "CLUSTER t USING t_pkey"),
+    row(Op::RefreshMatview,              AccessExclusive,       Rewrite::Yes, Scan::No,  "REFRESH MATERIALIZED VIEW mv").on("mv"),
+    row(Op::RefreshMatviewConcurrently,  Exclusive,             Rewrite::No,  Scan::Yes, "REFRESH MATERIALIZED VIEW CONCURRENTLY mv").on("mv"),
+    row(Op::AttachPartition,             ShareUpdateExclusive,  Rewrite::No,  Scan::Yes, "ALTER TABLE parted ATTACH PARTITION part1 FOR VALUES FROM (0) TO (10)").on("parted").also(Other::Partition, AccessExclusive, "part1").since(12),
+    row(Op::AttachPartition,             AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE parted ATTACH PARTITION part1 FOR VALUES FROM (0) TO (10)").on("parted").also(Other::Partition, AccessExclusive, "part1").until(11),
+    doc(Op::DetachPartition,             AccessExclusive,       Rewrite::No,  Scan::No).also(Other::Partition, AccessExclusive, ""),
+    doc(Op::DetachPartitionConcurrently, ShareUpdateExclusive,  Rewrite::No,  Scan::No).also(Other::Partition, ShareUpdateExclusive, ""),
+    row(Op::CreateTrigger,               ShareRowExclusive,     Rewrite::No,  Scan::No,  "CREATE TRIGGER t_trg2 BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()"),
+    row(Op::DropTrigger,                 AccessExclusive,       Rewrite::No,  Scan::No,  "DROP TRIGGER t_trg ON t"),
+    row(Op::EnableDisableTrigger,        ShareRowExclusive,     Rewrite::No,  Scan::No,  "ALTER TABLE t DISABLE TRIGGER t_trg"),
+    row(Op::RowSecurity,                 AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ENABLE ROW LEVEL SECURITY"),
+    row(Op::CreatePolicy,                AccessExclusive,       Rewrite::No,  Scan::No,  "CREATE POLICY pol ON t USING (a > 0)"),
+    row(Op::DropPolicy,                  AccessExclusive,       Rewrite::No,  Scan::No,  "DROP POLICY t_pol ON t"),
+    row(Op::OwnerTo,                     AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t OWNER TO CURRENT_USER"),
+    row(Op::SetStatistics,               ShareUpdateExclusive,  Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN a SET STATISTICS 500"),
+    row(Op::SetFillfactor,               ShareUpdateExclusive,  Rewrite::No,  Scan::No,  "ALTER TABLE t SET (fillfactor = 90)"),
+    row(Op::ReplicaIdentity,             AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t REPLICA IDENTITY FULL"),
+    row(Op::SetStorage,                  AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN b SET STORAGE EXTERNAL"),
+    row(Op::SetCompression,              AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN b SET COMPRESSION pglz").since(14),
+    row(Op::SetColumnOptions,            ShareUpdateExclusive,  Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN a SET (n_distinct = 5)"),
+    row(Op::ClusterOn,                   ShareUpdateExclusive,  Rewrite::No,  Scan::No,  "ALTER TABLE t CLUSTER ON t_a_idx"),
+    row(Op::SetAccessMethod,             AccessExclusive,       Rewrite::Yes, Scan::No,  "CREATE ACCESS METHOD pgalign_heap2 TYPE TABLE HANDLER heap_tableam_handler; ALTER TABLE t SET ACCESS METHOD pgalign_heap2").since(15),
+    row(Op::TypedTable,                  AccessExclusive,       Rewrite::No,  Scan::No,  "CREATE TYPE pt AS (id int, v int); ALTER TABLE p OF pt").on("p"),
+    row(Op::CommentOn,                   ShareUpdateExclusive,  Rewrite::No,  Scan::No,  "COMMENT ON TABLE t IS 'x'"),
+    row(Op::Grant,                       AccessShare,           Rewrite::No,  Scan::No,  "GRANT SELECT ON t TO PUBLIC; SELECT 1 FROM t LIMIT 0"),
+    row(Op::CreateView,                  AccessShare,           Rewrite::No,  Scan::No,  "CREATE VIEW vw AS SELECT * FROM t"),
+    row(Op::AlterSequence,               ShareRowExclusive,     Rewrite::Yes, Scan::No,  "ALTER SEQUENCE s RESTART 5").on("s"),
+    row(Op::Update,                      RowExclusive,          Rewrite::No,  Scan::No,  "UPDATE t SET b = 'z'"),
+    row(Op::Delete,                      RowExclusive,          Rewrite::No,  Scan::No,  "DELETE FROM t WHERE a = 0"),
+    row(Op::Insert,                      RowExclusive,          Rewrite::No,  Scan::No,  "INSERT INTO t (id, b) VALUES (9, 'y')"),
 ];
 
 /// The facts of `op` on server major version `major`.

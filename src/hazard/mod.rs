@@ -4,7 +4,6 @@
 pub mod action;
 pub mod ast;
 pub mod classify;
-mod classify_more;
 pub mod context;
 pub mod db;
 pub mod effects;

@@ -4,7 +4,6 @@
 
 mod kinds;
 mod rebuild;
-#[path = "convergence_settings.rs"]
 mod settings;
 
 use crate::support::*;
