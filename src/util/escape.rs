@@ -48,6 +48,16 @@ pub fn escape_control(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A line of code for a text view (the Review screen's plan): tabs become
+/// four spaces (a terminal cell has no width for a tab), every other
+/// [`is_unsafe_char`] is escaped as by [`escape_control`].
+pub fn escape_code(s: &str) -> Cow<'_, str> {
+    if !s.contains('\t') {
+        return escape_control(s);
+    }
+    Cow::Owned(escape_control(&s.replace('\t', "    ")).into_owned())
+}
+
 /// A line for the terminal or a report: redacted ([`super::redact`]), then
 /// escaped ([`escape_control`]). For one-line messages (errors, summaries) in
 /// which no newline is meant.
