@@ -235,11 +235,7 @@ fn value_len(v: &str, in_query: bool) -> usize {
 /// [`redact`] applied to every string of a JSON value (the report's JSON).
 pub fn redact_json(v: &mut serde_json::Value) {
     match v {
-        serde_json::Value::String(s) => {
-            if holds_secret(s) {
-                *s = redact(s);
-            }
-        }
+        serde_json::Value::String(s) if holds_secret(s) => *s = redact(s),
         serde_json::Value::Array(a) => a.iter_mut().for_each(redact_json),
         serde_json::Value::Object(o) => o.values_mut().for_each(redact_json),
         _ => {}

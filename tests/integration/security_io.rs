@@ -696,7 +696,7 @@ fn security_the_review_screen_shows_hostile_names_escaped() {
     steps[0].hazards = vec![Hazard::new(
         HazardId::DataLoss,
         Severity::Danger,
-        &format!("drops table public.\"{EVIL}\" and its rows"),
+        format!("drops table public.\"{EVIL}\" and its rows"),
     )];
     let state = plan_state(dir.path(), steps);
     let view = pgalign::tui::plan_view::PlanView::new(&state);
