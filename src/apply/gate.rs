@@ -70,14 +70,19 @@ pub fn write_live_sidecar(plan_path: &Path, live: &Model) -> Result<PathBuf> {
     let path = sidecar_path(plan_path);
     let f = crate::util::fs::PrivateFile::create(&path)
         .with_context(|| format!("creating {}", path.display()))?;
-    // Streamed: the model of a large schema is over 100 MB of JSON.
-    let mut out =
-        crate::util::redact::JsonRedactor::new(std::io::BufWriter::with_capacity(1 << 16, f));
+    // Streamed: the model of a large schema is over 100 MB of JSON. The
+    // redactor gets 64 kB writes and passes them on in large pieces.
+    let mut out = std::io::BufWriter::with_capacity(
+        1 << 16,
+        crate::util::redact::JsonRedactor::new(std::io::BufWriter::with_capacity(1 << 16, f)),
+    );
     serde_json::to_writer(&mut out, live)
         .map_err(std::io::Error::from)
         .and_then(|_| out.flush())
         .and_then(|_| {
             out.into_inner()
+                .map_err(|e| e.into_error())?
+                .into_inner()
                 .into_inner()
                 .map_err(|e| e.into_error())?
                 .commit()

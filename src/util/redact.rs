@@ -15,7 +15,17 @@
 
 /// The text with every password and token replaced (see the module doc).
 pub fn redact(s: &str) -> String {
-    redact_assignments(&redact_userinfo(s))
+    // A password in user info needs an `@`; an assignment needs an `=`.
+    let s = if s.contains('@') {
+        std::borrow::Cow::Owned(redact_userinfo(s))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    };
+    if s.contains('=') {
+        redact_assignments(&s)
+    } else {
+        s.into_owned()
+    }
 }
 
 /// True when [`redact`] would change `s`: the text holds a secret.
@@ -120,6 +130,10 @@ fn userinfo_end(word: &str) -> Option<(usize, usize)> {
 /// keys that are or end in `_pwd`, `_pass`, `apikey`, `api_key`,
 /// `private_key`, `credentials`, `auth`, `sig`, `signature`.
 fn secret_key(key: &str) -> bool {
+    // Most keys of running text are short words (`a = b`, `t.total = 1`).
+    if key.len() < 3 {
+        return false;
+    }
     let k = key.to_ascii_lowercase();
     let k = k.trim_start_matches('-');
     if k.ends_with("password")
@@ -242,16 +256,33 @@ pub fn redact_json(v: &mut serde_json::Value) {
     }
 }
 
+/// Bytes the string scan of [`JsonRedactor`] stops at: the end of a string,
+/// an escape, and what a secret needs (`=` of an assignment, `@` of a URL).
+static STRING_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'=' as usize] = true;
+    t[b'@' as usize] = true;
+    t
+};
+
 /// A writer of JSON text that passes every JSON string through [`redact`] on
 /// its way, so that a streamed document (the 100 MB live model of a sidecar, a
 /// journal line) is redacted without being held as a `serde_json::Value`.
 /// Bytes outside strings, and strings without a secret, are written unchanged:
 /// a document without secrets comes out byte for byte as serde_json wrote it.
+/// Give it large writes (a `BufWriter` in front): runs of bytes that need no
+/// change are passed on in one piece.
 pub struct JsonRedactor<W: std::io::Write> {
     inner: W,
     in_string: bool,
     escaped: bool,
+    /// The current string holds `=` or `@`: it may hold a secret.
+    suspect: bool,
+    /// The content so far of a string begun in an earlier write.
     buf: Vec<u8>,
+    buffering: bool,
 }
 
 impl<W: std::io::Write> JsonRedactor<W> {
@@ -260,7 +291,9 @@ impl<W: std::io::Write> JsonRedactor<W> {
             inner,
             in_string: false,
             escaped: false,
+            suspect: false,
             buf: Vec::new(),
+            buffering: false,
         }
     }
 
@@ -272,70 +305,118 @@ impl<W: std::io::Write> JsonRedactor<W> {
         self.inner
     }
 
-    /// Writes the string content gathered so far (its closing quote follows).
-    fn emit_string(&mut self) -> std::io::Result<()> {
-        // A secret needs `=` (an assignment) or `@` (a URL's user info); serde
-        // never escapes either.
-        if !self.buf.iter().any(|b| matches!(b, b'=' | b'@')) {
-            return self.inner.write_all(&self.buf);
+    /// Writes a suspect string's content (without its quotes), redacted.
+    fn emit_suspect(inner: &mut W, content: &[u8]) -> std::io::Result<()> {
+        // Without escapes the content is the text itself.
+        if !content.contains(&b'\\')
+            && let Ok(text) = std::str::from_utf8(content)
+        {
+            if !holds_secret(text) {
+                return inner.write_all(content);
+            }
+            let encoded = serde_json::to_string(&redact(text)).map_err(std::io::Error::other)?;
+            return inner.write_all(&encoded.as_bytes()[1..encoded.len() - 1]);
         }
-        let mut quoted = Vec::with_capacity(self.buf.len() + 2);
+        let mut quoted = Vec::with_capacity(content.len() + 2);
         quoted.push(b'"');
-        quoted.extend_from_slice(&self.buf);
+        quoted.extend_from_slice(content);
         quoted.push(b'"');
         let Ok(text) = serde_json::from_slice::<String>(&quoted) else {
-            return self.inner.write_all(&self.buf);
+            return inner.write_all(content);
         };
-        if !holds_secret(&text) {
-            return self.inner.write_all(&self.buf);
+        let red = redact(&text);
+        if red == text {
+            return inner.write_all(content);
         }
-        let encoded = serde_json::to_string(&redact(&text)).map_err(std::io::Error::other)?;
-        self.inner
-            .write_all(&encoded.as_bytes()[1..encoded.len() - 1])
+        let encoded = serde_json::to_string(&red).map_err(std::io::Error::other)?;
+        inner.write_all(&encoded.as_bytes()[1..encoded.len() - 1])
     }
 }
 
 impl<W: std::io::Write> std::io::Write for JsonRedactor<W> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        // `data[run..i]` is passed on unchanged; a string that must be looked
+        // at ends the run before its content.
+        let mut run = 0;
         let mut i = 0;
+        let mut content_start = 0;
         while i < data.len() {
             if !self.in_string {
                 match data[i..].iter().position(|&b| b == b'"') {
-                    None => {
-                        self.inner.write_all(&data[i..])?;
-                        break;
-                    }
+                    None => break,
                     Some(p) => {
-                        self.inner.write_all(&data[i..=i + p])?;
-                        self.in_string = true;
-                        self.buf.clear();
                         i += p + 1;
+                        self.in_string = true;
+                        self.suspect = false;
+                        content_start = i;
                     }
                 }
                 continue;
             }
-            let mut j = i;
-            while j < data.len() {
-                let b = data[j];
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    break;
+            let mut closed = false;
+            let (mut escaped, mut suspect) = (self.escaped, self.suspect);
+            while i < data.len() {
+                if escaped {
+                    escaped = false;
+                    i += 1;
+                    continue;
                 }
-                j += 1;
+                match data[i..].iter().position(|&b| STRING_SPECIAL[b as usize]) {
+                    None => i = data.len(),
+                    Some(p) => {
+                        i += p;
+                        match data[i] {
+                            b'\\' => escaped = true,
+                            b'"' => {
+                                closed = true;
+                                break;
+                            }
+                            // `=` or `@`; serde never escapes either
+                            _ => suspect = true,
+                        }
+                        i += 1;
+                    }
+                }
             }
-            self.buf.extend_from_slice(&data[i..j]);
-            if j < data.len() {
-                self.emit_string()?;
-                self.inner.write_all(b"\"")?;
-                self.in_string = false;
-                i = j + 1;
-            } else {
-                i = j;
+            (self.escaped, self.suspect) = (escaped, suspect);
+            if !closed {
+                // The string goes on in the next write: keep what we have.
+                if !self.buffering {
+                    self.inner.write_all(&data[run..content_start])?;
+                    self.buf.clear();
+                    self.buffering = true;
+                }
+                self.buf.extend_from_slice(&data[content_start..]);
+                return Ok(data.len());
             }
+            // The closing quote is at `i`.
+            if self.buffering {
+                self.buf.extend_from_slice(&data[content_start..i]);
+                let content = std::mem::take(&mut self.buf);
+                if self.suspect {
+                    Self::emit_suspect(&mut self.inner, &content)?;
+                } else {
+                    self.inner.write_all(&content)?;
+                }
+                self.buf = content;
+                self.buffering = false;
+                run = i;
+            } else if self.suspect {
+                self.inner.write_all(&data[run..content_start])?;
+                Self::emit_suspect(&mut self.inner, &data[content_start..i])?;
+                run = i;
+            }
+            self.in_string = false;
+            i += 1;
         }
+        if self.in_string && !self.buffering {
+            // A string opened by the last byte of this write.
+            self.inner.write_all(&data[run..content_start])?;
+            self.buf.clear();
+            self.buffering = true;
+            return Ok(data.len());
+        }
+        self.inner.write_all(&data[run..])?;
         Ok(data.len())
     }
 
@@ -457,10 +538,17 @@ mod tests {
             assert_eq!(back["n"][2]["u"], "postgres://u@h/db");
             assert_eq!(back["plain"], v["plain"]);
         }
-        let clean = serde_json::to_string(&serde_json::json!({"a": "x=1 y@z", "b": 2})).unwrap();
-        let mut w = JsonRedactor::new(Vec::new());
-        w.write_all(clean.as_bytes()).unwrap();
-        assert_eq!(w.into_inner(), clean.as_bytes());
+        let clean = serde_json::to_string(&serde_json::json!({
+            "a": "x=1 y@z", "b": 2, "c": ["q\\\"=\"", "", "@"], "d": {"e=": "f"}
+        }))
+        .unwrap();
+        for chunk in [1, 2, 3, 5, 4096] {
+            let mut w = JsonRedactor::new(Vec::new());
+            for piece in clean.as_bytes().chunks(chunk) {
+                w.write_all(piece).unwrap();
+            }
+            assert_eq!(w.into_inner(), clean.as_bytes(), "chunks of {chunk}");
+        }
     }
 
     #[test]
