@@ -30,6 +30,7 @@ pub struct DbArgs {
     #[arg(
         long,
         env = "PGALIGN_DB_URL",
+        hide_env_values = true,
         default_value = "",
         hide_default_value = true
     )]
@@ -45,7 +46,7 @@ pub struct DesiredArgs {
     pub desired: String,
     /// A server where a temporary shadow database may be created to load SQL
     /// sources; without it pgalign starts a throwaway local PostgreSQL.
-    #[arg(long, env = "PGALIGN_SHADOW_URL")]
+    #[arg(long, env = "PGALIGN_SHADOW_URL", hide_env_values = true)]
     pub shadow: Option<String>,
 }
 
@@ -171,7 +172,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct WizardArgs {
     /// The live database (also PGALIGN_DB_URL).
-    #[arg(long, env = "PGALIGN_DB_URL")]
+    #[arg(long, env = "PGALIGN_DB_URL", hide_env_values = true)]
     pub db: Option<String>,
     /// The desired schema (see `pgalign diff --help`); optional with --plan,
     /// where it only serves to verify the result.
@@ -181,7 +182,7 @@ pub struct WizardArgs {
     /// --script` output…) to review and apply in place of a computed plan.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
-    #[arg(long, env = "PGALIGN_SHADOW_URL")]
+    #[arg(long, env = "PGALIGN_SHADOW_URL", hide_env_values = true)]
     pub shadow: Option<String>,
     /// Where the session's journal, backup, plan and report go.
     #[arg(long)]
@@ -258,7 +259,7 @@ pub struct LintArgs {
     /// The SQL file to lint.
     pub file: PathBuf,
     /// A database to size hazards against.
-    #[arg(long, env = "PGALIGN_DB_URL")]
+    #[arg(long, env = "PGALIGN_DB_URL", hide_env_values = true)]
     pub db: Option<String>,
     #[arg(long, value_enum, default_value = "human")]
     pub format: LintFormat,

@@ -2,5 +2,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    pgalign::commands::run(pgalign::cli::Cli::parse())
+    match pgalign::cli::Cli::try_parse() {
+        Ok(cli) => pgalign::commands::run(cli),
+        Err(e) => pgalign::commands::usage(e),
+    }
 }

@@ -61,25 +61,32 @@ pub fn sidecar_path(plan_path: &Path) -> PathBuf {
 }
 
 /// Writes the live model a plan was computed from beside the plan file
-/// (`<plan>.live.json`, mode 0600), so that a drift refusal can name what
-/// changed. Holds no data and no secrets: only the schema model.
+/// (`<plan>.live.json`, mode 0600, under a temporary name renamed over the
+/// final one: never through a planted symlink, see [`crate::util::fs`]), so
+/// that a drift refusal can name what changed. Holds no data: only the schema
+/// model, every string redacted on its way out.
 pub fn write_live_sidecar(plan_path: &Path, live: &Model) -> Result<PathBuf> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = sidecar_path(plan_path);
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
+    let f = crate::util::fs::PrivateFile::create(&path)
         .with_context(|| format!("creating {}", path.display()))?;
-    // Streamed: the model of a large schema is over 100 MB of JSON.
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, f);
+    // Streamed: the model of a large schema is over 100 MB of JSON. The
+    // redactor gets 64 kB writes and passes them on in large pieces.
+    let mut out = std::io::BufWriter::with_capacity(
+        1 << 16,
+        crate::util::redact::JsonRedactor::new(std::io::BufWriter::with_capacity(1 << 16, f)),
+    );
     serde_json::to_writer(&mut out, live)
         .map_err(std::io::Error::from)
         .and_then(|_| out.flush())
-        .and_then(|_| out.get_ref().sync_all())
+        .and_then(|_| {
+            out.into_inner()
+                .map_err(|e| e.into_error())?
+                .into_inner()
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .commit()
+        })
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }

@@ -7,10 +7,13 @@ use crate::session::journal::{self, Entry};
 use std::path::Path;
 
 /// The progress line of an event, or `None` for events the CLI does not show.
+/// Names, server messages and errors are shown escaped
+/// ([`crate::util::escape_control`]): only the line breaks of `Waiting` are real.
 pub fn progress_line(ev: &Event, total: usize) -> Option<String> {
+    use crate::util::escape_control as esc;
     Some(match ev {
         Event::StatementStarted { step, group, title } => {
-            format!("[{step}/{total}] group {group}: {title} …")
+            format!("[{step}/{total}] group {group}: {} …", esc(title))
         }
         Event::StatementFinished {
             step,
@@ -21,14 +24,16 @@ pub fn progress_line(ev: &Event, total: usize) -> Option<String> {
             duration.as_millis(),
             if *rows == 1 { "" } else { "s" }
         ),
-        Event::Notice { message, .. } => format!("    server {message}"),
-        Event::StatementFailed { step, error } => format!("[{step}/{total}] FAILED: {error}"),
+        Event::Notice { message, .. } => format!("    server {}", esc(message)),
+        Event::StatementFailed { step, error } => {
+            format!("[{step}/{total}] FAILED: {}", esc(&error.to_string()))
+        }
         Event::GroupCommitted { group } => format!("group {group} committed"),
         Event::GroupRolledBack { group } => format!("group {group} rolled back"),
         Event::Waiting { step, blockers } => {
             let mut s = format!("[{step}/{total}] waiting: blocked by");
             for b in blockers {
-                s.push_str(&format!("\n    {b}"));
+                s.push_str(&format!("\n    {}", esc(&b.to_string())));
             }
             s
         }

@@ -2,8 +2,11 @@
 //! checksummed — the runbooks' mandatory backup step, with the free-space check
 //! of their maintenance checklist.
 //!
-//! Both files are written under a `.partial` name and renamed only once they are
-//! complete and readable, so a file with the final name is always a verified dump.
+//! Both files are written under a fresh temporary name (`O_EXCL|O_NOFOLLOW`,
+//! mode 0600: never through a planted symlink, see [`crate::util::fs`]) that
+//! pg_dump receives as its standard output, and renamed only once they are
+//! complete and readable, so a file with the final name is always a verified
+//! dump. The backup folder, when pgalign creates it, is 0700.
 
 pub mod tools;
 
@@ -87,7 +90,7 @@ fn dump_blocking(
     server_major: u32,
     database_bytes: u64,
 ) -> Result<BackupEvidence> {
-    std::fs::create_dir_all(out_dir)
+    crate::util::fs::private_dir(out_dir)
         .with_context(|| format!("creating backup folder {}", out_dir.display()))?;
     let dir = std::fs::canonicalize(out_dir)
         .with_context(|| format!("resolving backup folder {}", out_dir.display()))?;
@@ -100,55 +103,38 @@ fn dump_blocking(
     )?;
 
     let (path, schema_path) = file_names(&dir, &settings.dbname);
-    let mut partials = Partials(vec![partial(&path), partial(&schema_path)]);
-
-    create_private(&partials.0[0])?;
-    let mut cmd = tools.dump_cmd(settings);
-    cmd.args(["--format=custom", "--file"]).arg(&partials.0[0]);
-    let out = cmd
-        .output()
-        .with_context(|| format!("running {}", tools.pg_dump.display()))?;
-    tools::check(
-        &out,
-        &format!(
-            "pg_dump of {settings} (backup file {} not written)",
-            path.display()
-        ),
+    let dump = dump_into(
+        &tools,
+        settings,
+        &path,
+        &["--format=custom"],
+        "pg_dump",
+        "backup",
     )?;
-    let bytes = non_empty(&partials.0[0], &path)?;
+    let bytes = non_empty(&dump, &path)?;
     let entries = tools
-        .list_entries(&partials.0[0])
+        .list_entries(dump.temp_path())
         .with_context(|| format!("backup file {} is not a readable archive", path.display()))?;
-
-    create_private(&partials.0[1])?;
-    let mut cmd = tools.dump_cmd(settings);
-    cmd.args(["--schema-only", "--file"]).arg(&partials.0[1]);
-    let out = cmd
-        .output()
-        .with_context(|| format!("running {}", tools.pg_dump.display()))?;
-    tools::check(
-        &out,
-        &format!(
-            "pg_dump --schema-only of {settings} (schema file {} not written)",
-            schema_path.display()
-        ),
+    let schema = dump_into(
+        &tools,
+        settings,
+        &schema_path,
+        &["--schema-only"],
+        "pg_dump --schema-only",
+        "schema",
     )?;
-    let schema_bytes = non_empty(&partials.0[1], &schema_path)?;
+    let schema_bytes = non_empty(&schema, &schema_path)?;
 
     let sha = |p: &Path, name: &Path| {
         crate::util::sha256_file(p)
             .with_context(|| format!("computing the SHA-256 of {}", name.display()))
     };
-    let sha256 = sha(&partials.0[0], &path)?;
-    let schema_sha256 = sha(&partials.0[1], &schema_path)?;
-    for (from, to) in partials.0.iter().zip([&path, &schema_path]) {
-        std::fs::File::open(from)
-            .and_then(|f| f.sync_all())
-            .and_then(|_| std::fs::rename(from, to))
+    let sha256 = sha(dump.temp_path(), &path)?;
+    let schema_sha256 = sha(schema.temp_path(), &schema_path)?;
+    for (file, to) in [(dump, &path), (schema, &schema_path)] {
+        file.commit()
             .with_context(|| format!("finishing backup file {}", to.display()))?;
     }
-    partials.0.clear();
-    let _ = std::fs::File::open(&dir).and_then(|d| d.sync_all());
     Ok(BackupEvidence {
         path,
         bytes,
@@ -159,6 +145,37 @@ fn dump_blocking(
         schema_sha256,
         pg_dump_version: tools.version,
     })
+}
+
+/// Runs pg_dump with `args` into a new private file that becomes `dest` on
+/// commit (removed if the dump fails).
+fn dump_into(
+    tools: &PgTools,
+    settings: &ConnSettings,
+    dest: &Path,
+    args: &[&str],
+    what: &str,
+    kind: &str,
+) -> Result<crate::util::fs::PrivateFile> {
+    let file = crate::util::fs::PrivateFile::create(dest)
+        .with_context(|| format!("creating {kind} file {}", dest.display()))?;
+    let stdout = file
+        .file()
+        .try_clone()
+        .with_context(|| format!("creating {kind} file {}", dest.display()))?;
+    let mut cmd = tools.dump_cmd(settings);
+    cmd.args(args).stdout(stdout);
+    let out = cmd
+        .output()
+        .with_context(|| format!("running {}", tools.pg_dump.display()))?;
+    tools::check(
+        &out,
+        &format!(
+            "{what} of {settings} ({kind} file {} not written)",
+            dest.display()
+        ),
+    )?;
+    Ok(file)
 }
 
 /// `<db>_<timestamp>.dump` and `<db>_<timestamp>_schema.sql`, not yet taken.
@@ -179,7 +196,7 @@ fn file_names(dir: &Path, dbname: &str) -> (PathBuf, PathBuf) {
     loop {
         let dump = dir.join(format!("{base}.dump"));
         let schema = dir.join(format!("{base}_schema.sql"));
-        let taken = |p: &Path| p.exists() || partial(p).exists();
+        let taken = |p: &Path| std::fs::symlink_metadata(p).is_ok();
         if !taken(&dump) && !taken(&schema) {
             return (dump, schema);
         }
@@ -188,21 +205,10 @@ fn file_names(dir: &Path, dbname: &str) -> (PathBuf, PathBuf) {
     }
 }
 
-fn partial(p: &Path) -> PathBuf {
-    let mut s = p.as_os_str().to_owned();
-    s.push(".partial");
-    PathBuf::from(s)
-}
-
-/// Creates an empty file with mode 0600 for pg_dump to write into (it truncates
-/// it and keeps the mode).
-fn create_private(p: &Path) -> Result<()> {
-    crate::util::write_private(p, b"")
-        .with_context(|| format!("creating backup file {}", p.display()))
-}
-
-fn non_empty(partial: &Path, name: &Path) -> Result<u64> {
-    let bytes = std::fs::metadata(partial)
+fn non_empty(file: &crate::util::fs::PrivateFile, name: &Path) -> Result<u64> {
+    let bytes = file
+        .file()
+        .metadata()
         .with_context(|| format!("backup file {} was not written", name.display()))?
         .len();
     if bytes == 0 {
@@ -212,15 +218,4 @@ fn non_empty(partial: &Path, name: &Path) -> Result<u64> {
         );
     }
     Ok(bytes)
-}
-
-/// Partial files removed when the backup does not complete.
-struct Partials(Vec<PathBuf>);
-
-impl Drop for Partials {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = std::fs::remove_file(p);
-        }
-    }
 }

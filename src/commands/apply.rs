@@ -70,7 +70,7 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
     let printer = tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
             if let Some(line) = progress::progress_line(&ev, total) {
-                eprintln!("{line}");
+                eprintln!("{}", crate::util::redact(&line));
             }
         }
     });

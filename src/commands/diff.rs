@@ -50,7 +50,8 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     )
     .await?;
     let plan = computed.plan;
-    let text = plan::render_plan(&plan, &settings.to_string(), &crate::util::now_rfc3339());
+    let target = crate::util::redact(&settings.to_string());
+    let text = plan::render_plan(&plan, &target, &crate::util::now_rfc3339());
     let out = match args.format {
         PlanFormat::Sql => text.clone(),
         PlanFormat::Json => plan_json(&plan, &text)?,
@@ -67,7 +68,7 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
             eprintln!(
                 "pgalign: {} statement(s) written to {} (danger {}, warning {}, blocker {})",
                 plan.steps.len(),
-                path.display(),
+                crate::util::printable(&path.display().to_string()),
                 s.danger,
                 s.warning,
                 s.blocker

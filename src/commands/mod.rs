@@ -24,8 +24,31 @@ pub mod exit {
     pub const ABORTED: u8 = 130;
 }
 
+/// What clap says about a command line it did not run: `--help` and
+/// `--version` print and exit 0; a usage error (unknown flag, missing or bad
+/// value) is printed redacted and escaped and exits 1, never clap's 2, which
+/// DESIGN.md §2 reserves for "differences found".
+pub fn usage(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::from(exit::OK);
+    }
+    let text = e.render().to_string();
+    let lines: Vec<String> = text
+        .trim_end()
+        .split('\n')
+        .map(crate::util::printable)
+        .collect();
+    eprintln!("{}", lines.join("\n"));
+    ExitCode::from(exit::ERROR)
+}
+
 /// Runs the parsed command line and returns its exit code. Errors are printed
-/// to stderr as one sentence with their context chain.
+/// to stderr as one sentence with their context chain, redacted and with
+/// control characters escaped (see [`crate::util::printable`]): whatever an
+/// error carries (a mistyped URL with its password, a hostile name), the line
+/// printed holds no secret and cannot move the cursor.
 pub fn run(cli: Cli) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -74,8 +97,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 let refused = e.downcast_ref::<crate::apply::Refusal>().is_some()
                     || e.downcast_ref::<crate::plan::file::PlanError>().is_some();
                 eprintln!(
-                    "pgalign: {}: {e:#}",
-                    if refused { "refused" } else { "error" }
+                    "pgalign: {}: {}",
+                    if refused { "refused" } else { "error" },
+                    crate::util::printable(&format!("{e:#}"))
                 );
                 if refused { exit::REFUSED } else { exit::ERROR }
             }

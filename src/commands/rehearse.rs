@@ -3,6 +3,7 @@ use crate::apply::Event;
 use crate::cli::RehearseArgs;
 use crate::db::ConnSettings;
 use crate::plan;
+use crate::util::printable;
 use anyhow::{Context, Result};
 use std::fmt::Write;
 
@@ -24,12 +25,12 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
         while let Some(ev) = rx.recv().await {
             match ev {
                 Event::StatementStarted { step, title, .. } => {
-                    eprintln!("[{step}/{total}] {title} …")
+                    eprintln!("[{step}/{total}] {} …", printable(&title))
                 }
                 Event::StatementFailed { step, error } => {
-                    eprintln!("[{step}/{total}] FAILED: {error}")
+                    eprintln!("[{step}/{total}] FAILED: {}", printable(&error.to_string()))
                 }
-                Event::Notice { message, .. } => eprintln!("    server {message}"),
+                Event::Notice { message, .. } => eprintln!("    server {}", printable(&message)),
                 _ => {}
             }
         }
@@ -60,7 +61,7 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
         "step", "title", "duration", "rows"
     );
     for t in &r.steps {
-        let title: String = t.title.chars().take(width).collect();
+        let title: String = printable(&t.title).chars().take(width).collect();
         let ms = t.duration.as_secs_f64() * 1000.0;
         let _ = writeln!(
             out,
@@ -72,9 +73,13 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
         let title = plan_file
             .steps
             .get(step - 1)
-            .map(|s| s.title.as_str())
-            .unwrap_or("");
-        let _ = writeln!(out, "{step:>4}  {title:<width$}  FAILED: {error}");
+            .map(|s| printable(&s.title))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{step:>4}  {title:<width$}  FAILED: {}",
+            printable(&error.to_string())
+        );
     }
     let _ = writeln!(out, "\ntotal:               {} ms", r.total.as_millis());
     let _ = writeln!(out, "desired fingerprint: {}", r.desired_fingerprint);

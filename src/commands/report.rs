@@ -8,7 +8,16 @@ pub async fn run(args: ReportArgs) -> Result<u8> {
     if !path.is_file() {
         bail!("journal {} does not exist or is not a file", path.display());
     }
-    let records = crate::session::journal::read(path)?;
+    let contents = crate::session::journal::read_contents(path)?;
+    for t in contents.torn.iter().filter(|t| !t.noted) {
+        eprintln!(
+            "pgalign: warning: journal {}: {}",
+            crate::util::printable(&path.display().to_string()),
+            t.note()
+        );
+    }
+    // A torn line is reported as a note of its own (the report still renders).
+    let records = contents.records_with_notes();
     if records.is_empty() {
         bail!(
             "journal {} holds no entries: there is nothing to report",

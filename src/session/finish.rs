@@ -22,7 +22,8 @@ impl Wizard {
                     format!("archiving plan {} as {}", path.display(), dest.display())
                 })?;
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o400))
+                crate::util::fs::open_nofollow(&dest)
+                    .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o400)))
                     .with_context(|| format!("making {} read-only", dest.display()))?;
                 (cleanup::ARCHIVED, dest)
             }
@@ -71,7 +72,7 @@ impl Wizard {
             })?;
             self.ended = true;
         }
-        let records = super::journal::read(&self.journal_path())?;
+        let records = super::journal::read_contents(&self.journal_path())?.records_with_notes();
         let md_path = self.config.session_dir.join("report.md");
         let json_path = self.config.session_dir.join("report.json");
         let md = crate::report::render_markdown(&records);

@@ -25,18 +25,26 @@ pub fn default_sessions_base() -> PathBuf {
 
 /// Creates a new session folder: under `base` when given, else under the
 /// platform data directory (`~/.local/share/pgalign/sessions/<timestamp>`).
+/// The folders it creates, the base included, are mode 0700 from the start; a
+/// base the user made is used as it is (see [`crate::util::fs::private_dir`]).
 pub fn new_session_dir(base: Option<&Path>) -> Result<PathBuf> {
     let base = resume::sessions_base(base);
+    crate::util::fs::private_dir(&base)
+        .with_context(|| format!("creating session folder {}", base.display()))?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let mut dir = base.join(stamp.to_string());
     let mut n = 1;
-    while dir.exists() {
-        n += 1;
-        dir = base.join(format!("{stamp}-{n}"));
+    loop {
+        match crate::util::fs::new_private_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => {
+                n += 1;
+                dir = base.join(format!("{stamp}-{n}"));
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("creating session folder {}", dir.display()));
+            }
+        }
     }
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("creating session folder {}", dir.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-    Ok(dir)
 }

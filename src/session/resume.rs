@@ -442,20 +442,12 @@ impl Resumable {
     }
 }
 
-/// True when a source's text carries a password (`postgres://u:pw@…`,
-/// `password=…`).
+/// True when a source's text carries a password or a token: exactly what
+/// the journal's redaction would change (see [`crate::util::redact`]), so a
+/// source is journaled whole or not at all, never as a redacted command that
+/// `--resume` would then run.
 fn holds_password(s: &str) -> bool {
-    if let Some(rest) = s
-        .strip_prefix("postgres://")
-        .or_else(|| s.strip_prefix("postgresql://"))
-    {
-        let authority = rest.split(['/', '?']).next().unwrap_or("");
-        return authority
-            .rsplit_once('@')
-            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
-            || rest.contains("password=");
-    }
-    s.contains("password=")
+    crate::util::redact::holds_secret(s)
 }
 
 /// What the wizard journals at session start for a later `--resume`.

@@ -49,7 +49,7 @@ pub async fn generate_plan(config: &Config) -> Result<PlanState> {
     };
     let text = plan::render_plan(
         &plan,
-        &config.target.to_string(),
+        &crate::util::redact(&config.target.to_string()),
         &crate::util::now_rfc3339(),
     );
     let path = config.session_dir.join("plan.sql");

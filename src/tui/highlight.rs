@@ -5,7 +5,11 @@
 //! `-- pgalign:` marker at top level, so highlighting can restart from a fresh
 //! parser state at the nearest marker above the first visible line instead of
 //! from the top of a 100,000-line file.
+//!
+//! What is shown is escaped ([`escape_code`]): an identifier holding ESC or CR
+//! cannot reach the terminal; the plan's bytes are not changed.
 
+use crate::util::escape::escape_code;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use std::cell::RefCell;
@@ -67,7 +71,7 @@ impl Highlighter {
         if !color {
             return lines[start..end]
                 .iter()
-                .map(|l| Line::raw(l.clone()))
+                .map(|l| Line::raw(escape_code(l).into_owned()))
                 .collect();
         }
         let missing = (start..end).any(|i| !self.cache.borrow().contains_key(&i));
@@ -83,7 +87,7 @@ impl Highlighter {
                         .map(|(st, text)| Span::styled(text.clone(), *st))
                         .collect::<Vec<_>>(),
                 ),
-                None => Line::raw(lines[i].clone()),
+                None => Line::raw(escape_code(&lines[i]).into_owned()),
             })
             .collect()
     }
@@ -113,12 +117,12 @@ impl Highlighter {
                         let fg = st.foreground;
                         (
                             Style::default().fg(Color::Rgb(fg.r, fg.g, fg.b)),
-                            text.trim_end_matches('\n').to_string(),
+                            escape_code(text.trim_end_matches('\n')).into_owned(),
                         )
                     })
                     .filter(|(_, t)| !t.is_empty())
                     .collect(),
-                Err(_) => vec![(Style::default(), line.clone())],
+                Err(_) => vec![(Style::default(), escape_code(line).into_owned())],
             };
             if i >= start {
                 cache.insert(i, spans);

@@ -79,10 +79,14 @@ impl PlanView {
                     });
                     top = Some(Severity::Danger);
                 }
-                notes.extend(hazards.iter().map(|h| Annotation {
-                    severity: h.severity,
-                    text: format!("{}: {}", h.id, h.detail),
-                }));
+                // Details name objects: shown escaped, never raw.
+                notes.extend(
+                    hazards.iter().map(|h| Annotation {
+                        severity: h.severity,
+                        text: crate::util::escape_control(&format!("{}: {}", h.id, h.detail))
+                            .into_owned(),
+                    }),
+                );
                 let line = line.saturating_sub(1);
                 StatementMark {
                     line,

@@ -110,7 +110,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .map(|(step, s)| {
             Line::from(vec![
                 status_cell(app, &p, s),
-                Span::raw(format!("{:>3}. {}", step.number, step.title)),
+                Span::raw(format!(
+                    "{:>3}. {}",
+                    step.number,
+                    crate::util::escape_control(&step.title)
+                )),
             ])
         })
         .collect();
@@ -161,7 +165,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             let code = e.sqlstate.clone().unwrap_or_else(|| "-".into());
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<18}", "server said"), p.dim()),
-                Span::styled(format!("ERROR {code}: {}", e.message), p.bad()),
+                Span::styled(
+                    format!("ERROR {code}: {}", crate::util::escape_control(&e.message)),
+                    p.bad(),
+                ),
             ]));
             if let Some(d) = &e.detail {
                 lines.push(kv(&p, "detail", d.clone()));

@@ -75,7 +75,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                         format!("  {mark} "),
                         top.map(|t| p.severity(t)).unwrap_or_default(),
                     ),
-                    Span::raw(format!("{:>3}. {}", s.number, s.title)),
+                    Span::raw(format!(
+                        "{:>3}. {}",
+                        s.number,
+                        crate::util::escape_control(&s.title)
+                    )),
                 ]));
             }
             if plan.file.steps.len() > 12 {

@@ -34,7 +34,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 pub(crate) fn kv(p: &Palette, label: &str, value: impl Into<String>) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("  {label:<18}"), p.dim()),
-        Span::raw(value.into()),
+        Span::raw(crate::util::escape_control(&value.into()).into_owned()),
     ])
 }
 
@@ -71,6 +71,6 @@ pub(crate) fn status(p: &Palette, ok: bool, word: &str, rest: impl Into<String>)
     };
     Line::from(vec![
         Span::styled(format!("  {glyph} {word}"), style),
-        Span::raw(format!(" {}", rest.into())),
+        Span::raw(format!(" {}", crate::util::escape_control(&rest.into()))),
     ])
 }

@@ -47,7 +47,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             ));
             lines.push(Line::raw(""));
             for r in &v.remaining {
-                lines.push(Line::raw(format!("    - {r}")));
+                lines.push(Line::raw(format!(
+                    "    - {}",
+                    crate::util::escape_control(r)
+                )));
             }
             lines.push(Line::raw(""));
             lines.push(kv(&p, "fingerprint", v.fingerprint.clone()));

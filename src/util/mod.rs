@@ -1,4 +1,13 @@
-//! Small helpers shared by several modules.
+//! Small helpers shared by several modules, below everything else: nothing
+//! here imports a module above `util`.
+
+pub mod escape;
+pub mod fs;
+pub mod redact;
+
+pub use escape::{escape_control, printable};
+pub use fs::write_private;
+pub use redact::redact;
 
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -48,21 +57,6 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
-}
-
-/// Writes `contents` to `path` created with mode 0600 (plans, journals and reports
-/// may name internal objects; they never hold secrets, but stay private anyway).
-pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(contents)?;
-    f.sync_all()
 }
 
 /// Step numbers as `1, 2, 5`, or `none` (apply progress, Apply screen, report).
