@@ -182,6 +182,12 @@ fn sec_cluster_another_local_user_cannot_reach_the_throwaway_server() {
     }
     assert_eq!(root_reaches(&cluster), "reached");
     assert!(cluster.tcp_settings("postgres").is_none());
+    // Its URL (what practice hands the wizard as --shadow) reads back as the socket.
+    let back = pgalign::db::ConnSettings::parse_quiet(&cluster.url("shop")).unwrap();
+    assert_eq!(
+        (back.host.as_str(), back.port, back.dbname.as_str()),
+        (root.as_str(), cluster.port(), "shop")
+    );
 
     let Some(ids) = attacker() else {
         return;
