@@ -12,7 +12,9 @@
 //! ([`isolated_command`]): none of pgalign's secrets reach the server.
 //!
 //! Settings are written into `postgresql.conf`, never passed through
-//! `pg_ctl -o` (a shell), so a `TMPDIR` with spaces or quotes works.
+//! `pg_ctl -o` (a shell), so a `TMPDIR` with spaces or quotes works. pgalign
+//! reads and writes the folder (which the server user owns) as that user
+//! (`as_server`), never following a link planted there.
 //!
 //! PostgreSQL refuses to run as root; when pgalign runs as root the server runs
 //! as the unprivileged system user `pgalign` (created when missing).
@@ -269,23 +271,74 @@ fn random_password() -> Result<String> {
     Ok(hex::encode(bytes))
 }
 
-/// Creates `path` (never following a link, never reusing a file) with mode
-/// 0600, owned by the server user, holding `text`.
-fn create_server_file(path: &Path, text: &str, ident: Option<(u32, u32)>) -> Result<()> {
-    use std::io::Write;
+/// Runs `f` with this thread's file-system identity (Linux `setfsuid`) set to
+/// the server user's, when there is one. The cluster's folder belongs to that
+/// user, and whoever is superuser on a throwaway server can run commands as
+/// it: root must not follow a link planted there, nor read what that user
+/// cannot. Files `f` creates belong to the server user.
+fn as_server<T>(ident: Option<(u32, u32)>, f: impl FnOnce() -> T) -> T {
+    let Some((uid, gid)) = ident else {
+        return f();
+    };
+    struct Restore(libc::uid_t, libc::gid_t);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: plain system calls on this thread's own credentials.
+            unsafe {
+                libc::setfsuid(self.0);
+                libc::setfsgid(self.1);
+            }
+        }
+    }
+    // SAFETY: as above; each returns the previous id.
+    let _restore = unsafe {
+        let old_gid = libc::setfsgid(gid) as libc::gid_t;
+        let old_uid = libc::setfsuid(uid) as libc::uid_t;
+        Restore(old_uid, old_gid)
+    };
+    f()
+}
+
+fn no_follow(path: &Path, write: bool, create: bool) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    std::fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .truncate(write && !create)
+        .create_new(create)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    if let Some((uid, gid)) = ident {
-        chown(path, uid, gid)?;
-    }
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Creates `path` (never following a link, never reusing a file) with mode
+/// 0600 and `text`; as the server user (see [`as_server`]).
+fn create_server_file(path: &Path, text: &str, ident: Option<(u32, u32)>) -> Result<()> {
+    use std::io::Write;
+    as_server(ident, || {
+        no_follow(path, true, true)?.write_all(text.as_bytes())
+    })
+    .with_context(|| format!("creating {}", path.display()))
+}
+
+/// Replaces the contents of the server's file `path`, as the server user.
+fn write_server_file(path: &Path, text: &str, ident: Option<(u32, u32)>) -> Result<()> {
+    use std::io::Write;
+    as_server(ident, || {
+        no_follow(path, true, false)?.write_all(text.as_bytes())
+    })
+    .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads the server's file `path`, as the server user.
+fn read_server_file(path: &Path, ident: Option<(u32, u32)>) -> Result<String> {
+    use std::io::Read;
+    as_server(ident, || {
+        let mut text = String::new();
+        no_follow(path, false, false)?.read_to_string(&mut text)?;
+        Ok::<_, std::io::Error>(text)
+    })
+    .with_context(|| format!("reading {}", path.display()))
 }
 
 /// A string in `postgresql.conf` syntax: single quotes doubled, backslashes
@@ -485,7 +538,7 @@ impl Cluster {
         }
         let out = cmd.output();
         if password.is_some() {
-            std::fs::remove_file(&pwfile)
+            as_server(ident, || std::fs::remove_file(&pwfile))
                 .with_context(|| format!("removing {}", pwfile.display()))?;
         }
         let out = out.with_context(|| format!("running {}", bins.path("initdb").display()))?;
@@ -495,9 +548,11 @@ impl Cluster {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        let hba = data.join("pg_hba.conf");
-        std::fs::write(&hba, server_hba(password.is_some()))
-            .with_context(|| format!("writing {}", hba.display()))
+        write_server_file(
+            &data.join("pg_hba.conf"),
+            &server_hba(password.is_some()),
+            ident,
+        )
     }
 
     /// Writes the settings into `postgresql.conf` and starts the server with
@@ -511,16 +566,15 @@ impl Cluster {
         tcp: bool,
     ) -> Result<()> {
         let conf = self.root.join("data").join("postgresql.conf");
-        let initdb_conf = std::fs::read_to_string(&conf)
-            .with_context(|| format!("reading {}", conf.display()))?;
+        let initdb_conf = read_server_file(&conf, ident)?;
         let mut last_err = String::new();
         for _attempt in 0..5 {
             let port = free_port()?;
-            std::fs::write(
+            write_server_file(
                 &conf,
-                format!("{initdb_conf}{}", server_conf(socket_dir, port, tcp)),
-            )
-            .with_context(|| format!("writing {}", conf.display()))?;
+                &format!("{initdb_conf}{}", server_conf(socket_dir, port, tcp)),
+                ident,
+            )?;
             let out = self
                 .server_cmd(bins, "pg_ctl", ident)
                 .args(["-D", "data", "-l", "server.log", "-w", "-t", "60", "start"])
@@ -532,7 +586,7 @@ impl Cluster {
                 self.port = port;
                 return Ok(());
             }
-            last_err = std::fs::read_to_string(self.root.join("server.log")).unwrap_or_default();
+            last_err = read_server_file(&self.root.join("server.log"), ident).unwrap_or_default();
             if last_err.trim().is_empty() {
                 last_err = String::from_utf8_lossy(&out.stderr).into_owned();
             }

@@ -647,3 +647,37 @@ fn sec_cluster_a_failed_initdb_or_start_leaves_no_folder_and_no_server() {
         );
     }
 }
+
+#[test]
+fn sec_cluster_root_never_follows_a_link_planted_in_the_server_users_folder() {
+    // Whoever runs as the server user (a throwaway server's superuser can)
+    // owns the cluster's folder while root writes its settings there.
+    if !is_root() {
+        eprintln!("skipping: the folder belongs to another user only when pgalign runs as root");
+        return;
+    }
+    // A root-only file the planted link points at.
+    let vault = temp_dir();
+    let secret = "secret-canary-root-file\n";
+    std::fs::write(vault.path().join("postgresql.conf"), secret).unwrap();
+    std::fs::write(vault.path().join("pg_hba.conf"), secret).unwrap();
+    // After the real initdb, `data` becomes a link into the vault.
+    let spy = spy(&[(
+        "initdb",
+        &format!(
+            "'{{real}}/initdb' \"$@\" || exit 1\nmv data data.real && ln -s '{}' data",
+            vault.path().display()
+        ),
+    )]);
+    let bins = ServerBinaries::at(&spy.bin).unwrap();
+    let err = format!("{:#}", Cluster::start_with(&bins).unwrap_err());
+    assert!(err.contains("pg_hba.conf"), "{err}");
+    assert!(!err.contains("secret-canary"), "{err}");
+    for file in ["postgresql.conf", "pg_hba.conf"] {
+        assert_eq!(
+            std::fs::read_to_string(vault.path().join(file)).unwrap(),
+            secret,
+            "root wrote through the planted link into {file}"
+        );
+    }
+}
