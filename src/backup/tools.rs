@@ -1,7 +1,9 @@
 //! Finding `pg_dump`/`pg_restore` that can read the server, running them with
-//! connection settings in the environment only, and checking free disk space.
+//! connection settings in the environment only (an environment built for them,
+//! not pgalign's: `db::pg_env`), and checking free disk space.
 
 use crate::db::ConnSettings;
+use crate::db::pg_env::isolated_command;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -54,7 +56,7 @@ impl PgTools {
     }
 
     fn probe(pg_dump: PathBuf, pg_restore: PathBuf) -> Option<PgTools> {
-        let out = Command::new(&pg_dump).arg("--version").output().ok()?;
+        let out = isolated_command(&pg_dump).arg("--version").output().ok()?;
         if !out.status.success() {
             return None;
         }
@@ -81,7 +83,7 @@ impl PgTools {
     /// Number of TOC entries `pg_restore --list` reads from an archive; an error
     /// (with pg_restore's message) when it cannot read it.
     pub fn list_entries(&self, archive: &Path) -> Result<usize> {
-        let out = Command::new(&self.pg_restore)
+        let out = isolated_command(&self.pg_restore)
             .arg("--list")
             .arg(archive)
             .stdin(Stdio::null())
@@ -95,9 +97,10 @@ impl PgTools {
     }
 }
 
+/// A client tool connecting to `settings`: its environment is that connection
+/// and nothing else of pgalign's ([`ConnSettings::client_command`]).
 fn tool_cmd(path: &Path, settings: &ConnSettings) -> Command {
-    let mut cmd = Command::new(path);
-    settings.apply_env(&mut cmd);
+    let mut cmd = settings.client_command(path);
     cmd.stdin(Stdio::null());
     cmd
 }

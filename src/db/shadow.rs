@@ -7,7 +7,7 @@ use super::conn::{ConnSettings, connect};
 use crate::catalog::{self, Inspected};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Where the desired schema comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +100,18 @@ pub fn run_psql(
     file: Option<&Path>,
     stdin_sql: Option<&[u8]>,
 ) -> Result<()> {
-    let mut cmd = Command::new(psql_path());
-    target.apply_env(&mut cmd);
+    // psql's environment is the target's connection and nothing else of
+    // pgalign's (no other target's password).
+    let mut cmd = target.client_command(psql_path());
     cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc"]);
-    cmd.env("PGOPTIONS", "-c client_min_messages=warning");
+    let quiet = "-c client_min_messages=warning";
+    cmd.env(
+        "PGOPTIONS",
+        match &target.options {
+            Some(options) => format!("{options} {quiet}"),
+            None => quiet.to_string(),
+        },
+    );
     match file {
         Some(f) => {
             cmd.arg("-f").arg(f);
@@ -236,9 +244,9 @@ pub async fn load_sql(target: &ConnSettings, src: &DesiredSource) -> Result<()> 
     tokio::task::spawn_blocking(move || -> Result<()> {
         match &src {
             DesiredSource::Command(cmd) => {
-                let out = Command::new("sh")
-                    .arg("-c")
-                    .arg(cmd)
+                // The operator's environment minus pgalign's secrets (unless
+                // the command names them).
+                let out = super::pg_env::shell_command(cmd)
                     .stdin(Stdio::null())
                     .stderr(Stdio::inherit())
                     .output()

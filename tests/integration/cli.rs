@@ -241,7 +241,8 @@ fn a_wrong_password_is_a_clear_error_without_the_secret() {
     let admin = admin();
     let url = format!(
         "postgres://nobody:s3cr3t-pw@{}:{}/postgres",
-        admin.host, admin.port
+        pgalign::db::conninfo::pct(&admin.host),
+        admin.port
     );
     let o = run(&["inspect", "--db", &url]);
     assert_eq!(o.status.code(), Some(1));

@@ -5,7 +5,7 @@
 #[path = "conn_server.rs"]
 mod server;
 
-use crate::support::{admin, block_on, pgalign, stderr};
+use crate::support::{block_on, pgalign, stderr};
 use pgalign::db::{ConnSettings, ConnectErrorKind};
 use server::*;
 use std::os::unix::fs::PermissionsExt;
@@ -265,8 +265,10 @@ fn conn_client_certificate_authenticates() {
 
 #[test]
 fn conn_server_without_tls_is_refused_when_tls_is_required() {
-    // The shared test cluster has TLS off.
-    let mut s = admin();
+    // A cluster with TLS off; TLS needs TCP (the shared test cluster listens on
+    // its socket only), so one that also listens on 127.0.0.1, with SCRAM.
+    let cluster = pgalign::db::cluster::Cluster::start_tcp().unwrap();
+    let mut s = cluster.tcp_settings("postgres").unwrap();
     s.sslmode = "require".into();
     let msg = fails(&s, ConnectErrorKind::ServerWithoutTls);
     assert!(

@@ -67,7 +67,9 @@ fn server_uid_gid(data: &Path) -> (u32, u32) {
 
 pub fn server() -> &'static TlsServer {
     SERVER.get_or_init(|| {
-        let cluster = Cluster::start().expect("starting the TLS test cluster");
+        // TLS needs TCP: the one kind of cluster that listens on 127.0.0.1
+        // (SCRAM, a random superuser password); setup goes through its socket.
+        let cluster = Cluster::start_tcp().expect("starting the TLS test cluster");
         let data = cluster.root().join("data");
         // Client-side files live in the cluster's directory: removed with it.
         let files = cluster.root().join("client");

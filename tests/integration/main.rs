@@ -15,5 +15,6 @@ mod lint;
 mod rehearse;
 mod report;
 mod security_io;
+mod security_cluster;
 mod tui;
 mod unmanaged;

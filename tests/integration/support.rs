@@ -1,5 +1,6 @@
 //! Shared test helpers: a throwaway cluster for the whole test binary (stopped
-//! by an `atexit` hook), a fresh database per test, and the pgalign binary.
+//! by an `atexit` hook; private like every throwaway cluster: a unix socket in a
+//! 0700 folder, no TCP), a fresh database per test, and the pgalign binary.
 //!
 //! - `PGALIGN_TEST_URL=postgres://…/postgres`: use that server instead (the
 //!   role needs CREATEDB).
@@ -9,6 +10,7 @@
 
 use pgalign::db::ConnSettings;
 use pgalign::db::cluster::Cluster;
+use pgalign::db::conninfo::pct;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,13 +62,20 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The database's URL (with its password, if any). A socket directory is
+    /// percent-encoded as the host (`postgres://postgres@%2Ftmp%2F…:port/db`).
     pub fn url(&self) -> String {
         let s = &self.settings;
         match &s.password {
-            Some(pw) => format!(
-                "postgres://{}:{}@{}:{}/{}",
-                s.user, pw, s.host, s.port, s.dbname
-            ),
+            Some(pw) => {
+                let url = s.redacted_url();
+                let user = format!("postgres://{}@", pct(&s.user));
+                url.replacen(
+                    &user,
+                    &format!("postgres://{}:{}@", pct(&s.user), pct(pw)),
+                    1,
+                )
+            }
             None => s.redacted_url(),
         }
     }
