@@ -152,10 +152,9 @@ pub fn prepare(text: &str) -> Prepared {
                     if cmd.starts_with("\\g") {
                         out[i] = b';';
                         semicolons.push(i);
-                        stmt_start = i + 1;
+                        stmt_start = end;
                         depth = 0;
-                    }
-                    if skip_trivia(&text[stmt_start..i]).is_empty() {
+                    } else if skip_trivia(&text[stmt_start..i]).is_empty() {
                         stmt_start = end;
                     }
                     meta.push(MetaCommand {
@@ -401,6 +400,10 @@ mod tests {
         assert!(p.sql.contains("COPY t (a) FROM stdin;") && p.sql.contains("SELECT 'a;\\';"));
         assert_eq!(p.semicolons.len(), 2);
         assert_eq!(p.copies, vec![text.find("1\n2").unwrap() - 1]);
+        // `\g` ends a statement (this used to slice backwards and panic).
+        let p = prepare("SELECT 1 \\g |cat\nSELECT 2;\n");
+        assert_eq!(p.semicolons.len(), 2);
+        assert_eq!(p.meta[0].text, "\\g |cat");
     }
 
     #[test]

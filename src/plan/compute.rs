@@ -29,9 +29,11 @@ pub async fn compute(
     // cores: reading them one after the other, each on two connections, was
     // no faster, and two connections per side slower; see docs/benchmarks.md).
     let (stop, cancel) = crate::db::cancel::pair();
+    // Both sides boxed: their futures are large, and a debug build copies them
+    // on the stack of the thread that polls (the wizard's 2 MB workers).
     let live_side = async {
         let live = tokio::select! {
-            r = crate::catalog::inspect(target) => Some(r),
+            r = Box::pin(crate::catalog::inspect(target)) => Some(r),
             () = cancel.cancelled() => None,
         };
         if matches!(live, Some(Err(_))) {
@@ -41,7 +43,7 @@ pub async fn compute(
     };
     let desired_side = async {
         // Returns once its command, psql and shadow database are gone.
-        let want = inspect_desired_until(&source, shadow, &cancel).await;
+        let want = Box::pin(inspect_desired_until(&source, shadow, &cancel)).await;
         if want.is_err() {
             stop.cancel();
         }

@@ -2,7 +2,7 @@
 //! (`tui/state.rs`), and `TestBackend` snapshots of every screen (`tui/screens.rs`).
 
 mod external;
-mod fixtures;
+pub mod fixtures;
 mod resume;
 mod screens;
 mod state;
