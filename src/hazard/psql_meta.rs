@@ -171,17 +171,26 @@ fn copy(args: &str) -> Verdict {
     }
 }
 
+/// The file of `\i`/`\ir`, read as psql reads it, or refused where psql's
+/// reading (quotes joined to words, `''`, `~`, variables) could differ from ours.
 fn include(args: &str, relative: bool) -> Verdict {
+    let refused = |why: &str| Verdict::Refused(why.to_string());
     let path = args.trim();
-    let path = ['\'', '"']
-        .iter()
-        .find_map(|q| path.strip_prefix(*q).and_then(|p| p.strip_suffix(*q)))
-        .unwrap_or(path);
+    let path = match path.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')) {
+        Some(inner) if !inner.contains('\'') => inner,
+        _ if path.contains(['\'', '"']) => {
+            return refused("quotes its file name in a way pgalign does not read");
+        }
+        _ => path,
+    };
     if path.is_empty() {
-        return Verdict::Refused("names no file".into());
+        return refused("names no file");
     }
     if path.contains(':') {
-        return Verdict::Refused("names its file through a psql variable".into());
+        return refused("names its file through a psql variable");
+    }
+    if path.starts_with('~') {
+        return refused("names a file in a home directory");
     }
     Verdict::Include {
         path: path.to_string(),
@@ -369,7 +378,16 @@ mod tests {
                 relative: true
             }
         );
-        assert!(matches!(judge("i", ":file"), Verdict::Refused(_)));
+        for odd in [
+            ":file",
+            "\"x.sql\"",
+            "'a'b.sql",
+            "'it''s.sql'",
+            "~/x.sql",
+            "",
+        ] {
+            assert!(matches!(judge("i", odd), Verdict::Refused(_)), "{odd}");
+        }
     }
 
     #[test]
