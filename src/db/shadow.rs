@@ -233,6 +233,10 @@ async fn inspect_desired_sized(
         move || check_desired_files(&src)
     })
     .await??;
+    // A live side that failed at once (no such database) spares the start of a
+    // throwaway server, which cannot be interrupted and takes seconds.
+    tokio::task::yield_now().await;
+    cancel.check()?;
     let host = tokio::task::spawn_blocking({
         let shadow = shadow.map(str::to_string);
         move || ShadowHost::new(shadow.as_deref())

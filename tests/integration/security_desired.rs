@@ -414,26 +414,57 @@ fn a_failing_live_side_is_reported_without_waiting_for_the_desired_one() {
     let missing = live
         .settings
         .with_dbname(&unique("no_such_db").replace('-', "_"));
-    // A duration no other process uses, to find its sleep afterwards.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos()
-        % 1000;
-    let sleep = format!("sleep 30.{nanos:03}7");
-    let started = Instant::now();
-    let o = run(&[
-        "diff",
-        "--db",
-        &url_of(&missing),
-        "--desired",
-        &format!("cmd:{sleep}; echo 'CREATE TABLE t (id int);'"),
-    ]);
-    let took = started.elapsed();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
-    assert!(took < Duration::from_secs(20), "reported after {took:?}");
-    assert_eq!(processes_with(&sleep), 0, "the desired command was stopped");
+    let shadow = url_of(&admin());
+    let missing = url_of(&missing);
+    // On --shadow (no throwaway server to start, which cannot be interrupted),
+    // then on a throwaway server; the bounds are far below the sleeps.
+    for (with_shadow, secs, bound) in [(true, 60, 20), (false, 120, 60)] {
+        // A duration no other process uses, to look for its sleep afterwards.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+            % 1000;
+        let sleep = format!("sleep {secs}.{nanos:03}7");
+        let desired = format!("cmd:{sleep}; echo 'CREATE TABLE t (id int);'");
+        let mut args = vec!["diff", "--db", &missing, "--desired", &desired];
+        if with_shadow {
+            args.extend(["--shadow", &shadow]);
+        }
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let started = Instant::now();
+        let child = pgalign()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let o = child.wait_with_output().unwrap();
+        let took = started.elapsed();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+        assert!(
+            took < Duration::from_secs(bound),
+            "shadow {with_shadow}: reported after {took:?}"
+        );
+        assert_eq!(processes_with(&sleep), 0, "the desired command was stopped");
+        let left = block_on({
+            let admin = admin();
+            async move {
+                let c = pgalign::db::connect(&admin).await.unwrap();
+                let pattern = format!("pgalign\\_shadow\\_{pid}\\_%");
+                c.query_one(
+                    "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+                    &[&pattern],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+            }
+        });
+        assert_eq!(left, 0, "the shadow database was dropped");
+    }
 }
 
 #[test]
