@@ -195,6 +195,10 @@ pub struct WizardArgs {
     /// `online` (default) or `offline` (see `pgalign diff --help`).
     #[arg(long, value_enum, default_value = "online")]
     pub strategy: StrategyArg,
+    /// Plan even when the desired schema would drop most of the live tables or
+    /// schemas (see `pgalign diff --help`); without it the reviewer types the count.
+    #[arg(long)]
+    pub allow_drop_all: bool,
     /// Reopen the session of this journal at its Apply step to continue an
     /// interrupted apply: the signed-off plan is checked unchanged, committed
     /// groups are never run again. Needs the same --db.
@@ -242,6 +246,12 @@ pub struct DiffArgs {
     /// `offline`: the plain forms, for a window with writes paused.
     #[arg(long, value_enum, default_value = "online")]
     pub strategy: StrategyArg,
+    /// Plan even when the desired schema would drop every table, or more than
+    /// half of the tables or schemas (an empty or truncated source is the usual
+    /// cause). Without it such a plan starts with a blocker that `apply` refuses;
+    /// with it, the first drop carries a danger naming the count.
+    #[arg(long)]
+    pub allow_drop_all: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -25,6 +25,7 @@ pub const CHECKLIST: [&str; 5] = [
 pub const OPERATOR_FIELD: &str = "Operator (your name)";
 pub const ROLLBACK_OWNER_FIELD: &str = "Rollback owner";
 pub const REVIEWER_FIELD: &str = "Reviewer (type your name to sign off)";
+pub const DROP_ALL_FIELD: &str = "Count (type it to plan the drop anyway)";
 pub const CONTINUE: &str = "Continue";
 
 pub const TITLE: &str = "pgalign";
@@ -60,6 +61,7 @@ pub const IMPORT_RUNNING: &str =
 pub const NO_DIFFERENCES: &str = "no differences: the live schema already matches the desired one";
 
 // Review.
+pub const DROP_ALL_NOTE: &str = "The plan's first step is a blocker: it would drop most of the live schema. If the desired source is right, type the count it names and press Enter: the plan is computed again with that drop allowed, and you sign it off as usual.";
 pub const SIGN_OFF_NOTE: &str =
     "Signing off binds your name to this exact plan (SHA-256) and acknowledges its DANGER hazards.";
 pub const DROP_MARK: &str = "drops stored data: a table or a column";

@@ -35,11 +35,22 @@ pub fn plan_json(plan: &Plan, text: &str) -> Result<String> {
     Ok(serde_json::to_string_pretty(&v)? + "\n")
 }
 
+/// `--allow-drop-all` as the planner's option (without it, a plan that would
+/// drop most of the live schema starts with a blocker).
+pub fn drop_all(allowed: bool) -> plan::DropAll {
+    if allowed {
+        plan::DropAll::Allow
+    } else {
+        plan::DropAll::Refuse
+    }
+}
+
 pub async fn run(args: DiffArgs) -> Result<u8> {
     let opts = PlanOptions {
         additive: args.additive,
         scope: args.scope.scope(),
         strategy: args.strategy.into(),
+        drop_all: drop_all(args.allow_drop_all),
         ..Default::default()
     };
     let (settings, computed) = compute(
@@ -50,6 +61,12 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     )
     .await?;
     let plan = computed.plan;
+    // The drop-all blocker is the plan's first step: say so where CI logs show it.
+    if plan::diff::guard_count(&plan.steps).is_some()
+        && let Some(h) = plan.steps[0].hazards.first()
+    {
+        eprintln!("pgalign: blocker: {}", h.detail);
+    }
     let target = crate::util::redact(&settings.to_string());
     let text = plan::render_plan(&plan, &target, &crate::util::now_rfc3339());
     let out = match args.format {

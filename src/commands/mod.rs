@@ -73,6 +73,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 config: None,
                 scope: Default::default(),
                 strategy: Default::default(),
+                allow_drop_all: false,
                 resume: None,
             }));
         let interactive = matches!(command, Command::Wizard(_) | Command::Practice(_));

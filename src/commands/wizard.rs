@@ -87,6 +87,7 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
         plan_options: crate::plan::PlanOptions {
             scope: args.scope.scope(),
             strategy: args.strategy.into(),
+            drop_all: super::diff::drop_all(args.allow_drop_all),
             ..Default::default()
         },
     };

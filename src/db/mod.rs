@@ -2,6 +2,7 @@
 //! ephemeral local cluster, and the shadow database that materialises a desired
 //! schema.
 
+pub mod cancel;
 pub mod cluster;
 pub mod conn;
 pub mod connect;

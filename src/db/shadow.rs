@@ -2,6 +2,7 @@
 //! name order, or a command's standard output) loaded into a temporary shadow
 //! database — on `--shadow URL`, or on an ephemeral local cluster.
 
+use super::cancel::{self, Cancel};
 use super::cluster::Cluster;
 use super::conn::{ConnSettings, connect};
 use crate::catalog::{self, Inspected};
@@ -95,10 +96,22 @@ pub fn psql_path() -> PathBuf {
 
 /// Runs SQL from `file` (or from `stdin_sql`) against `target` with psql and
 /// `ON_ERROR_STOP`; an error names the file and line as psql reports them.
+/// psql runs whatever meta-commands the SQL holds: desired SQL is checked
+/// first (see [`check_desired_sql`]).
 pub fn run_psql(
     target: &ConnSettings,
     file: Option<&Path>,
     stdin_sql: Option<&[u8]>,
+) -> Result<()> {
+    psql_until(target, file, stdin_sql, &Cancel::never())
+}
+
+/// [`run_psql`], killed when `cancel` fires.
+fn psql_until(
+    target: &ConnSettings,
+    file: Option<&Path>,
+    stdin_sql: Option<&[u8]>,
+    cancel: &Cancel,
 ) -> Result<()> {
     // psql's environment is the target's connection and nothing else of
     // pgalign's (no other target's password).
@@ -133,7 +146,7 @@ pub fn run_psql(
             let _ = stdin.write_all(&sql);
         });
     }
-    let out = child.wait_with_output().context("waiting for psql")?;
+    let out = cancel::wait_or_kill(child, cancel).context("waiting for psql")?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let what = match file {
@@ -188,25 +201,69 @@ impl ShadowHost {
 /// on this side). SQL sources go into a fresh temporary database that is
 /// dropped afterwards, whatever happens.
 pub async fn inspect_desired(src: &DesiredSource, shadow: Option<&str>) -> Result<Inspected> {
-    catalog::introspect::without_sizes(inspect_desired_sized(src, shadow)).await
+    inspect_desired_until(src, shadow, &Cancel::never()).await
 }
 
-async fn inspect_desired_sized(src: &DesiredSource, shadow: Option<&str>) -> Result<Inspected> {
+/// [`inspect_desired`], stopped when `cancel` fires: a running command or
+/// psql is killed, the shadow database dropped and the throwaway server
+/// stopped before it returns.
+pub async fn inspect_desired_until(
+    src: &DesiredSource,
+    shadow: Option<&str>,
+    cancel: &Cancel,
+) -> Result<Inspected> {
+    catalog::introspect::without_sizes(inspect_desired_sized(src, shadow, cancel)).await
+}
+
+/// `work`, or the cancellation error once `cancel` fires (dropping `work`).
+async fn until<T>(
+    cancel: &Cancel,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::select! {
+        r = work => r,
+        () = cancel.cancelled() => cancel.check().map(|_| unreachable!("cancelled")),
+    }
+}
+
+async fn inspect_desired_sized(
+    src: &DesiredSource,
+    shadow: Option<&str>,
+    cancel: &Cancel,
+) -> Result<Inspected> {
     if let DesiredSource::Database(url) = src {
         let settings = ConnSettings::parse(url).context("parsing the desired database URL")?;
-        return catalog::inspect(&settings).await;
+        return until(cancel, catalog::inspect(&settings)).await;
     }
+    // Refused meta-commands are reported before a server is even started.
+    let files = tokio::task::spawn_blocking({
+        let src = src.clone();
+        move || check_desired_files(&src)
+    })
+    .await??;
+    // A live side that failed at once (no such database) spares the start of a
+    // throwaway server, which cannot be interrupted and takes seconds.
+    tokio::task::yield_now().await;
+    cancel.check()?;
     let host = tokio::task::spawn_blocking({
         let shadow = shadow.map(str::to_string);
         move || ShadowHost::new(shadow.as_deref())
     })
     .await??;
-    let result = load_into_temp_db(&host, src).await;
+    let result = match cancel.check() {
+        Ok(()) => load_into_temp_db(&host, src, &files, cancel).await,
+        Err(e) => Err(e),
+    };
     drop(host);
     result
 }
 
-async fn load_into_temp_db(host: &ShadowHost, src: &DesiredSource) -> Result<Inspected> {
+async fn load_into_temp_db(
+    host: &ShadowHost,
+    src: &DesiredSource,
+    files: &[PathBuf],
+    cancel: &Cancel,
+) -> Result<Inspected> {
     let name = format!(
         "pgalign_shadow_{}_{}",
         std::process::id(),
@@ -226,9 +283,9 @@ async fn load_into_temp_db(host: &ShadowHost, src: &DesiredSource) -> Result<Ins
             )
         })?;
     let target = host.admin().with_dbname(&name);
-    let loaded = load_sql(&target, src).await;
+    let loaded = load_checked(&target, src, files, cancel).await;
     let inspected = match loaded {
-        Ok(()) => catalog::inspect(&target).await,
+        Ok(()) => until(cancel, catalog::inspect(&target)).await,
         Err(e) => Err(e),
     };
     let _ = admin
@@ -237,34 +294,86 @@ async fn load_into_temp_db(host: &ShadowHost, src: &DesiredSource) -> Result<Ins
     inspected
 }
 
-/// Loads a SQL source into `target` with psql.
+/// Loads a SQL source into `target` with psql, after checking it (see
+/// [`check_desired_sql`]: nothing is run when a file holds a refused
+/// meta-command).
 pub async fn load_sql(target: &ConnSettings, src: &DesiredSource) -> Result<()> {
+    let files = tokio::task::spawn_blocking({
+        let src = src.clone();
+        move || check_desired_files(&src)
+    })
+    .await??;
+    load_checked(target, src, &files, &Cancel::never()).await
+}
+
+/// Checks every SQL file of a file or directory source, all before any runs.
+fn check_desired_files(src: &DesiredSource) -> Result<Vec<PathBuf>> {
+    let files = src.sql_files()?;
+    let root = match src {
+        DesiredSource::Dir(dir) => Some(dir.clone()),
+        _ => files
+            .first()
+            .and_then(|f| f.parent())
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
+            .map(Path::to_path_buf),
+    };
+    if let Some(root) = root {
+        let root = std::fs::canonicalize(&root)
+            .with_context(|| format!("resolving the source directory {}", root.display()))?;
+        for f in &files {
+            let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            check_desired_sql(&bytes, &f.display().to_string(), Some(f), Some(&root))?;
+        }
+    }
+    Ok(files)
+}
+
+/// Loads an already checked source (`files`: its checked SQL files).
+async fn load_checked(
+    target: &ConnSettings,
+    src: &DesiredSource,
+    files: &[PathBuf],
+    cancel: &Cancel,
+) -> Result<()> {
     let target = target.clone();
     let src = src.clone();
+    let files = files.to_vec();
+    let cancel = cancel.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
         match &src {
             DesiredSource::Command(cmd) => {
                 // The operator's environment minus pgalign's secrets (unless
                 // the command names them).
-                let out = super::pg_env::shell_command(cmd)
+                let child = super::pg_env::shell_command(cmd)
                     .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
                     .stderr(Stdio::inherit())
-                    .output()
+                    .spawn()
+                    .with_context(|| format!("running desired-schema command `{cmd}`"))?;
+                let out = cancel::wait_or_kill(child, &cancel)
                     .with_context(|| format!("running desired-schema command `{cmd}`"))?;
                 if !out.status.success() {
                     bail!("desired-schema command `{cmd}` failed with {}", out.status);
                 }
-                run_psql(&target, None, Some(&out.stdout))
+                check_desired_sql(
+                    &out.stdout,
+                    "the desired-schema command's output",
+                    None,
+                    None,
+                )?;
+                psql_until(&target, None, Some(&out.stdout), &cancel)
                     .with_context(|| format!("loading the output of `{cmd}`"))
             }
             DesiredSource::File(_) | DesiredSource::Dir(_) => {
-                for f in src.sql_files()? {
-                    let text =
-                        std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
-                    if std::str::from_utf8(&text).is_err() {
-                        bail!("{} is not valid UTF-8", f.display());
-                    }
-                    run_psql(&target, Some(&f), None)?;
+                for f in files {
+                    cancel.check()?;
+                    psql_until(&target, Some(&f), None, &cancel)?;
                 }
                 Ok(())
             }
@@ -272,4 +381,76 @@ pub async fn load_sql(target: &ConnSettings, src: &DesiredSource) -> Result<()> 
         }
     })
     .await?
+}
+
+/// How deep `\i` may nest (psql itself has no limit; a cycle never ends).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Refuses desired SQL that psql would not load as plain data (DESIGN.md §6),
+/// before psql reads any of it: a meta-command that reaches the shell, files,
+/// the environment or another database (`\!`, `\o |…`, `\copy … program`,
+/// `\setenv`, `\c`… see `hazard::psql_meta`) is an error naming `name` and
+/// the line. `\i`/`\ir` may include files inside `root` only (resolved with
+/// symlinks followed, so a link pointing out is refused), which are checked in
+/// turn; without a `root` (a command's output) nothing may be included.
+/// `file` is where the SQL was read from (`\ir` is relative to it).
+pub fn check_desired_sql(
+    bytes: &[u8],
+    name: &str,
+    file: Option<&Path>,
+    root: Option<&Path>,
+) -> Result<()> {
+    check_included(bytes, name, file, root, &mut Vec::new())
+}
+
+fn check_included(
+    bytes: &[u8],
+    name: &str,
+    file: Option<&Path>,
+    root: Option<&Path>,
+    stack: &mut Vec<PathBuf>,
+) -> Result<()> {
+    use crate::hazard::{prepass, psql_meta};
+    let text = prepass::decode(bytes, name)?;
+    let includes = psql_meta::check(&prepass::prepare(&text))
+        .map_err(|p| anyhow::anyhow!("{name}:{}: {}", p.line, p.message))?;
+    for inc in includes {
+        let at = format!("{name}:{}: `{}`", inc.line, inc.text);
+        let Some(root) = root else {
+            bail!("{at} includes a file, which a command's output may not do");
+        };
+        if stack.len() >= MAX_INCLUDE_DEPTH {
+            bail!("{at}: includes nest deeper than {MAX_INCLUDE_DEPTH} files (an include cycle?)");
+        }
+        // psql resolves `\ir` against the including file's directory and `\i`
+        // against its working directory, which is pgalign's.
+        let base = match (inc.relative, file.and_then(Path::parent)) {
+            (true, Some(dir)) => dir.to_path_buf(),
+            _ => std::env::current_dir().context("reading the current directory")?,
+        };
+        let path = base.join(&inc.path);
+        let real = std::fs::canonicalize(&path)
+            .with_context(|| format!("{at} includes {}, which cannot be read", path.display()))?;
+        if !real.starts_with(root) {
+            bail!(
+                "{at} includes {}, which is outside the source directory {}: a desired schema may include only files inside it",
+                real.display(),
+                root.display()
+            );
+        }
+        if stack.contains(&real) {
+            bail!("{at} includes {}, which includes itself", real.display());
+        }
+        let bytes = std::fs::read(&real).with_context(|| format!("reading {}", real.display()))?;
+        stack.push(real);
+        check_included(
+            &bytes,
+            &path.display().to_string(),
+            Some(&path),
+            Some(root),
+            stack,
+        )?;
+        stack.pop();
+    }
+    Ok(())
 }

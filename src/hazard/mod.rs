@@ -12,6 +12,7 @@ pub mod locks;
 pub mod parse;
 pub mod prepass;
 pub mod probe;
+pub mod psql_meta;
 pub mod render;
 pub mod rules;
 pub mod size;

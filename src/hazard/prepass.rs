@@ -1,6 +1,12 @@
 //! What psql accepts but the server grammar does not: a UTF-8 BOM, CRLF line
 //! ends, psql meta-commands and `COPY … FROM stdin` data. The pre-pass blanks
 //! them with spaces, so byte offsets and line numbers of the SQL stay exact.
+//!
+//! The same pass tells the loader of desired files which meta-commands psql
+//! would run (`psql_meta`), so it must find every backslash psql acts on: it
+//! also records where COPY data starts and the string literals psql could
+//! read differently (with `standard_conforming_strings` off, or a client
+//! encoding whose two-byte characters can end in a backslash).
 
 use anyhow::{Result, bail};
 
@@ -22,6 +28,14 @@ pub struct Prepared {
     pub meta: Vec<MetaCommand>,
     /// Byte offsets of top-level `;` (outside quotes, comments and parentheses).
     pub semicolons: Vec<usize>,
+    /// Byte offsets where `COPY … FROM stdin` data starts (blanked in `sql`).
+    pub copies: Vec<usize>,
+    /// Byte offsets of string literals whose end psql could see elsewhere:
+    /// a backslash right before a quote in a plain `'…'` string (psql reads it
+    /// as an escape when `standard_conforming_strings` is off), or a backslash
+    /// right after a non-ASCII byte (in SJIS, BIG5, GBK… that byte and the
+    /// backslash are one character).
+    pub ambiguous: Vec<usize>,
 }
 
 /// Decodes a file's bytes: strips a UTF-8 BOM, turns CRLF into LF, and refuses
@@ -73,6 +87,8 @@ pub fn prepare(text: &str) -> Prepared {
     let mut out = b.to_vec();
     let mut meta = Vec::new();
     let mut semicolons = Vec::new();
+    let mut copies = Vec::new();
+    let mut ambiguous = Vec::new();
     let mut state = State::Normal;
     let mut depth = 0i32;
     let mut stmt_start = 0usize;
@@ -84,6 +100,12 @@ pub fn prepare(text: &str) -> Prepared {
                 b'\'' => {
                     let e =
                         i > 0 && matches!(b[i - 1], b'e' | b'E') && (i < 2 || !is_ident(b[i - 2]));
+                    let end = string_end(b, i, e);
+                    if (!e && end != string_end(b, i, true))
+                        || (i + 1..end.min(b.len())).any(|k| b[k] == b'\\' && b[k - 1] >= 0x80)
+                    {
+                        ambiguous.push(i);
+                    }
                     state = State::Quote { escapes: e };
                 }
                 b'"' => state = State::Ident,
@@ -109,6 +131,7 @@ pub fn prepare(text: &str) -> Prepared {
                     depth = 0;
                     semicolons.push(i);
                     if is_copy_from_stdin(&text[stmt_start..i]) {
+                        copies.push(i + 1);
                         i = blank_copy_data(b, &mut out, i + 1);
                         stmt_start = i;
                         continue;
@@ -129,10 +152,9 @@ pub fn prepare(text: &str) -> Prepared {
                     if cmd.starts_with("\\g") {
                         out[i] = b';';
                         semicolons.push(i);
-                        stmt_start = i + 1;
+                        stmt_start = end;
                         depth = 0;
-                    }
-                    if skip_trivia(&text[stmt_start..i]).is_empty() {
+                    } else if skip_trivia(&text[stmt_start..i]).is_empty() {
                         stmt_start = end;
                     }
                     meta.push(MetaCommand {
@@ -190,7 +212,25 @@ pub fn prepare(text: &str) -> Prepared {
         sql,
         meta,
         semicolons,
+        copies,
+        ambiguous,
     }
+}
+
+/// Offset of the quote that closes the string literal opened at `open`
+/// (`b.len()` when it is never closed), read with or without backslash escapes.
+fn string_end(b: &[u8], open: usize, escapes: bool) -> usize {
+    let mut k = open + 1;
+    while k < b.len() {
+        match b[k] {
+            b'\\' if escapes => k += 1,
+            b'\'' if b.get(k + 1) == Some(&b'\'') => k += 1,
+            b'\'' => return k,
+            _ => {}
+        }
+        k += 1;
+    }
+    b.len()
 }
 
 fn is_ident(c: u8) -> bool {
@@ -248,13 +288,65 @@ pub fn skip_trivia(s: &str) -> &str {
     }
 }
 
+/// Whether a statement is `COPY … FROM STDIN`, the one statement after which
+/// psql reads the following lines as data: `FROM` and `STDIN` as keywords of
+/// the statement itself, not inside parentheses, strings or comments (`COPY
+/// (SELECT 'from stdin') TO stdout` is not one, and psql reads on as input).
 fn is_copy_from_stdin(stmt: &str) -> bool {
-    let s = skip_trivia(stmt).to_ascii_lowercase();
-    let words: Vec<&str> = s.split_whitespace().collect();
-    words.first() == Some(&"copy")
-        && words
-            .windows(2)
-            .any(|w| w[0].ends_with("from") && w[1].starts_with("stdin"))
+    let words = top_level_words(stmt);
+    words.first().map(String::as_str) == Some("copy")
+        && words.windows(2).any(|w| w[0] == "from" && w[1] == "stdin")
+}
+
+/// The lowercased words of `stmt` outside parentheses; every string, quoted
+/// identifier or dollar-quoted body counts as one word `'`.
+pub(crate) fn top_level_words(stmt: &str) -> Vec<String> {
+    let b = stmt.as_bytes();
+    let mut words = Vec::new();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            i = find(&b[i..], b"\n").map_or(b.len(), |p| i + p);
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            let rest = skip_trivia(&stmt[i..]);
+            i = b.len() - rest.len();
+        } else if c == b'\'' || c == b'"' {
+            let escapes = c == b'\'' && i > 0 && matches!(b[i - 1], b'e' | b'E');
+            i = if c == b'"' {
+                find(&b[i + 1..], b"\"").map_or(b.len(), |p| i + 1 + p)
+            } else {
+                string_end(b, i, escapes)
+            } + 1;
+            if depth == 0 {
+                words.push("'".to_string());
+            }
+        } else if c == b'$' && dollar_tag(&b[i..]).is_some() {
+            let tag = &b[i..i + dollar_tag(&b[i..]).unwrap_or(1)];
+            let body = i + tag.len();
+            i = find(&b[body..], tag).map_or(b.len(), |p| body + p + tag.len());
+            if depth == 0 {
+                words.push("'".to_string());
+            }
+        } else if is_ident(c) {
+            let start = i;
+            while i < b.len() && (is_ident(b[i]) || b[i] == b'$') {
+                i += 1;
+            }
+            if depth == 0 {
+                words.push(stmt[start..i].to_ascii_lowercase());
+            }
+        } else {
+            match c {
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    words
 }
 
 /// Blanks COPY data from the line after `from` up to and including the `\.` line.
@@ -307,6 +399,50 @@ mod tests {
         assert!(!p.sql.contains("ON_ERROR_STOP") && !p.sql.contains("\\."));
         assert!(p.sql.contains("COPY t (a) FROM stdin;") && p.sql.contains("SELECT 'a;\\';"));
         assert_eq!(p.semicolons.len(), 2);
+        assert_eq!(p.copies, vec![text.find("1\n2").unwrap() - 1]);
+        // `\g` ends a statement (this used to slice backwards and panic).
+        let p = prepare("SELECT 1 \\g |cat\nSELECT 2;\n");
+        assert_eq!(p.semicolons.len(), 2);
+        assert_eq!(p.meta[0].text, "\\g |cat");
+    }
+
+    #[test]
+    fn only_a_real_copy_from_stdin_hides_the_lines_after_it() {
+        for not_copy in [
+            "COPY (SELECT 'from stdin') TO stdout;\n\\! id\n",
+            "COPY t FROM 'stdin';\n\\! id\n",
+            "COPY t FROM stdin_file;\n\\! id\n",
+            "SELECT 'copy t from stdin';\n\\! id\n",
+        ] {
+            let p = prepare(not_copy);
+            assert!(p.copies.is_empty(), "{not_copy}");
+            assert_eq!(p.meta.len(), 1, "{not_copy}");
+        }
+        for copy in [
+            "COPY t (a, b) FROM STDIN;\n1\t2\n\\.\n",
+            "copy public.t from /* here */ stdin with (format csv);\n1,2\n\\.\n",
+        ] {
+            let p = prepare(copy);
+            assert_eq!(p.copies.len(), 1, "{copy}");
+            assert!(p.meta.is_empty(), "{copy}");
+        }
+    }
+
+    #[test]
+    fn strings_psql_could_end_elsewhere_are_recorded() {
+        // With standard_conforming_strings off, psql reads `\'` as an escaped
+        // quote and would see `\! id` outside of any string.
+        let p = prepare("SELECT 'a\\' '  \\! id  ';\n");
+        assert_eq!(p.ambiguous, vec![7]);
+        assert!(p.meta.is_empty());
+        // In SJIS, 0x81 and the backslash after it are one character.
+        assert_eq!(prepare("SELECT E'\u{c1}\\' x';").ambiguous, vec![8]);
+        for fine in [
+            "SELECT 'C:\\dir\\x', E'it\\'s', 'a''b', '\u{e9} \\\\';",
+            "SELECT 1;",
+        ] {
+            assert!(prepare(fine).ambiguous.is_empty(), "{fine}");
+        }
     }
 
     #[test]

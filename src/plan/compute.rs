@@ -1,11 +1,13 @@
 //! Inspects the live database and the desired source (at once, one connection
 //! each) and plans:
-//! the one path `diff`, `verify` and the wizard share.
+//! the one path `diff`, `verify` and the wizard share. The first side to fail
+//! stops the other: a wrong password or a missing database is reported at
+//! once, not after a minute of loading the desired schema.
 
 use super::{Plan, PlanOptions};
 use crate::catalog::Inspected;
 use crate::db::ConnSettings;
-use crate::db::shadow::{DesiredSource, inspect_desired};
+use crate::db::shadow::{DesiredSource, inspect_desired_until};
 use anyhow::{Context, Result};
 
 /// Both sides as inspected, and the plan between them.
@@ -26,18 +28,49 @@ pub async fn compute(
     // Both sides at once, one connection each (measured at 10,000 tables on 2
     // cores: reading them one after the other, each on two connections, was
     // no faster, and two connections per side slower; see docs/benchmarks.md).
+    let (stop, cancel) = crate::db::cancel::pair();
+    // Both sides boxed: their futures are large, and a debug build copies them
+    // on the stack of the thread that polls (the wizard's 2 MB workers).
+    let live_side = async {
+        let live = tokio::select! {
+            r = Box::pin(crate::catalog::inspect(target)) => Some(r),
+            () = cancel.cancelled() => None,
+        };
+        if matches!(live, Some(Err(_))) {
+            stop.cancel();
+        }
+        live
+    };
+    let desired_side = async {
+        // Returns once its command, psql and shadow database are gone.
+        let want = Box::pin(inspect_desired_until(&source, shadow, &cancel)).await;
+        if want.is_err() {
+            stop.cancel();
+        }
+        want
+    };
     let (live, want) = crate::catalog::introspect::one_connection_each(async {
-        tokio::join!(
-            crate::catalog::inspect(target),
-            inspect_desired(&source, shadow)
-        )
+        tokio::join!(live_side, desired_side)
     })
     .await;
     timing("inspecting both sides", started);
-    let mut live = live.with_context(|| format!("inspecting {target}"))?;
-    let mut desired =
-        want.with_context(|| format!("loading the desired schema from {}", source.describe()))?;
+    let want =
+        want.with_context(|| format!("loading the desired schema from {}", source.describe()));
+    // A side stopped because the other failed reports the other's error.
+    let mut live = match live {
+        Some(live) => live.with_context(|| format!("inspecting {target}"))?,
+        None => {
+            return Err(want
+                .err()
+                .unwrap_or_else(|| anyhow::anyhow!("inspecting {target} stopped")));
+        }
+    };
+    let mut desired = want?;
     let mut opts = opts.clone();
+    // Desired sources come from outside: an empty one must not drop everything.
+    if opts.drop_all == super::DropAll::Unchecked {
+        opts.drop_all = super::DropAll::Refuse;
+    }
     for file in source.sql_files()? {
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {} for rename hints", file.display()))?;

@@ -86,7 +86,7 @@ pub async fn run(
         .get(0);
     let tools =
         PgTools::find((num / 10000) as u32).with_context(|| format!("rehearsing on {settings}"))?;
-    let scratch = scratch_name(&settings.dbname);
+    let scratch = scratch_name()?;
     admin
         .batch_execute(&format!(
             "CREATE DATABASE {} TEMPLATE template0",
@@ -121,7 +121,9 @@ pub async fn run(
                 crate::db::describe_error(&e)
             )
         });
-    let rehearsal = result?;
+    // Every failure names the scratch database, so nobody has to guess what
+    // to look for (or drop by hand, should the drop itself fail).
+    let rehearsal = result.with_context(|| format!("rehearsing on scratch database {scratch}"))?;
     dropped?;
     Ok(rehearsal)
 }
@@ -215,8 +217,11 @@ fn fill(
     let mut log =
         tempfile::tempfile().context("creating a temporary file for pg_restore's messages")?;
     let mut restore = tools.restore_cmd(scratch);
+    // pg_restore connects only when given --dbname, and libpq reads its value
+    // as a connection string: the name travels quoted inside one pgalign builds.
     restore
-        .args(["--dbname", &scratch.dbname])
+        .arg("--dbname")
+        .arg(conninfo_dbname(&scratch.dbname))
         .stdout(Stdio::null())
         .stderr(Stdio::from(
             log.try_clone()
@@ -286,15 +291,27 @@ fn blocker(plan: &PlanFile) -> Option<(usize, String)> {
     })
 }
 
-/// `<db>_rehearsal_<UTC timestamp>`, within PostgreSQL's 63-byte identifier limit.
-pub fn scratch_name(dbname: &str) -> String {
-    let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
-    let suffix = format!("_rehearsal_{stamp}");
-    let mut base = dbname.to_string();
-    while base.len() + suffix.len() > 63 {
-        base.pop();
+/// `pgalign_scratch_<UTC timestamp>_<random>`: only `[a-z0-9_]`, whatever the
+/// source database is called (a name such as `dbname=other host=…` must never
+/// reach a client program), and well within the 63-byte identifier limit.
+pub fn scratch_name() -> Result<String> {
+    let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S");
+    let mut random = [0u8; 5];
+    {
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut random))
+            .context("reading /dev/urandom for the scratch database's name")?;
     }
-    format!("{base}{suffix}")
+    Ok(format!("pgalign_scratch_{stamp}_{}", hex::encode(random)))
+}
+
+/// `dbname='…'`: a connection string holding only the database name, quoted
+/// the way libpq reads it (`\` and `'` escaped by a backslash), for a client
+/// program whose `--dbname` is parsed as a connection string.
+pub fn conninfo_dbname(dbname: &str) -> String {
+    let escaped = dbname.replace('\\', "\\\\").replace('\'', "\\'");
+    format!("dbname='{escaped}'")
 }
 
 fn quote(ident: &str) -> String {
@@ -304,9 +321,28 @@ fn quote(ident: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn scratch_names_fit_an_identifier() {
-        let n = super::scratch_name(&"x".repeat(80));
-        assert!(n.len() <= 63 && n.contains("_rehearsal_"), "{n}");
-        assert!(super::scratch_name("shop").starts_with("shop_rehearsal_2"));
+    fn scratch_names_come_from_a_safe_alphabet_and_differ() {
+        let a = super::scratch_name().unwrap();
+        let b = super::scratch_name().unwrap();
+        assert!(a.len() <= 63 && a.starts_with("pgalign_scratch_2"), "{a}");
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_'),
+            "{a}"
+        );
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn database_names_are_quoted_inside_a_conninfo() {
+        assert_eq!(super::conninfo_dbname("shop"), "dbname='shop'");
+        assert_eq!(
+            super::conninfo_dbname("dbname=x host=evil"),
+            "dbname='dbname=x host=evil'"
+        );
+        assert_eq!(
+            super::conninfo_dbname(r"it's a \ name"),
+            r"dbname='it\'s a \\ name'"
+        );
     }
 }

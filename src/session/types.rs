@@ -146,6 +146,12 @@ pub enum Refusal {
     Blockers(usize),
     #[error("the plan has not been signed off by a reviewer")]
     NotSignedOff,
+    #[error(
+        "'{typed}' is not the count the blocker names; type {expected} to plan the drop anyway"
+    )]
+    DropAllCount { typed: String, expected: usize },
+    #[error("the plan does not drop most of the live schema: there is no count to type")]
+    NoDropAll,
     #[error("'{typed}' is not the target database's name; type {expected} exactly")]
     TargetMismatch { typed: String, expected: String },
     #[error("the plan was already applied in this session; it is never run twice")]

@@ -287,6 +287,46 @@ impl Wizard {
         Ok(())
     }
 
+    /// The count a reviewer types to let the plan drop most of the live schema,
+    /// when its first step is that blocker.
+    pub fn drop_all_count(&self) -> Option<usize> {
+        self.plan
+            .as_ref()
+            .and_then(|p| crate::plan::diff::guard_count(&p.file.steps))
+    }
+
+    /// The reviewer typed the count of the drop-all blocker: the plan is
+    /// computed again (back at Diff) with exactly that drop allowed, and the
+    /// journal records it. A count that no longer matches then blocks again.
+    pub fn allow_drop_all(&mut self, typed: &str) -> Result<(), Refusal> {
+        self.expect(Step::Review)?;
+        let Some(expected) = self.drop_all_count() else {
+            return Err(Refusal::NoDropAll);
+        };
+        if typed.trim() != expected.to_string() {
+            return Err(Refusal::DropAllCount {
+                typed: typed.trim().to_string(),
+                expected,
+            });
+        }
+        let detail = self
+            .plan
+            .as_ref()
+            .and_then(|p| p.file.steps.first())
+            .and_then(|s| s.hazards.first())
+            .map(|h| h.detail.clone())
+            .unwrap_or_default();
+        self.record(Entry::Note {
+            text: format!(
+                "the reviewer typed {expected} on Review to plan the drop anyway ({detail}); the plan was computed again"
+            ),
+        })?;
+        self.config.plan_options.drop_all = crate::plan::DropAll::Exactly(expected);
+        self.plan = None;
+        self.step = Step::Diff;
+        Ok(())
+    }
+
     /// From Review with an empty plan: nothing to sign or apply.
     pub fn skip_to_verify(&mut self) -> Result<(), Refusal> {
         self.expect(Step::Review)?;

@@ -92,6 +92,14 @@ impl App {
                 }
             }
             Action::NextField => self.focus = 1 - self.focus.min(1),
+            Action::Enter if self.focus == 1 && self.wizard.drop_all_count().is_some() => {
+                let typed = std::mem::take(&mut self.reviewer);
+                if self.check(|w| w.allow_drop_all(&typed)) {
+                    self.plan_view = None;
+                    self.busy = true;
+                    return vec![Effect::Diff];
+                }
+            }
             Action::Enter if self.focus == 1 => {
                 let name = self.reviewer.clone();
                 self.check(|w| w.sign_off(&name));

@@ -16,5 +16,6 @@ mod rehearse;
 mod report;
 mod security_io;
 mod security_cluster;
+mod security_desired;
 mod tui;
 mod unmanaged;

@@ -48,8 +48,20 @@ pub fn unparsable(err: &str) -> Found {
     .help("check it by hand; psql variables (:name) and client-side syntax are not SQL")
 }
 
-/// A psql meta-command that runs SQL pgalign cannot see.
+/// A psql meta-command that runs SQL pgalign cannot see, or that reaches the
+/// shell, files, the environment or another database (a blocker: a desired
+/// schema holding it is refused when loaded, see `hazard::psql_meta`).
 pub fn meta_command(text: &str) -> Option<Found> {
+    if let Some(why) = crate::hazard::psql_meta::refusal(text) {
+        return Some(
+            Found::new(
+                Opaque,
+                Severity::Blocker,
+                format!("{text}: {why}; pgalign refuses it in a desired schema"),
+            )
+            .help("remove it: desired schema files are loaded as data, not run as scripts"),
+        );
+    }
     let cmd = text.split_whitespace().next().unwrap_or("");
     match cmd {
         "\\i" | "\\ir" | "\\include" | "\\include_relative" => Some(
@@ -92,5 +104,12 @@ mod tests {
         );
         assert!(ids(check, "SELECT setval('s', 10)").is_empty());
         assert!(meta_command("\\i other.sql").is_some() && meta_command("\\set x 1").is_none());
+        let shell = meta_command("\\! touch /tmp/x").unwrap();
+        assert_eq!((shell.id, shell.severity), (Opaque, Severity::Blocker));
+        assert!(
+            shell.detail.contains("runs a shell command"),
+            "{}",
+            shell.detail
+        );
     }
 }

@@ -9,6 +9,7 @@ mod aggregates;
 mod coerce;
 mod comments;
 mod deps;
+mod drop_all;
 mod event_triggers;
 mod grants;
 mod inherit;
@@ -24,6 +25,7 @@ mod tables;
 mod types;
 
 pub use coerce::{binary_coercible, widening};
+pub use drop_all::{DropAll, Dropped, guard_count};
 pub use notnull::keep_live_names;
 pub use online::Strategy;
 
@@ -45,12 +47,16 @@ pub struct PlanOptions {
     pub strategy: Strategy,
     /// Renames the desired SQL's hints ask for.
     pub renames: Vec<super::hints::Rename>,
+    /// When the plan would drop most of the live tables or schemas.
+    pub drop_all: DropAll,
 }
 
 /// The order steps run in. Within a phase, steps keep the order they were
 /// emitted in (which the emitting code chooses: dependencies first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
+    /// The blocker of a plan that would drop most of the live schema.
+    Guard,
     Session,
     /// Event triggers dropped or disabled before any DDL of the plan runs.
     DropEventTrigger,
@@ -214,6 +220,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         }
         None => desired,
     };
+    let dropped = drop_all::Dropped::between(&live.model, desired);
     let possible_renames = renames::possible_renames(&live.model, desired);
     // Tables whose partitioning changes are rebuilt: the rest of the plan sees
     // their live copies under the names they are moved aside to.
@@ -293,6 +300,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.drop_ranges(ranges::Pass::AfterTypes);
     b.event_triggers();
     b.unmanaged();
+    b.drop_all(&dropped);
     if b.steps.iter().any(|(p, _, _)| {
         matches!(
             p,

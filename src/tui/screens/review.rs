@@ -115,11 +115,18 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 .join(", ")
         )
     };
-    let lines = vec![
-        field(&p, strings::REVIEWER_FIELD, &app.reviewer, app.focus == 1),
-        Line::styled(format!("  {}", strings::SIGN_OFF_NOTE), p.dim()),
-        Line::styled(format!("  This sign-off {ack}."), p.dim()),
-    ];
+    let lines = if app.wizard.drop_all_count().is_some() {
+        vec![
+            field(&p, strings::DROP_ALL_FIELD, &app.reviewer, app.focus == 1),
+            Line::styled(format!("  {}", strings::DROP_ALL_NOTE), p.bad()),
+        ]
+    } else {
+        vec![
+            field(&p, strings::REVIEWER_FIELD, &app.reviewer, app.focus == 1),
+            Line::styled(format!("  {}", strings::SIGN_OFF_NOTE), p.dim()),
+            Line::styled(format!("  This sign-off {ack}."), p.dim()),
+        ]
+    };
     f.render_widget(Paragraph::new(lines), bottom);
 }
 
