@@ -130,15 +130,22 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
             cascade: cascade(c.behavior),
         },
         At::AtAlterColumnType => match def {
-            Some(NodeEnum::ColumnDef(d)) => TableCmd::AlterType {
-                column: col(),
-                to: d
+            Some(NodeEnum::ColumnDef(d)) => {
+                let to = d
                     .type_name
                     .as_ref()
                     .map(TypeSpec::from)
-                    .unwrap_or(TypeSpec::with_mods("?", &[])),
-                using: d.raw_default.is_some(),
-            },
+                    .unwrap_or(TypeSpec::with_mods("?", &[]));
+                let using = d
+                    .raw_default
+                    .as_deref()
+                    .is_some_and(|e| !is_plain_cast_of(e, &c.name, &to));
+                TableCmd::AlterType {
+                    column: col(),
+                    to,
+                    using,
+                }
+            }
             _ => TableCmd::Other("ALTER COLUMN TYPE".into()),
         },
         At::AtSetNotNull => TableCmd::SetNotNull { column: col() },

@@ -61,8 +61,20 @@ mod tests {
     #[test]
     fn using_and_narrowing_targets_are_flagged() {
         assert_eq!(
-            ids(check, "ALTER TABLE t ALTER COLUMN c TYPE int USING c::int"),
+            ids(
+                check,
+                "ALTER TABLE t ALTER COLUMN c TYPE int USING c::text::int"
+            ),
             vec![(LossyCast, Severity::Danger)]
+        );
+        assert_eq!(
+            ids(check, "ALTER TABLE t ALTER COLUMN c TYPE int USING c * 2"),
+            vec![(LossyCast, Severity::Danger)]
+        );
+        // `USING c::int` is the plain change's own cast: the current type decides.
+        assert_eq!(
+            ids(check, "ALTER TABLE t ALTER COLUMN c TYPE int USING c::int"),
+            vec![(LossyCast, Severity::Warning)]
         );
         assert_eq!(
             ids(check, "ALTER TABLE t ALTER COLUMN c TYPE varchar(10)"),
@@ -82,6 +94,22 @@ mod tests {
 
     #[test]
     fn a_type_known_from_the_file_decides() {
+        let lossy = |sql: &str| {
+            let report = crate::hazard::lint::lint_sql(sql, &Default::default()).unwrap();
+            report.statements[1]
+                .hazards
+                .iter()
+                .any(|h| h.id == LossyCast && h.severity == Severity::Danger)
+        };
+        assert!(lossy(
+            "CREATE TABLE t (c text); ALTER TABLE t ALTER COLUMN c TYPE int USING c::int;"
+        ));
+        assert!(!lossy(
+            "CREATE TABLE t (c int); ALTER TABLE t ALTER COLUMN c TYPE bigint USING c::bigint;"
+        ));
+        assert!(!lossy(
+            "CREATE TABLE t (c int); ALTER TABLE t ALTER COLUMN c TYPE text USING c::text;"
+        ));
         let sql = "CREATE TABLE t (c varchar(20)); ALTER TABLE t ALTER COLUMN c TYPE varchar(10);";
         let report = crate::hazard::lint::lint_sql(sql, &Default::default()).unwrap();
         let h = &report.statements[1].hazards;
