@@ -49,7 +49,9 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         &opts,
     )
     .await?;
-    let plan = computed.plan;
+    let mut plan = computed.plan;
+    // The plan names what the apply gate will find in its SQL.
+    crate::apply::name_derived(&mut plan, &settings).await?;
     let text = plan::render_plan(&plan, &settings.to_string(), &crate::util::now_rfc3339());
     let out = match args.format {
         PlanFormat::Sql => text.clone(),

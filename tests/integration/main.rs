@@ -14,5 +14,6 @@ mod external;
 mod lint;
 mod rehearse;
 mod report;
+mod security_apply;
 mod tui;
 mod unmanaged;
