@@ -136,14 +136,15 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
                     .as_ref()
                     .map(TypeSpec::from)
                     .unwrap_or(TypeSpec::with_mods("?", &[]));
-                let using = d
+                let plain_cast = d
                     .raw_default
                     .as_deref()
-                    .is_some_and(|e| !is_plain_cast_of(e, &c.name, &to));
+                    .is_some_and(|e| is_plain_cast_of(e, &c.name, &to));
                 TableCmd::AlterType {
                     column: col(),
                     to,
-                    using,
+                    using: d.raw_default.is_some(),
+                    plain_cast,
                 }
             }
             _ => TableCmd::Other("ALTER COLUMN TYPE".into()),

@@ -128,6 +128,44 @@ fn forged_plan_with_danger_lines_stripped_and_a_drop_table_added_is_refused() {
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("the plan was edited"), "{err}");
 
+    // 1b. The DROP TABLE as a step of its own at the end of the honest plan,
+    //     the header's count of statements raised to match, all allowed.
+    let last: usize = honest
+        .lines()
+        .filter_map(|l| l.strip_prefix("-- pgalign:step "))
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .max()
+        .unwrap();
+    assert!(honest.ends_with("\nCOMMIT;\n"), "{honest}");
+    let forged = format!(
+        "{}\n-- pgalign:step {} (1 line): analyze public.victim\nDROP TABLE public.victim;\n\nCOMMIT;\n",
+        honest.strip_suffix("\nCOMMIT;\n").unwrap(),
+        last + 1
+    )
+    .replacen(
+        &format!("-- statements: {last}\n"),
+        &format!("-- statements: {}\n", last + 1),
+        1,
+    );
+    std::fs::write(&forged_path, rehash(&forged)).unwrap();
+    let o = apply(
+        &db,
+        &[
+            "--plan",
+            forged_path.to_str().unwrap(),
+            "--allow-hazards",
+            "data-loss",
+            "--session-dir",
+            session.to_str().unwrap(),
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!("step {}: drops table public.victim", last + 1)),
+        "{err}"
+    );
+
     // 2. The same with the step's statement replaced outright, and every
     //    danger allowed: the plan does not name the drop, so it is refused.
     let forged = stripped.replacen(&add, "DROP TABLE public.victim;", 1);
@@ -188,7 +226,7 @@ fn forged_plan_with_danger_lines_stripped_and_a_drop_table_added_is_refused() {
             .iter()
             .filter(|n| n.starts_with("apply refused (exit 3)"))
             .count(),
-        2,
+        3,
         "{notes:?}"
     );
 
@@ -451,4 +489,54 @@ fn resume_rebuilds_the_invalid_index_of_its_schema_not_a_valid_public_one_of_the
 #[test]
 fn resume_never_drops_an_unrelated_invalid_public_index_of_the_same_name() {
     resume_after_a_killed_build(true);
+}
+
+#[test]
+fn the_wizards_apply_refuses_a_signed_off_plan_whose_sql_its_comments_do_not_name() {
+    let db = test_db("sec_wizard_forged");
+    db.exec(
+        "CREATE TABLE public.victim (id int); INSERT INTO public.victim SELECT generate_series(1, 5);",
+    );
+    let dir = temp_dir();
+    let honest = crate::apply::hand_plan(
+        &db.settings,
+        dir.path(),
+        &[(1, true, "CREATE TABLE public.a (x int);")],
+    );
+    let text = std::fs::read_to_string(&honest).unwrap();
+    let forged = rehash(&text.replace(
+        "CREATE TABLE public.a (x int);",
+        "DROP TABLE public.victim;",
+    ));
+    let file = pgalign::plan::parse_plan(&forged).unwrap();
+    let config = pgalign::session::Config {
+        target: db.settings.clone(),
+        desired: None,
+        external_plan: None,
+        shadow: None,
+        session_dir: dir.path().to_path_buf(),
+        mode: "live".into(),
+        plan_options: Default::default(),
+    };
+    // Signed off as it is, every danger acknowledged: the SQL still decides.
+    let opts = pgalign::apply::ApplyOptions {
+        allowed: pgalign::hazard::HazardId::ALL.into_iter().collect(),
+        expect_sha256: Some(file.actual_sha256.clone()),
+        ..Default::default()
+    };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let journal_path = dir.path().join("journal.jsonl");
+    let result = block_on(pgalign::session::tasks::run_apply(
+        config,
+        journal_path,
+        file,
+        opts,
+        tx,
+    ));
+    let error = result.error.expect("refused");
+    assert!(
+        error.contains("drops table public.victim") && error.contains("the plan does not say so"),
+        "{error}"
+    );
+    assert_eq!(rows(&db, "public.victim"), "5");
 }

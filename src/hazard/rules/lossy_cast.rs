@@ -19,9 +19,12 @@ fn widest(name: &str, mods: &[i64]) -> bool {
 
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     match action {
-        Action::AlterTable { rel, cmd: TableCmd::AlterType { column, to, using } } => {
+        Action::AlterTable { rel, cmd: TableCmd::AlterType { column, to, using, plain_cast } } => {
             let name = format!("{}.{column}", cx.name(rel));
-            if *using {
+            // `USING col::t` is the plain change's own cast: the current type
+            // decides, when it is known.
+            let known = *plain_cast && cx.column_type(rel, column).is_some();
+            if *using && !known {
                 return vec![Found::new(
                     LossyCast,
                     Severity::Danger,
@@ -71,10 +74,10 @@ mod tests {
             ids(check, "ALTER TABLE t ALTER COLUMN c TYPE int USING c * 2"),
             vec![(LossyCast, Severity::Danger)]
         );
-        // `USING c::int` is the plain change's own cast: the current type decides.
+        // `USING c::int` of an unknown current type: as any USING.
         assert_eq!(
             ids(check, "ALTER TABLE t ALTER COLUMN c TYPE int USING c::int"),
-            vec![(LossyCast, Severity::Warning)]
+            vec![(LossyCast, Severity::Danger)]
         );
         assert_eq!(
             ids(check, "ALTER TABLE t ALTER COLUMN c TYPE varchar(10)"),
