@@ -298,10 +298,12 @@ pub struct ApplyArgs {
     /// Refuse unless the plan body's SHA-256 is exactly this (the reviewed plan).
     #[arg(long)]
     pub expect_sha256: Option<String>,
-    /// lock_timeout for each statement, e.g. 5s, 500ms, 1min.
+    /// lock_timeout for each statement, e.g. 5s, 500ms, 1min; at least 1ms
+    /// (0 would mean "wait forever" to PostgreSQL, so it is refused).
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
-    /// statement_timeout for each statement (default: none).
+    /// statement_timeout for each statement (default: none; leave it out for
+    /// none, 0 is refused).
     #[arg(long, value_parser = parse_duration)]
     pub statement_timeout: Option<std::time::Duration>,
     /// Continue an interrupted run from its journal: committed groups are never

@@ -92,6 +92,7 @@ impl Runner<'_> {
     }
 
     fn finished(&mut self, step: &Step, rows: u64, elapsed: Duration) -> Result<()> {
+        self.outcome.finished.push((step.number, elapsed, rows));
         self.journal(Entry::StatementFinished {
             step: step.number,
             group: step.group,
@@ -106,7 +107,6 @@ impl Runner<'_> {
                 rows,
             },
         );
-        self.outcome.finished.push((step.number, elapsed, rows));
         Ok(())
     }
 
@@ -134,14 +134,18 @@ impl Runner<'_> {
             let _ = self.client.batch_execute("ROLLBACK").await;
         }
         let numbers: Vec<usize> = steps.iter().map(|s| s.number).collect();
+        // What ran in this try did not stay; the run decides whether the
+        // group is tried again or listed as not applied.
+        self.outcome
+            .finished
+            .retain(|(n, _, _)| !numbers.contains(n));
+        self.outcome.rolled_back_group = Some(group);
         self.journal(Entry::GroupRolledBack {
             group,
-            steps: numbers.clone(),
+            steps: numbers,
             reason,
         })?;
         send(&self.events, Event::GroupRolledBack { group });
-        self.outcome.rolled_back_group = Some(group);
-        self.outcome.not_applied.extend(numbers);
         Ok(())
     }
 
@@ -223,12 +227,15 @@ impl Runner<'_> {
 
     async fn committed(&mut self, group: usize, steps: &[&Step]) -> Result<GroupEnd> {
         let numbers: Vec<usize> = steps.iter().map(|s| s.number).collect();
+        // Counted before it is journaled: it committed even if the journal fails.
+        self.outcome.committed.extend(&numbers);
+        self.outcome.committed_groups.push(group);
+        self.outcome.rolled_back_group = None;
         self.journal(Entry::GroupCommitted {
             group,
-            steps: numbers.clone(),
+            steps: numbers,
         })?;
         send(&self.events, Event::GroupCommitted { group });
-        self.outcome.committed.extend(numbers);
         Ok(GroupEnd::Committed)
     }
 
@@ -272,24 +279,39 @@ impl Runner<'_> {
             .await;
         match result {
             Ok((rows, elapsed)) => {
+                // Outside a transaction it is applied the moment it returns.
+                self.outcome.committed.push(step.number);
+                self.outcome.committed_groups.push(group);
                 self.finished(step, rows, elapsed)?;
-                self.committed_alone(group, step).await
+                Ok(GroupEnd::Committed)
             }
             Err(mut f) => {
                 self.failed(step, &f)?;
-                if super::index::index_target(&step.sql).is_some_and(|i| i.create) {
-                    f.error.hint.get_or_insert_with(|| {
-                        "an interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index: `pgalign apply --resume` drops and rebuilds it".into()
+                if let Some(index) = super::index::index_target(&step.sql).filter(|i| i.create) {
+                    let ours = cic_hint(&index, f.error.sqlstate.as_deref());
+                    f.error.hint = Some(match f.error.hint.take() {
+                        Some(server) => format!("{server}; {ours}"),
+                        None => ours,
                     });
                 }
                 self.end_failed(group, &[step], step.number, f).await
             }
         }
     }
+}
 
-    async fn committed_alone(&mut self, _group: usize, step: &Step) -> Result<GroupEnd> {
-        self.outcome.committed.push(step.number);
-        Ok(GroupEnd::Committed)
+/// What to do after a failed `CREATE INDEX CONCURRENTLY`: it leaves an INVALID
+/// index that `--resume` drops and builds again, which helps only once the
+/// cause is gone; duplicate keys (23505) stay until the data is fixed.
+fn cic_hint(index: &super::index::IndexTarget, sqlstate: Option<&str>) -> String {
+    let name = index.qualified();
+    match sqlstate {
+        Some("23505") => format!(
+            "the failed build left the INVALID index {name}; the table holds duplicate values for it (see the detail): remove the duplicates first, then `pgalign apply --resume` drops the INVALID index and builds it again — resume cannot fix the duplicates, and without that fix it fails the same way"
+        ),
+        _ => format!(
+            "a failed build can leave the INVALID index {name}; once the cause is fixed, `pgalign apply --resume` drops it and builds it again"
+        ),
     }
 }
 

@@ -6,6 +6,7 @@
 //! progress as events that the CLI and the wizard both consume.
 //!
 //! - `gate.rs`: what is checked before anything runs (hash, hazards, drift words).
+//! - `derive.rs`: the hazards of every step from its SQL (the lint engine, live).
 //! - `run.rs`: the advisory lock and the loop over groups, with retries.
 //! - `group.rs`: one try of a group: BEGIN/SET LOCAL/COMMIT, or a statement alone.
 //! - `exec.rs`: one statement: timeouts, notices, blockers, cancel, its error.
@@ -15,6 +16,7 @@
 //! - `progress.rs`: the CLI's progress lines and end-of-run summary.
 
 mod blocking;
+mod derive;
 mod exec;
 mod gate;
 mod group;
@@ -24,6 +26,7 @@ mod resume;
 mod run;
 
 pub use blocking::Blocker;
+pub use derive::{Derived, check_derived, derive, name_derived};
 pub use gate::{check_plan, explain_drift, sidecar_path, write_live_sidecar};
 pub use resume::{ResumePoint, resume, resume_point};
 pub use run::run;
@@ -99,6 +102,15 @@ pub enum Refusal {
         target: String,
         /// `" (server process 1234, …)"` when the holder could be found.
         holder: String,
+    },
+    #[error(
+        "step {step}: {detail}, but the plan does not say so ({severity}[{id}] is missing from its comments): the plan was edited after it was generated; generate a new plan with `pgalign diff` and review it again"
+    )]
+    NotInPlan {
+        step: usize,
+        severity: crate::hazard::Severity,
+        id: HazardId,
+        detail: String,
     },
     #[error("step {step} has a blocker hazard and cannot be applied: {detail}")]
     Blocker { step: usize, detail: String },
@@ -197,6 +209,9 @@ pub enum Stop {
     Cancelled,
     /// The connection was lost; the server rolls back an open transaction.
     ConnectionLost,
+    /// A journal entry could not be written (a full disk…): the run stopped
+    /// there, its open group rolled back, so that nothing runs unrecorded.
+    JournalFailed(String),
 }
 
 /// What happened, step by step.

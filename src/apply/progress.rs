@@ -67,7 +67,8 @@ pub fn restore_command(journal_path: &Path, target: &ConnSettings) -> Option<Str
     ))
 }
 
-fn shell_word(s: &str) -> String {
+/// `s` as one shell word: bare when it is plainly safe, else single-quoted.
+pub fn shell_word(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:@=".contains(c))
@@ -93,7 +94,11 @@ pub fn stopped_summary(
         .as_ref()
         .map(|(_, e)| e.to_string())
         .unwrap_or_default();
-    match outcome.stop {
+    match &outcome.stop {
+        Some(Stop::JournalFailed(why)) => out.push_str(&format!(
+            "the journal {} could not be written ({why}): the run stopped there so that nothing runs unrecorded; an open group was rolled back",
+            journal_path.display()
+        )),
         Some(Stop::Cancelled) => out.push_str("cancelled by the operator"),
         Some(Stop::ConnectionLost) => out.push_str(&format!(
             "the connection to {target} was lost during step {step}: {error}"
@@ -121,13 +126,16 @@ pub fn stopped_summary(
         crate::util::step_list(&outcome.not_applied)
     ));
     out.push_str(&format!("\n  journal: {}", journal_path.display()));
-    match outcome.stop {
+    match &outcome.stop {
         Some(Stop::Cancelled) | Some(Stop::ConnectionLost) => out.push_str(&format!(
             "\n  to continue where it stopped (committed groups are never run again): {resume_hint}"
         )),
-        _ => out.push_str(
-            "\n  do not re-run this plan: fix the cause, then run `pgalign diff` again to see what is left (or `--resume` the journal once the cause is fixed)",
-        ),
+        Some(Stop::JournalFailed(_)) => out.push_str(&format!(
+            "\n  once the journal can be written again (free space on its file system), continue where it stopped (committed groups are never run again): {resume_hint}"
+        )),
+        _ => out.push_str(&format!(
+            "\n  do not re-run this plan: fix the cause, then run `pgalign diff` again to see what is left, or continue this run once the cause is fixed (committed groups are never run again): {resume_hint}"
+        )),
     }
     if !outcome.committed.is_empty() {
         match restore_command(journal_path, target) {

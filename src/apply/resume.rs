@@ -241,21 +241,32 @@ impl Runner<'_> {
             let Some(index) = index_target(&step.sql) else {
                 continue;
             };
-            let state = index_state(&self.client, &index.qualified).await?;
             let interrupted = point.interrupted_steps.contains(&step.number);
+            if index.schema.is_none() {
+                if interrupted {
+                    recovered.push(format!(
+                        "step {} names index {} without its schema, so resume cannot tell it from another of the same name (it never looks through search_path): if the interrupted build left it INVALID, drop it by hand before the step runs again",
+                        step.number,
+                        index.qualified()
+                    ));
+                }
+                continue;
+            }
+            let state = index_state(&self.client, &index).await?;
             match (index.create, state) {
                 (true, Some(false)) => {
                     repair_first.insert(step.number);
                 }
                 (true, Some(true)) if interrupted => {
                     done.insert(*group);
-                    recovered.push(format!("index {} was built before the interruption (step {}); it is not built again", index.qualified, step.number));
+                    recovered.push(format!("index {} was built before the interruption (step {}); it is not built again", index.qualified(), step.number));
                 }
                 (false, None) if interrupted => {
                     done.insert(*group);
                     recovered.push(format!(
                         "index {} was dropped before the interruption (step {})",
-                        index.qualified, step.number
+                        index.qualified(),
+                        step.number
                     ));
                 }
                 _ => {}

@@ -12,6 +12,7 @@ use crate::db::{ConnSettings, conn::connect_with_notices, describe_error};
 use crate::plan::{PlanFile, Step};
 use crate::session::journal::{Entry, Journal};
 use anyhow::{Result, anyhow};
+use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_postgres::{CancelToken, Client};
@@ -81,11 +82,20 @@ pub(crate) async fn run_from(
         cancel_requested: false,
         events,
         journal,
+        journal_error: None,
         plan,
         opts,
         outcome: Outcome::default(),
     };
-    let result = runner.run_locked(pid, resume).await;
+    let mut result = runner.run_locked(pid, resume).await;
+    if let Some(error) = runner.journal_error.take() {
+        // Stop where the record stopped: the open group (if any) rolls back,
+        // and the summary still says what committed and what did not.
+        if !runner.client.is_closed() {
+            let _ = runner.client.batch_execute("ROLLBACK").await;
+        }
+        result = Ok(runner.stopped_unrecorded(error));
+    }
     if !runner.client.is_closed() {
         let _ = runner
             .client
@@ -126,6 +136,8 @@ pub(crate) struct Runner<'a> {
     pub cancel_requested: bool,
     pub events: Option<UnboundedSender<Event>>,
     pub journal: Option<&'a mut Journal>,
+    /// Set when a journal entry could not be written; the run stops.
+    pub journal_error: Option<String>,
     pub plan: &'a PlanFile,
     pub opts: &'a ApplyOptions,
     pub outcome: Outcome,
@@ -139,10 +151,29 @@ pub(crate) enum GroupEnd {
 
 impl Runner<'_> {
     pub(crate) fn journal(&mut self, e: Entry) -> Result<()> {
-        if let Some(j) = self.journal.as_mut() {
-            j.append(e)?;
+        if let Some(j) = self.journal.as_mut()
+            && let Err(err) = j.append(e)
+        {
+            let error = format!("{err:#}");
+            self.journal_error.get_or_insert(error);
+            return Err(err);
         }
         Ok(())
+    }
+
+    /// The outcome of a run stopped by a journal that could not be written:
+    /// what committed stays committed; every other step is not applied.
+    fn stopped_unrecorded(&mut self, error: String) -> Outcome {
+        let mut o = std::mem::take(&mut self.outcome);
+        o.not_applied = self
+            .plan
+            .steps
+            .iter()
+            .map(|s| s.number)
+            .filter(|n| !o.committed.contains(n))
+            .collect();
+        o.stop = Some(Stop::JournalFailed(error));
+        o
     }
 
     pub(crate) fn exec(&mut self) -> Exec<'_> {
@@ -186,6 +217,15 @@ impl Runner<'_> {
             }
             Some(point) => self.prepare_resume(point).await?,
         };
+        // The hazards of what is left to run, from its SQL, on the schema it
+        // runs against: the comments cannot hide one.
+        let derived = super::derive(&self.client, plan).await?;
+        let done: BTreeSet<usize> = groups(plan)
+            .into_iter()
+            .filter(|(g, _)| prepared.done_groups.contains(g))
+            .flat_map(|(_, steps)| steps.into_iter().map(|s| s.number))
+            .collect();
+        super::check_derived(plan, &derived, self.opts, &done)?;
         if let Some(path) = &self.opts.plan_path {
             let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             self.journal(Entry::ApplyPlan {
@@ -245,10 +285,7 @@ impl Runner<'_> {
                 self.run_alone(group, steps[0], repair).await?
             };
             let (step, failure) = match end {
-                GroupEnd::Committed => {
-                    self.outcome.committed_groups.push(group);
-                    return Ok(());
-                }
+                GroupEnd::Committed => return Ok(()),
                 GroupEnd::Failed { step, failure } => (step, failure),
             };
             if failure.kind == FailKind::LockTimeout && attempt < max_attempts {
@@ -289,6 +326,10 @@ impl Runner<'_> {
                 _ => Stop::Failed,
             };
             failure_stop(&mut self.outcome, step, failure, stop);
+            // Listed once, however many tries the group had.
+            self.outcome
+                .not_applied
+                .extend(steps.iter().map(|s| s.number));
             return Ok(());
         }
     }

@@ -14,6 +14,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 pub async fn run(args: ApplyArgs) -> Result<u8> {
+    check_timeouts(&args)?;
     let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
     let point = match &args.resume {
         Some(j) => Some(apply::resume_point(j)?),
@@ -28,10 +29,18 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
     };
     let text = std::fs::read_to_string(&plan_path)
         .with_context(|| format!("reading plan file {}", plan_path.display()))?;
-    let plan_file =
-        plan::parse_plan(&text).with_context(|| format!("plan file {}", plan_path.display()))?;
-    if let Some(code) = confirm(&args, &settings)? {
-        return Ok(code);
+    let plan_file = match plan::parse_plan(&text) {
+        Ok(p) => p,
+        Err(e) => {
+            let e = e.context(format!("plan file {}", plan_path.display()));
+            return Err(journal_refusal(&args, &settings, &plan_path, None, e));
+        }
+    };
+    if let Err(why) = confirm(&args, &settings) {
+        let e = anyhow::Error::msg(why);
+        let e = journal_refusal(&args, &settings, &plan_path, None, e);
+        eprintln!("pgalign: refused: {e}");
+        return Ok(exit::REFUSED);
     }
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let opts = ApplyOptions {
@@ -44,7 +53,15 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
         cancel: Some(cancel_rx),
         ..ApplyOptions::default()
     };
-    apply::check_plan(&plan_file, &opts)?;
+    if let Err(r) = apply::check_plan(&plan_file, &opts) {
+        return Err(journal_refusal(
+            &args,
+            &settings,
+            &plan_path,
+            None,
+            r.into(),
+        ));
+    }
     let mut journal = match &args.resume {
         Some(j) => Journal::open(j)?,
         None => {
@@ -53,14 +70,7 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
                 None => crate::session::new_session_dir(None)?,
             };
             let mut journal = Journal::open(&dir.join("journal.jsonl"))?;
-            journal.append(Entry::SessionStarted {
-                tool_version: env!("CARGO_PKG_VERSION").into(),
-                target: settings.to_string(),
-                database: settings.dbname.clone(),
-                mode: "apply".into(),
-                desired: format!("plan {}", plan_path.display()),
-                wizard: None,
-            })?;
+            journal.append(session_started(&settings, &plan_path))?;
             journal
         }
     };
@@ -94,7 +104,18 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
         None => apply::run(&settings, &plan_file, &opts, Some(tx), Some(&mut journal)).await,
     };
     let _ = printer.await;
-    let outcome = outcome?;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            return Err(journal_refusal(
+                &args,
+                &settings,
+                &plan_path,
+                Some(&mut journal),
+                e,
+            ));
+        }
+    };
     eprintln!("journal: {}", journal.path().display());
     if !outcome.ok() {
         let hint = resume_hint(&args, &settings, journal.path());
@@ -118,39 +139,111 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// `--confirm-target`, or the typed name on a terminal. `Some(code)` refuses.
-fn confirm(args: &ApplyArgs, settings: &ConnSettings) -> Result<Option<u8>> {
-    match &args.confirm_target {
-        Some(name) if name == &settings.dbname => Ok(None),
-        Some(name) => {
-            eprintln!(
-                "pgalign: refused: --confirm-target {name} does not match the target database {}",
-                settings.dbname
-            );
-            Ok(Some(exit::REFUSED))
+/// `--lock-timeout 0` would be PostgreSQL's "wait forever", the opposite of
+/// what a lock timeout is for; below a millisecond it rounds to 0.
+fn check_timeouts(args: &ApplyArgs) -> Result<()> {
+    if args.lock_timeout < std::time::Duration::from_millis(1) {
+        anyhow::bail!(
+            "--lock-timeout {} ms would let every statement wait for its lock forever (0 means no timeout to PostgreSQL); give at least 1ms, e.g. --lock-timeout 5s",
+            args.lock_timeout.as_millis()
+        );
+    }
+    if let Some(d) = args.statement_timeout
+        && d < std::time::Duration::from_millis(1)
+    {
+        anyhow::bail!(
+            "--statement-timeout below 1 ms would mean no statement timeout to PostgreSQL; leave the flag out for none, or give at least 1ms"
+        );
+    }
+    Ok(())
+}
+
+fn session_started(settings: &ConnSettings, plan_path: &Path) -> Entry {
+    Entry::SessionStarted {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        target: settings.to_string(),
+        database: settings.dbname.clone(),
+        mode: "apply".into(),
+        desired: format!("plan {}", plan_path.display()),
+        wizard: None,
+    }
+}
+
+/// Records a refusal (exit 3) in the journal of the run: `journal` when it is
+/// open, else the `--resume` journal or the `--session-dir` one (a run with
+/// neither has no journal yet, and none is made for a refusal). Other errors
+/// pass through untouched. A journal that cannot be written is said, not fatal.
+fn journal_refusal(
+    args: &ApplyArgs,
+    settings: &ConnSettings,
+    plan_path: &Path,
+    journal: Option<&mut Journal>,
+    e: anyhow::Error,
+) -> anyhow::Error {
+    let refused = e.downcast_ref::<apply::Refusal>().is_some()
+        || e.downcast_ref::<plan::file::PlanError>().is_some()
+        || e.downcast_ref::<ConfirmRefusal>().is_some();
+    if !refused {
+        return e;
+    }
+    let note = Entry::Note {
+        text: format!("apply refused (exit 3), nothing was applied: {e:#}"),
+    };
+    let written = match journal {
+        Some(j) => j.append(note).map(|_| Some(j.path().to_path_buf())),
+        None => {
+            let path = match (&args.resume, &args.session_dir) {
+                (Some(j), _) => Some(j.clone()),
+                (None, Some(d)) => Some(d.join("journal.jsonl")),
+                (None, None) => None,
+            };
+            match path {
+                None => Ok(None),
+                Some(path) => Journal::open(&path).and_then(|mut j| {
+                    if args.resume.is_none() {
+                        j.append(session_started(settings, plan_path))?;
+                    }
+                    j.append(note)?;
+                    Ok(Some(path))
+                }),
+            }
         }
+    };
+    if let Err(w) = written {
+        eprintln!("pgalign: warning: the refusal could not be journaled: {w:#}");
+    }
+    e
+}
+
+/// A typed or given target name that does not match (exit 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ConfirmRefusal(String);
+
+/// `--confirm-target`, or the typed name on a terminal; `Err` says why not.
+fn confirm(args: &ApplyArgs, settings: &ConnSettings) -> Result<(), ConfirmRefusal> {
+    let refuse = |why: String| Err(ConfirmRefusal(why));
+    match &args.confirm_target {
+        Some(name) if name == &settings.dbname => Ok(()),
+        Some(name) => refuse(format!(
+            "--confirm-target {name} does not match the target database {}",
+            settings.dbname
+        )),
         None if std::io::stdin().is_terminal() => {
             eprint!("Type the name of the target database ({settings}) to apply: ");
             let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .context("reading the confirmation")?;
-            if line.trim() != settings.dbname {
-                eprintln!(
-                    "pgalign: refused: the typed name does not match {}",
-                    settings.dbname
-                );
-                return Ok(Some(exit::REFUSED));
+            if let Err(e) = std::io::stdin().read_line(&mut line) {
+                return refuse(format!("reading the confirmation: {e}"));
             }
-            Ok(None)
+            if line.trim() != settings.dbname {
+                return refuse(format!("the typed name does not match {}", settings.dbname));
+            }
+            Ok(())
         }
-        None => {
-            eprintln!(
-                "pgalign: refused: pass --confirm-target {} to apply without a terminal",
-                settings.dbname
-            );
-            Ok(Some(exit::REFUSED))
-        }
+        None => refuse(format!(
+            "pass --confirm-target {} to apply without a terminal",
+            settings.dbname
+        )),
     }
 }
 
@@ -174,16 +267,40 @@ fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
     });
 }
 
+/// The command that continues this run, with the gate flags it was given
+/// (`--allow-hazards`, `--expect-sha256`) and its timeouts: the resumed run is
+/// gated again, and without them it would be refused or run differently.
 fn resume_hint(args: &ApplyArgs, settings: &ConnSettings, journal: &Path) -> String {
     let journal: PathBuf = std::path::absolute(journal).unwrap_or_else(|_| journal.to_path_buf());
-    let db = if args.db.db.is_empty() {
-        String::new()
-    } else {
-        format!("--db {} ", settings.redacted_url())
-    };
-    format!(
-        "pgalign apply {db}--resume {} --confirm-target {}",
-        journal.display(),
-        settings.dbname
-    )
+    let word = |s: &str| progress::shell_word(s);
+    let mut out = String::from("pgalign apply ");
+    if !args.db.db.is_empty() {
+        out.push_str(&format!("--db {} ", word(&settings.redacted_url())));
+    }
+    out.push_str(&format!(
+        "--resume {} --confirm-target {}",
+        word(&journal.display().to_string()),
+        word(&settings.dbname)
+    ));
+    if !args.allow_hazards.is_empty() {
+        let ids: Vec<&str> = args.allow_hazards.iter().map(|h| h.as_str()).collect();
+        out.push_str(&format!(" --allow-hazards {}", ids.join(",")));
+    }
+    if let Some(sha) = &args.expect_sha256 {
+        out.push_str(&format!(" --expect-sha256 {}", word(sha)));
+    }
+    let defaults = ApplyOptions::default();
+    if args.lock_timeout != defaults.lock_timeout {
+        out.push_str(&format!(
+            " --lock-timeout {}ms",
+            args.lock_timeout.as_millis()
+        ));
+    }
+    if let Some(d) = args.statement_timeout {
+        out.push_str(&format!(" --statement-timeout {}ms", d.as_millis()));
+    }
+    if args.lock_retries != defaults.lock_retries {
+        out.push_str(&format!(" --lock-retries {}", args.lock_retries));
+    }
+    out
 }

@@ -60,13 +60,15 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         &opts,
     )
     .await?;
-    let plan = computed.plan;
+    let mut plan = computed.plan;
     // The drop-all blocker is the plan's first step: say so where CI logs show it.
     if plan::diff::guard_count(&plan.steps).is_some()
         && let Some(h) = plan.steps[0].hazards.first()
     {
         eprintln!("pgalign: blocker: {}", h.detail);
     }
+    // The plan names what the apply gate will find in its SQL.
+    crate::apply::name_derived(&mut plan, &settings).await?;
     let target = crate::util::redact(&settings.to_string());
     let text = plan::render_plan(&plan, &target, &crate::util::now_rfc3339());
     let out = match args.format {

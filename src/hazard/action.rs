@@ -77,6 +77,8 @@ pub enum TableCmd {
         column: String,
         to: TypeSpec,
         using: bool,
+        /// The `USING` is `column::to`, the cast the plain form makes.
+        plain_cast: bool,
     },
     SetNotNull {
         column: String,

@@ -229,6 +229,22 @@ pub fn is_volatile(expr: &Node) -> bool {
     })
 }
 
+/// `USING col::T` of `ALTER COLUMN col TYPE T`: the cast a type change without
+/// `USING` makes anyway, so it decides nothing the plain form would not.
+pub fn is_plain_cast_of(expr: &Node, column: &str, to: &TypeSpec) -> bool {
+    let Some(NodeEnum::TypeCast(c)) = expr.node.as_ref() else {
+        return false;
+    };
+    let of_column = match c.arg.as_ref().and_then(|a| a.node.as_ref()) {
+        Some(NodeEnum::ColumnRef(r)) => r.fields.len() == 1 && strings(&r.fields) == [column],
+        _ => false,
+    };
+    of_column
+        && c.type_name
+            .as_ref()
+            .is_some_and(|t| TypeSpec::from(t) == *to)
+}
+
 /// For `CHECK (col IS NOT NULL)`: the column.
 pub fn is_not_null_check(expr: &Node) -> Option<String> {
     match expr.node.as_ref()? {

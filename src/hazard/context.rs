@@ -24,6 +24,8 @@ pub struct TableFacts {
     pub constraints: HashMap<String, (char, Option<String>)>,
     /// Tables whose foreign keys point here.
     pub referenced_by: Vec<String>,
+    /// Those foreign keys: (referencing table as `regclass` text, constraint name).
+    pub foreign_keys_in: Vec<(String, String)>,
     /// For an index: its table and how often it was scanned.
     pub index_of: Option<String>,
     pub index_scans: Option<i64>,
@@ -90,6 +92,10 @@ pub struct FileState {
     pub enums: HashMap<String, Vec<String>>,
     pub not_null_checks: HashSet<(String, String)>,
     pub pending_checks: HashMap<String, (String, String)>,
+    /// Tables dropped by the file (by bare name).
+    pub dropped_tables: HashSet<String>,
+    /// Constraints dropped by the file: (bare table name, constraint name).
+    pub dropped_constraints: HashSet<(String, String)>,
     /// Line of the open BEGIN.
     pub in_tx: Option<usize>,
     pub lock_timeout: bool,

@@ -191,6 +191,7 @@ pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
                 .and_then(|rel| facts.tables.get_mut(rel))
         {
             let from: String = r.get(7);
+            t.foreign_keys_in.push((from.clone(), r.get(1)));
             if !t.referenced_by.contains(&from) {
                 t.referenced_by.push(from);
             }

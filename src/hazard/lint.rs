@@ -300,6 +300,7 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
             } => {
                 for o in objects {
                     state.created.remove(&o.name);
+                    state.dropped_tables.insert(o.name.clone());
                 }
             }
             Action::AlterTable { rel, cmd } => match cmd {
@@ -330,6 +331,11 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                             _ => {}
                         }
                     }
+                }
+                TableCmd::DropConstraint { name, .. } => {
+                    state
+                        .dropped_constraints
+                        .insert((rel.name.clone(), name.clone()));
                 }
                 TableCmd::ValidateConstraint { name } => {
                     if let Some(key) = state.pending_checks.remove(name) {

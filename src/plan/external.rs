@@ -47,15 +47,13 @@ pub async fn import_with_live(sql_path: &Path, target: &ConnSettings) -> Result<
     refuse_meta_commands(&text, &name)?;
     let lint = async {
         let client = connect(target).await?;
-        let text = format!("{APPLY_SETTINGS}{text}");
-        crate::hazard::db::lint_live(&text, &name, &client, true)
+        lint_as_applied(&text, &name, &client, true)
             .await
             .with_context(|| format!("linting {name} against {target}"))
     };
     let (live, report) = tokio::join!(crate::catalog::inspect(target), lint);
     let live = live.with_context(|| format!("inspecting {target}"))?;
-    let mut report = report?;
-    drop_apply_settings(&mut report);
+    let report = report?;
     let major = (live.server_version_num / 10000).max(0) as u32;
     let (steps, mut notes) = steps_from(&report, &name, major)?;
     notes.insert(
@@ -75,6 +73,21 @@ pub async fn import_with_live(sql_path: &Path, target: &ConnSettings) -> Result<
     };
     plan.renumber();
     Ok(Imported { plan, live })
+}
+
+/// Lints `text` against the database of `client` the way `pgalign apply` runs
+/// it (under a `lock_timeout`): the one engine behind an imported plan and the
+/// apply gate of every plan (`apply::derive`). `probes` runs the data probes.
+pub(crate) async fn lint_as_applied(
+    text: &str,
+    name: &str,
+    client: &tokio_postgres::Client,
+    probes: bool,
+) -> Result<LintReport> {
+    let text = format!("{APPLY_SETTINGS}{text}");
+    let mut report = crate::hazard::db::lint_live(&text, name, client, probes).await?;
+    drop_apply_settings(&mut report);
+    Ok(report)
 }
 
 /// psql meta-commands (`\set`, `\connect`, `\i` …) mean nothing to a plan.

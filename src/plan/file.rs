@@ -86,7 +86,9 @@ pub fn render_body(plan: &Plan) -> String {
             }
         }
         let sql = step.sql.trim_end();
-        let lines = sql.lines().count();
+        // Counted as `parse_body` reads them back: split at LF only, so a CR
+        // inside a quoted name stays part of its line.
+        let lines = sql.split('\n').count();
         out.push_str(&format!(
             "\n{STEP_MARK}{} ({} line{}): {}\n",
             step.number,
@@ -157,6 +159,9 @@ pub fn render_plan(plan: &Plan, target: &str, generated_at: &str) -> String {
 pub fn parse_plan(text: &str) -> Result<PlanFile> {
     let text_norm = text.strip_prefix('\u{feff}').unwrap_or(text);
     let Some(header_end) = text_norm.find(&format!("\n{END_OF_HEADER}\n")) else {
+        if text_norm.contains(&format!("\r\n{END_OF_HEADER}\r\n")) {
+            return Err(PlanError::LineEndings.into());
+        }
         bail!("not a pgalign plan: no '{END_OF_HEADER}' line (was it written by `pgalign diff`?)");
     };
     let header_text = &text_norm[..header_end];
@@ -181,6 +186,10 @@ pub fn parse_plan(text: &str) -> Result<PlanFile> {
     let actual = sha256_hex(body.as_bytes());
     let header_sha = field("body-sha256")?;
     if header_sha != actual {
+        if body.contains("\r\n") && sha256_hex(body.replace("\r\n", "\n").as_bytes()) == header_sha
+        {
+            return Err(PlanError::LineEndings.into());
+        }
         return Err(PlanError::Tampered {
             header: header_sha,
             actual,
@@ -229,11 +238,33 @@ pub enum PlanError {
         "the plan was edited after it was generated: its body's SHA-256 is {actual} but its header says {header}; generate a new plan with `pgalign diff` and review it again"
     )]
     Tampered { header: String, actual: String },
+    #[error(
+        "the plan file has Windows line endings (CRLF), but pgalign writes plans with LF line endings and its body-sha256 covers those exact bytes; convert it back (`dos2unix FILE`, or check it out with `git config core.autocrlf false`) and run again: pgalign does not convert it, so that what runs is byte for byte what was reviewed"
+    )]
+    LineEndings,
+    /// The body matches its header's SHA-256 but holds what pgalign never
+    /// writes: whoever edited it also recomputed the hash.
+    #[error(
+        "plan line {line}: {what}; pgalign never writes that, so the plan was edited after it was generated (and its body-sha256 recomputed); generate a new plan with `pgalign diff` and review it again"
+    )]
+    NotWritten { line: usize, what: String },
 }
 
 fn parse_body(body: &str, first_line: usize) -> Result<(Vec<Step>, Vec<usize>)> {
-    let lines: Vec<&str> = body.lines().collect();
-    let mut steps = Vec::new();
+    // Split at LF only: `str::lines` would also drop a CR before it, and a CR
+    // inside a quoted name must reach the server as it was reviewed.
+    let lines: Vec<&str> = body.split('\n').collect();
+    let at = |i: usize| first_line + i;
+    let not_written = |i: usize, what: String| -> anyhow::Error {
+        PlanError::NotWritten { line: at(i), what }.into()
+    };
+    if let Some(m) = crate::hazard::prepass::prepare(body).meta.first() {
+        return Err(not_written(
+            m.line - 1,
+            format!("the psql meta-command `{}`", m.text),
+        ));
+    }
+    let mut steps: Vec<Step> = Vec::new();
     let mut step_lines = Vec::new();
     let mut group = 0usize;
     let mut transactional = true;
@@ -242,20 +273,35 @@ fn parse_body(body: &str, first_line: usize) -> Result<(Vec<Step>, Vec<usize>)> 
         let line = lines[i];
         if let Some(rest) = line.strip_prefix(GROUP_MARK) {
             let mut parts = rest.splitn(2, ' ');
-            group = parts
+            let number: usize = parts
                 .next()
                 .unwrap_or_default()
                 .parse()
-                .with_context(|| format!("plan line {}: bad group marker", i + 1))?;
+                .with_context(|| format!("plan line {}: bad group marker", at(i)))?;
+            if number != group + 1 {
+                return Err(not_written(
+                    i,
+                    format!("group {number} follows group {group}"),
+                ));
+            }
+            group = number;
             transactional = parts.next().unwrap_or_default().starts_with("transaction");
             i += 1;
             continue;
         }
         let Some(rest) = line.strip_prefix(STEP_MARK) else {
+            let t = line.trim();
+            if !(t.is_empty() || t.starts_with("--") || t == "BEGIN;" || t == "COMMIT;") {
+                let shown: String = t.chars().take(60).collect();
+                return Err(not_written(
+                    i,
+                    format!("`{}` is outside every step", shown.escape_debug()),
+                ));
+            }
             i += 1;
             continue;
         };
-        let bad = || format!("plan line {}: bad step marker '{line}'", i + 1);
+        let bad = || format!("plan line {}: bad step marker '{line}'", at(i));
         let (num, rest) = rest.split_once(" (").with_context(bad)?;
         let (count, title) = rest.split_once("): ").with_context(bad)?;
         let number: usize = num.parse().with_context(bad)?;
@@ -265,6 +311,27 @@ fn parse_body(body: &str, first_line: usize) -> Result<(Vec<Step>, Vec<usize>)> 
             .unwrap_or_default()
             .parse()
             .with_context(bad)?;
+        if number != steps.len() + 1 {
+            return Err(not_written(
+                i,
+                format!("step {number} follows step {}", steps.len()),
+            ));
+        }
+        if group == 0 {
+            return Err(not_written(i, format!("step {number} is in no group")));
+        }
+        if !transactional && steps.last().is_some_and(|s| s.group == group) {
+            return Err(not_written(
+                i,
+                format!(
+                    "step {number} shares group {group}, which cannot run in a transaction, with step {}",
+                    number - 1
+                ),
+            ));
+        }
+        if count == 0 {
+            return Err(not_written(i, format!("step {number} has no statement")));
+        }
         i += 1;
         let mut hazards = Vec::new();
         while i < lines.len() {
@@ -280,7 +347,7 @@ fn parse_body(body: &str, first_line: usize) -> Result<(Vec<Step>, Vec<usize>)> 
             bail!("plan step {number}: the file ends inside its statement");
         }
         let sql = lines[i..i + count].join("\n");
-        step_lines.push(first_line + i);
+        step_lines.push(at(i));
         i += count;
         steps.push(Step {
             number,

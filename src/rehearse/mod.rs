@@ -6,7 +6,7 @@
 use crate::apply::{self, ApplyOptions, Event, Refusal};
 use crate::backup::tools::{self, PgTools};
 use crate::db::{ConnSettings, connect};
-use crate::hazard::{HazardId, Severity};
+use crate::hazard::HazardId;
 use crate::plan::PlanFile;
 use crate::session::journal::{Entry, StatementError};
 use anyhow::{Context, Result, anyhow, bail};
@@ -67,13 +67,25 @@ pub async fn run(
     from_backup: Option<&Path>,
     events: Option<UnboundedSender<Event>>,
 ) -> Result<Rehearsal> {
-    if let Some((step, detail)) = blocker(plan) {
-        bail!("step {step} has a blocker hazard and cannot be rehearsed or applied: {detail}");
-    }
     if let Some(f) = from_backup.filter(|f| !f.is_file()) {
         bail!("backup file {} does not exist", f.display());
     }
     let admin = connect(settings).await?;
+    // The gate of `apply`, on the hazards of the plan's SQL against the live
+    // database (every danger allowed: the copy is thrown away), before any copy.
+    let derived = apply::derive(&admin, plan).await?;
+    let all = ApplyOptions {
+        allowed: HazardId::ALL.into_iter().collect(),
+        ..ApplyOptions::default()
+    };
+    if let Err(r) = apply::check_derived(plan, &derived, &all, &Default::default()) {
+        match r {
+            Refusal::Blocker { step, detail } => bail!(
+                "step {step} has a blocker hazard and cannot be rehearsed or applied: {detail}"
+            ),
+            r => bail!("the plan cannot be rehearsed: {r}"),
+        }
+    }
     let num: i32 = admin
         .query_one("SELECT current_setting('server_version_num')::int", &[])
         .await
@@ -280,15 +292,6 @@ fn fill(
         );
     }
     Ok(warnings)
-}
-
-fn blocker(plan: &PlanFile) -> Option<(usize, String)> {
-    plan.steps.iter().find_map(|s| {
-        s.hazards
-            .iter()
-            .find(|h| h.severity == Severity::Blocker)
-            .map(|h| (s.number, h.detail.clone()))
-    })
 }
 
 /// `pgalign_scratch_<UTC timestamp>_<random>`: only `[a-z0-9_]`, whatever the

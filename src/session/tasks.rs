@@ -42,7 +42,9 @@ pub async fn generate_plan(config: &Config) -> Result<PlanState> {
             (imported.plan, imported.live)
         }
         (None, Some(desired)) => {
-            let computed = compute(config, desired).await?;
+            let mut computed = compute(config, desired).await?;
+            // The review shows what the apply gate will find in the SQL.
+            apply::name_derived(&mut computed.plan, &config.target).await?;
             (computed.plan, computed.live)
         }
         (None, None) => anyhow::bail!("the session has neither a desired schema nor a plan"),

@@ -10,10 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A step: (group, transactional, sql).
-type S<'a> = (usize, bool, &'a str);
+pub(crate) type S<'a> = (usize, bool, &'a str);
 
 /// Writes a plan of `steps` made for `db`'s current schema.
-fn hand_plan(db: &ConnSettings, dir: &Path, steps: &[S]) -> PathBuf {
+pub(crate) fn hand_plan(db: &ConnSettings, dir: &Path, steps: &[S]) -> PathBuf {
     let settings = db.clone();
     let live = block_on(async move { pgalign::catalog::inspect(&settings).await.unwrap() });
     let plan = Plan {
@@ -740,5 +740,361 @@ fn apply_statement_timeout_stops_the_run_and_rolls_back_its_group() {
     assert_eq!(
         count(&j, |e| matches!(e, Entry::StatementStarted { step: 3, .. })),
         0
+    );
+}
+
+/// Holds an ACCESS SHARE lock on `table` of `db` from a psql session until killed.
+fn lock_holder(db: &TestDb, table: &str, seconds: u32) -> (Child, String) {
+    let mut psql = Command::new(pgalign::db::shadow::psql_path());
+    db.settings.apply_env(&mut psql);
+    psql.env("PGAPPNAME", "blocker-app")
+        .args([
+            "-X",
+            "-q",
+            "-c",
+            &format!("BEGIN; LOCK TABLE {table} IN ACCESS SHARE MODE; SELECT pg_sleep({seconds});"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let child = psql.spawn().unwrap();
+    let pid = wait_for_query(db, "BEGIN; LOCK TABLE");
+    (child, pid)
+}
+
+#[test]
+fn apply_lock_timeout_retries_list_each_step_once_and_a_retry_that_commits_succeeds() {
+    let db = test_db("apply_retry_once");
+    db.exec("CREATE TABLE public.t (x int)");
+    let dir = temp_dir();
+    let plan = hand_plan(
+        &db.settings,
+        dir.path(),
+        &[
+            (1, true, "ALTER TABLE public.t ADD COLUMN n int;"),
+            (1, true, "ALTER TABLE public.t ADD COLUMN m int;"),
+            (2, true, "CREATE TABLE public.after (x int);"),
+        ],
+    );
+    // Blocked on every try: each step is listed once as not applied.
+    let (mut blocker, pid) = lock_holder(&db, "public.t", 120);
+    let out = apply_cmd(
+        &db,
+        &[
+            "--plan",
+            plan.to_str().unwrap(),
+            "--lock-timeout",
+            "300ms",
+            "--lock-retries",
+            "2",
+        ],
+    )
+    .output()
+    .unwrap();
+    let _ = blocker.kill();
+    let _ = blocker.wait();
+    db.exec(&format!("SELECT pg_terminate_backend({pid})"));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("after 2 retries"), "{err}");
+    assert!(err.contains("\n  not applied: steps 1, 2, 3\n"), "{err}");
+
+    // Released after the first tries (300 ms each, then waits of 1 s and 2 s):
+    // a retry commits and the run succeeds.
+    let (mut blocker, pid) = lock_holder(&db, "public.t", 3);
+    let session = dir.path().join("s");
+    let out = apply_cmd(
+        &db,
+        &[
+            "--plan",
+            plan.to_str().unwrap(),
+            "--lock-timeout",
+            "300ms",
+            "--session-dir",
+            session.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let _ = blocker.wait();
+    let _ = pid;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("applied 3 statement(s)"), "{err}");
+    let j = records(&session.join("journal.jsonl"));
+    assert!(
+        count(&j, |e| matches!(e, Entry::GroupRetried { .. })) >= 1,
+        "{j:?}"
+    );
+    assert!(j.iter().any(|e| matches!(e, Entry::ApplyFinished { ok: true, not_applied, .. } if not_applied.is_empty())), "{j:?}");
+}
+
+#[test]
+fn apply_resume_hint_carries_the_gate_flags_and_runs_as_printed() {
+    let db = test_db("apply_resume_hint");
+    db.exec("CREATE TABLE public.t (x int, legacy text); INSERT INTO public.t VALUES (1, 'a');");
+    let dir = temp_dir();
+    let text = {
+        let settings = db.settings.clone();
+        let live = block_on(async move { pgalign::catalog::inspect(&settings).await.unwrap() });
+        let mut plan = Plan {
+            live_fingerprint: pgalign::catalog::Scope::default().fingerprint(&live.model),
+            desired_fingerprint: "hand-made".into(),
+            steps: vec![
+                Step {
+                    number: 0,
+                    title: "drop column public.t.legacy".into(),
+                    sql: "ALTER TABLE public.t DROP COLUMN legacy;".into(),
+                    hazards: vec![pgalign::hazard::Hazard::new(
+                        pgalign::hazard::HazardId::DataLoss,
+                        pgalign::hazard::Severity::Danger,
+                        "drops public.t.legacy",
+                    )],
+                    transactional: true,
+                    group: 0,
+                },
+                Step {
+                    number: 0,
+                    title: "wait".into(),
+                    sql: "SELECT pg_sleep((SELECT s FROM public.nap));".into(),
+                    hazards: vec![],
+                    transactional: false,
+                    group: 0,
+                },
+            ],
+            notes: vec![],
+            scope: Default::default(),
+        };
+        plan.renumber();
+        render_plan(&plan, &db.settings.to_string(), "2026-01-01T00:00:00Z")
+    };
+    db.exec("CREATE TABLE public.nap (s float8); INSERT INTO public.nap VALUES (60);");
+    // The nap table is part of the schema the plan was made for.
+    let text = {
+        let settings = db.settings.clone();
+        let live = block_on(async move { pgalign::catalog::inspect(&settings).await.unwrap() });
+        let fp = pgalign::catalog::Scope::default().fingerprint(&live.model);
+        let old = text
+            .lines()
+            .find(|l| l.starts_with("-- live-fingerprint: "))
+            .unwrap()
+            .to_string();
+        text.replace(&old, &format!("-- live-fingerprint: {fp}"))
+    };
+    let plan = dir.path().join("plan with space.sql");
+    std::fs::write(&plan, text).unwrap();
+    let session = dir.path().join("s");
+    let child = spawn(apply_cmd(
+        &db,
+        &[
+            "--plan",
+            plan.to_str().unwrap(),
+            "--session-dir",
+            session.to_str().unwrap(),
+            "--allow-hazards",
+            "data-loss",
+            "--lock-timeout",
+            "2s",
+        ],
+    ));
+    let pid = wait_for_query(&db, "SELECT pg_sleep(");
+    db.exec(&format!("SELECT pg_terminate_backend({pid})"));
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(1), "{err}");
+    let hint = err
+        .lines()
+        .find_map(|l| {
+            l.split_once("(committed groups are never run again): ")
+                .map(|(_, h)| h)
+        })
+        .unwrap_or_else(|| panic!("no resume hint: {err}"))
+        .to_string();
+    assert!(
+        hint.contains("--allow-hazards data-loss") && hint.contains("--lock-timeout 2000ms"),
+        "{hint}"
+    );
+    db.exec("UPDATE public.nap SET s = 0");
+    // Run exactly what was printed (with this build's binary for `pgalign`).
+    let bin = env!("CARGO_BIN_EXE_pgalign");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec {bin} {}",
+            hint.strip_prefix("pgalign ").unwrap()
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{hint}\n{}", stderr(&out));
+    let j = records(&session.join("journal.jsonl"));
+    assert!(
+        j.iter()
+            .any(|e| matches!(e, Entry::ApplyFinished { ok: true, .. })),
+        "{j:?}"
+    );
+}
+
+#[test]
+fn apply_unique_index_on_duplicates_says_the_data_must_be_fixed_before_resume() {
+    let db = test_db("apply_cic_dup");
+    db.exec("CREATE TABLE public.t (x int); INSERT INTO public.t VALUES (1), (1);");
+    let dir = temp_dir();
+    let plan = hand_plan(
+        &db.settings,
+        dir.path(),
+        &[(
+            1,
+            false,
+            "CREATE UNIQUE INDEX CONCURRENTLY t_x ON public.t (x);",
+        )],
+    );
+    let session = dir.path().join("s");
+    let out = apply_cmd(
+        &db,
+        &[
+            "--plan",
+            plan.to_str().unwrap(),
+            "--session-dir",
+            session.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("23505"), "{err}");
+    assert!(
+        err.contains("remove the duplicates first")
+            && err.contains("resume cannot fix the duplicates"),
+        "{err}"
+    );
+    // Resumed without fixing them, it fails the same way; fixed, it builds.
+    let journal_path = session.join("journal.jsonl");
+    let out = apply_cmd(&db, &["--resume", journal_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("23505"), "{}", stderr(&out));
+    db.exec("DELETE FROM public.t WHERE ctid <> (SELECT min(ctid) FROM public.t)");
+    let out = apply_cmd(&db, &["--resume", journal_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        db.query_one(
+            "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'public.t_x'::regclass"
+        ),
+        "true"
+    );
+}
+
+#[test]
+fn apply_lock_timeout_zero_is_refused_as_wait_forever() {
+    let db = test_db("apply_lock_zero");
+    let dir = temp_dir();
+    let plan = hand_plan(
+        &db.settings,
+        dir.path(),
+        &[(1, true, "CREATE TABLE public.a (x int);")],
+    );
+    for zero in ["0", "0ms", "0.4ms"] {
+        let out = apply_cmd(
+            &db,
+            &["--plan", plan.to_str().unwrap(), "--lock-timeout", zero],
+        )
+        .output()
+        .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{zero}: {err}");
+        assert!(
+            err.contains("--lock-timeout") && err.contains("forever"),
+            "{err}"
+        );
+    }
+    assert!(!table_exists(&db, "public.a"));
+    let help = stdout(&run(&["apply", "--help"]));
+    assert!(help.contains("wait forever"), "{help}");
+}
+
+#[test]
+fn apply_whose_journal_cannot_be_written_stops_and_still_prints_the_summary() {
+    let db = test_db("apply_journal_full");
+    db.exec("CREATE TABLE public.nap (s float8); INSERT INTO public.nap VALUES (3);");
+    let dir = temp_dir();
+    let plan = hand_plan(
+        &db.settings,
+        dir.path(),
+        &[
+            (1, true, "CREATE TABLE public.a (x int);"),
+            (2, true, "SELECT pg_sleep((SELECT s FROM public.nap));"),
+            (3, true, "CREATE TABLE public.b (x int);"),
+        ],
+    );
+    let session = dir.path().join("s");
+    let journal_path = session.join("journal.jsonl");
+    // The journal's file may not grow past LIMIT bytes (RLIMIT_FSIZE, with
+    // SIGXFSZ ignored: a write past it fails as on a full disk). During the
+    // sleep the test pads the journal to exactly LIMIT with a valid line.
+    const LIMIT: u64 = 1 << 20;
+    let mut cmd = apply_cmd(
+        &db,
+        &[
+            "--plan",
+            plan.to_str().unwrap(),
+            "--session-dir",
+            session.to_str().unwrap(),
+        ],
+    );
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: LIMIT,
+                rlim_max: LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = spawn(cmd);
+    wait_for_query(&db, "SELECT pg_sleep(");
+    {
+        use std::io::Write;
+        let len = std::fs::metadata(&journal_path).unwrap().len();
+        let frame = r#"{"at":"2026-01-01T00:00:00Z","event":"note","text":""}"#.len() as u64 + 1;
+        let pad = "x".repeat((LIMIT - len - frame) as usize);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&journal_path)
+            .unwrap();
+        writeln!(
+            f,
+            r#"{{"at":"2026-01-01T00:00:00Z","event":"note","text":"{pad}"}}"#
+        )
+        .unwrap();
+        assert_eq!(std::fs::metadata(&journal_path).unwrap().len(), LIMIT);
+    }
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("could not be written"), "{err}");
+    assert!(err.contains("committed: group(s) 1 (steps 1)"), "{err}");
+    assert!(err.contains("not applied: steps 2, 3"), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    assert!(table_exists(&db, "public.a") && !table_exists(&db, "public.b"));
+    // With room again, the run continues from its journal.
+    db.exec("UPDATE public.nap SET s = 0");
+    let out = apply_cmd(&db, &["--resume", journal_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(table_exists(&db, "public.b"));
+    let j = records(&journal_path);
+    assert_eq!(
+        count(&j, |e| matches!(e, Entry::StatementStarted { step: 1, .. })),
+        1,
+        "the committed group never runs again"
     );
 }

@@ -55,7 +55,8 @@ pub fn converge_to(live: &TestDb, desired: &Model, opts: &PlanOptions) -> Result
     let mut kept = kept_columns(&before.model, desired);
     kept.retain(|(name, _)| opts.scope.covers(name));
     let rows_before = row_checksums(live, &kept)?;
-    let plan = plan::diff(&before, desired, opts);
+    let mut plan = plan::diff(&before, desired, opts);
+    gate_accepts(live, &mut plan)?;
     let text = plan::render_plan(&plan, "test", "now");
     if let Err(e) = pgalign::db::shadow::run_psql(&live.settings, None, Some(text.as_bytes())) {
         return Err(plan_failure(&plan, &text, &format!("{e:#}")));
@@ -1067,4 +1068,35 @@ fn introspection_takes_no_lock_on_user_tables() {
         assert_eq!(inspected.stats.len(), 2);
         tx.rollback().await.unwrap();
     });
+}
+
+/// What `diff` adds to a plan and what `apply` checks before it runs: the
+/// hazards the lint engine finds in the plan's SQL on the live database. An
+/// honest plan must read to the engine as its steps say and carry no blocker.
+fn gate_accepts(live: &TestDb, plan: &mut plan::Plan) -> Result<(), String> {
+    let s = live.settings.clone();
+    let mut named = plan.clone();
+    let named = block_on(async move {
+        pgalign::apply::name_derived(&mut named, &s)
+            .await
+            .map(|_| named)
+    })
+    .map_err(|e| format!("the plan's SQL does not read as its steps: {e:#}"))?;
+    let file = plan::parse_plan(&plan::render_plan(&named, "test", "now"))
+        .map_err(|e| format!("{e:#}"))?;
+    let s = live.settings.clone();
+    let f = file.clone();
+    let derived = block_on(async move {
+        let c = pgalign::db::connect(&s).await?;
+        pgalign::apply::derive(&c, &f).await
+    })
+    .map_err(|e| format!("the apply gate cannot read the plan: {e:#}"))?;
+    let all = pgalign::apply::ApplyOptions {
+        allowed: pgalign::hazard::HazardId::ALL.into_iter().collect(),
+        ..Default::default()
+    };
+    pgalign::apply::check_derived(&file, &derived, &all, &Default::default())
+        .map_err(|e| format!("the apply gate refuses the plan: {e}"))?;
+    *plan = named;
+    Ok(())
 }

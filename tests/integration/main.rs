@@ -17,5 +17,6 @@ mod report;
 mod security_io;
 mod security_cluster;
 mod security_desired;
+mod security_apply;
 mod tui;
 mod unmanaged;

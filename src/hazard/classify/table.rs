@@ -66,11 +66,19 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
             cascade: cascade(c.behavior),
         },
         At::AtAlterColumnType => match def {
-            Some(NodeEnum::ColumnDef(d)) => TableCmd::AlterType {
-                column: col(),
-                to: type_of(d),
-                using: d.raw_default.is_some(),
-            },
+            Some(NodeEnum::ColumnDef(d)) => {
+                let to = type_of(d);
+                let plain_cast = d
+                    .raw_default
+                    .as_deref()
+                    .is_some_and(|e| crate::hazard::ast::is_plain_cast_of(e, &c.name, &to));
+                TableCmd::AlterType {
+                    column: col(),
+                    to,
+                    using: d.raw_default.is_some(),
+                    plain_cast,
+                }
+            }
             _ => TableCmd::Other("ALTER COLUMN TYPE".into()),
         },
         At::AtSetNotNull => TableCmd::SetNotNull { column: col() },

@@ -19,9 +19,12 @@ fn widest(name: &str, mods: &[i64]) -> bool {
 
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     match action {
-        Action::AlterTable { rel, cmd: TableCmd::AlterType { column, to, using } } => {
+        Action::AlterTable { rel, cmd: TableCmd::AlterType { column, to, using, plain_cast } } => {
             let name = format!("{}.{column}", cx.name(rel));
-            if *using {
+            // `USING col::t` is the plain change's own cast: the current type
+            // decides, when it is known.
+            let known = *plain_cast && cx.column_type(rel, column).is_some();
+            if *using && !known {
                 return vec![Found::new(
                     LossyCast,
                     Severity::Danger,
@@ -61,6 +64,18 @@ mod tests {
     #[test]
     fn using_and_narrowing_targets_are_flagged() {
         assert_eq!(
+            ids(
+                check,
+                "ALTER TABLE t ALTER COLUMN c TYPE int USING c::text::int"
+            ),
+            vec![(LossyCast, Severity::Danger)]
+        );
+        assert_eq!(
+            ids(check, "ALTER TABLE t ALTER COLUMN c TYPE int USING c * 2"),
+            vec![(LossyCast, Severity::Danger)]
+        );
+        // `USING c::int` of an unknown current type: as any USING.
+        assert_eq!(
             ids(check, "ALTER TABLE t ALTER COLUMN c TYPE int USING c::int"),
             vec![(LossyCast, Severity::Danger)]
         );
@@ -82,6 +97,22 @@ mod tests {
 
     #[test]
     fn a_type_known_from_the_file_decides() {
+        let lossy = |sql: &str| {
+            let report = crate::hazard::lint::lint_sql(sql, &Default::default()).unwrap();
+            report.statements[1]
+                .hazards
+                .iter()
+                .any(|h| h.id == LossyCast && h.severity == Severity::Danger)
+        };
+        assert!(lossy(
+            "CREATE TABLE t (c text); ALTER TABLE t ALTER COLUMN c TYPE int USING c::int;"
+        ));
+        assert!(!lossy(
+            "CREATE TABLE t (c int); ALTER TABLE t ALTER COLUMN c TYPE bigint USING c::bigint;"
+        ));
+        assert!(!lossy(
+            "CREATE TABLE t (c int); ALTER TABLE t ALTER COLUMN c TYPE text USING c::text;"
+        ));
         let sql = "CREATE TABLE t (c varchar(20)); ALTER TABLE t ALTER COLUMN c TYPE varchar(10);";
         let report = crate::hazard::lint::lint_sql(sql, &Default::default()).unwrap();
         let h = &report.statements[1].hazards;

@@ -151,15 +151,32 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
             cascade: false,
             ..
         } => {
+            // Keys the file dropped before, or whose table it drops before or
+            // in the same statement, no longer stand in the way.
+            let gone = |table: &str| {
+                let bare = bare_name(table);
+                cx.file.dropped_tables.contains(&bare) || objects.iter().any(|o| o.name == bare)
+            };
             for rel in objects {
-                if let Some(t) = cx.table(rel).filter(|t| !t.referenced_by.is_empty()) {
+                let Some(t) = cx.table(rel) else { continue };
+                let mut from: Vec<&str> = Vec::new();
+                for (table, con) in &t.foreign_keys_in {
+                    let dropped = cx
+                        .file
+                        .dropped_constraints
+                        .contains(&(bare_name(table), con.clone()));
+                    if !dropped && !gone(table) && !from.contains(&table.as_str()) {
+                        from.push(table);
+                    }
+                }
+                if !from.is_empty() {
                     out.push(Found::new(
                         MayFail,
                         Severity::Blocker,
                         format!(
                             "DROP TABLE {} will fail: foreign keys of {} point to it",
                             t.name,
-                            t.referenced_by.join(", ")
+                            from.join(", ")
                         ),
                     ));
                 }
@@ -168,6 +185,25 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
         _ => {}
     }
     out
+}
+
+/// `public."My T"` → `My T`: the table part of a `regclass` text.
+fn bare_name(regclass: &str) -> String {
+    let mut last = String::new();
+    let mut quoted = false;
+    let mut chars = regclass.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                last.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => last.clear(),
+            c => last.push(c),
+        }
+    }
+    last
 }
 
 #[cfg(test)]
@@ -187,6 +223,61 @@ mod tests {
         ] {
             assert_eq!(ids(check, sql), vec![(MayFail, Severity::Warning)], "{sql}");
         }
+    }
+
+    #[test]
+    fn a_drop_table_fails_only_while_foreign_keys_still_point_to_it() {
+        use crate::hazard::context::{DbFacts, LintContext, TableFacts};
+        use crate::hazard::{ast::Rel, lint_sql};
+        let gone_a = TableFacts {
+            name: "public.gone_a".into(),
+            kind: 'r',
+            referenced_by: vec!["gone_b".into(), "\"My Keep\"".into()],
+            foreign_keys_in: vec![
+                ("gone_b".into(), "gone_b_a_fkey".into()),
+                ("\"My Keep\"".into(), "keep_a_fkey".into()),
+            ],
+            ..Default::default()
+        };
+        let mut db = DbFacts::default();
+        db.tables.insert(Rel::new(Some("public"), "gone_a"), gone_a);
+        let ctx = LintContext {
+            db: Some(db),
+            ..Default::default()
+        };
+        let blockers = |sql: &str| -> Vec<String> {
+            lint_sql(sql, &ctx)
+                .unwrap()
+                .statements
+                .iter()
+                .flat_map(|s| s.hazards.iter())
+                .filter(|h| h.id == MayFail && h.severity == Severity::Blocker)
+                .map(|h| h.detail.clone())
+                .collect()
+        };
+        assert_eq!(
+            blockers("DROP TABLE public.gone_a;"),
+            vec![
+                "DROP TABLE public.gone_a will fail: foreign keys of gone_b, \"My Keep\" point to it"
+            ]
+        );
+        assert_eq!(
+            blockers(
+                "ALTER TABLE public.\"My Keep\" DROP CONSTRAINT keep_a_fkey;\nDROP TABLE public.gone_a;"
+            ),
+            vec!["DROP TABLE public.gone_a will fail: foreign keys of gone_b point to it"]
+        );
+        assert!(
+            blockers(
+                "ALTER TABLE public.\"My Keep\" DROP CONSTRAINT keep_a_fkey;\nDROP TABLE public.gone_b;\nDROP TABLE public.gone_a;"
+            )
+            .is_empty()
+        );
+        assert!(
+            blockers("ALTER TABLE public.\"My Keep\" DROP CONSTRAINT keep_a_fkey;\nDROP TABLE public.gone_a, public.gone_b;")
+                .is_empty()
+        );
+        assert_eq!(super::bare_name("\"My \"\"S\".\"a.b\""), "a.b");
     }
 
     #[test]

@@ -1,0 +1,332 @@
+//! The hazards of a plan, derived from its SQL (DESIGN.md §6: a plan's comments
+//! are for people). The plan file is linted by the engine behind `pgalign lint
+//! --db` and imported plans, against the live database, and the gate takes what
+//! it finds together with what the comments say: a comment can add a hazard,
+//! never hide one. A `danger` or `blocker` the engine finds that the step's
+//! comments do not name at all is a refusal of its own: the plan was edited
+//! (its hash recomputed), since pgalign's planner names every hazard of the
+//! statements it writes.
+//!
+//! The engine reads the file as psql would; before its findings count, each
+//! step must be exactly one statement of the engine's reading, with the same
+//! text (bar leading comments and the final `;`) and in a transaction exactly
+//! when its group says so. A plan whose SQL reads differently to the engine
+//! than to `apply` is refused, so what was linted is what runs.
+
+use super::{ApplyOptions, Refusal};
+use crate::db::ConnSettings;
+use crate::hazard::lint::StatementReport;
+use crate::hazard::{Hazard, Severity, prepass};
+use crate::plan::file::PlanError;
+use crate::plan::{Plan, PlanFile};
+use anyhow::{Context, Result};
+use std::collections::BTreeSet;
+use tokio_postgres::Client;
+
+/// What the engine found, step by step: `steps[i]` belongs to step `i + 1`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Derived {
+    pub steps: Vec<Vec<Hazard>>,
+}
+
+/// Lints `plan`'s file against the database of `client` (catalog facts and
+/// sizes, no data probes) and assigns every finding to its step.
+pub async fn derive(client: &Client, plan: &PlanFile) -> Result<Derived> {
+    let text = plan.text.strip_prefix('\u{feff}').unwrap_or(&plan.text);
+    let report = crate::plan::external::lint_as_applied(text, "the plan", client, false)
+        .await
+        .context("linting the plan's statements against the live database")?;
+    assign(plan, &report.statements)
+}
+
+/// Adds to the steps of a computed `plan` what the engine finds in them, on
+/// `target`, at `danger` or above and the planner's own hazards do not say at
+/// that severity: the plan then names every hazard the apply gate will find
+/// (the planner may see a dropped table as the old copy of a rebuilt one whose
+/// rows were copied; the gate cannot tell that from the SQL, so neither
+/// reading is hidden from the reviewer).
+pub async fn name_derived(plan: &mut Plan, target: &ConnSettings) -> Result<()> {
+    if plan.steps.is_empty() {
+        return Ok(());
+    }
+    let file = crate::plan::parse_plan(&crate::plan::render_plan(plan, "", ""))?;
+    let client = crate::db::connect(target).await?;
+    let derived = derive(&client, &file)
+        .await
+        .with_context(|| format!("on {target}"))?;
+    for (step, found) in plan.steps.iter_mut().zip(derived.steps) {
+        for h in found {
+            if h.severity >= Severity::Danger
+                && !step
+                    .hazards
+                    .iter()
+                    .any(|c| c.id == h.id && c.severity >= h.severity)
+            {
+                step.hazards.push(h);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The step of each linted statement; an error when the engine's reading and
+/// the steps do not match one to one.
+fn assign(plan: &PlanFile, statements: &[StatementReport]) -> Result<Derived> {
+    let ranges: Vec<(usize, usize)> = plan
+        .steps
+        .iter()
+        .zip(&plan.step_lines)
+        .map(|(s, &first)| (first, first + s.sql.split('\n').count()))
+        .collect();
+    let mut found: Vec<Option<&StatementReport>> = vec![None; plan.steps.len()];
+    for st in statements {
+        let Some(i) = ranges
+            .iter()
+            .position(|&(from, to)| (from..to).contains(&st.line))
+        else {
+            if matches!(st.kind.as_str(), "BEGIN" | "COMMIT") {
+                continue;
+            }
+            return Err(edited(
+                st.line,
+                format!("`{}` is outside every step", short(&st.sql)),
+            ));
+        };
+        let step = &plan.steps[i];
+        if found[i].is_some() {
+            return Err(edited(
+                st.line,
+                format!("step {} holds more than one statement", step.number),
+            ));
+        }
+        if !same_statement(&step.sql, &st.sql) {
+            return Err(edited(
+                st.line,
+                format!(
+                    "step {} does not read as one statement of its own (the SQL around it changes where it ends)",
+                    step.number
+                ),
+            ));
+        }
+        if st.in_transaction != step.transactional {
+            return Err(edited(
+                st.line,
+                format!(
+                    "step {} is marked to run {} a transaction, but the file's BEGIN and COMMIT put it {}",
+                    step.number,
+                    if step.transactional {
+                        "inside"
+                    } else {
+                        "outside"
+                    },
+                    if st.in_transaction {
+                        "inside one"
+                    } else {
+                        "outside any"
+                    },
+                ),
+            ));
+        }
+        found[i] = Some(st);
+    }
+    let mut steps = Vec::with_capacity(found.len());
+    for (i, st) in found.into_iter().enumerate() {
+        match st {
+            Some(st) => steps.push(st.hazards()),
+            None => {
+                return Err(edited(
+                    ranges[i].0,
+                    format!("step {} holds no statement", plan.steps[i].number),
+                ));
+            }
+        }
+    }
+    Ok(Derived { steps })
+}
+
+/// Whether the engine's statement is the step's SQL: the same text after the
+/// comments before it, without the final `;`.
+fn same_statement(step_sql: &str, linted: &str) -> bool {
+    let body = step_sql.trim_end();
+    let body = body.strip_suffix(';').unwrap_or(body).trim_end();
+    body.strip_suffix(linted)
+        .is_some_and(|before| prepass::skip_trivia(before).is_empty())
+}
+
+fn edited(line: usize, what: String) -> anyhow::Error {
+    PlanError::NotWritten { line, what }.into()
+}
+
+fn short(sql: &str) -> String {
+    let one: String = sql.chars().take(60).collect();
+    one.escape_debug().to_string()
+}
+
+/// Gates `plan` on its comments and on `derived`, skipping the steps in
+/// `skip` (those an interrupted run already committed): refuses a hazard the
+/// engine finds at `danger` or above that the step's comments do not name, any
+/// `blocker`, and a `danger` whose id is not allowed.
+pub fn check_derived(
+    plan: &PlanFile,
+    derived: &Derived,
+    opts: &ApplyOptions,
+    skip: &BTreeSet<usize>,
+) -> Result<(), Refusal> {
+    let steps = || {
+        plan.steps
+            .iter()
+            .zip(&derived.steps)
+            .filter(|(s, _)| !skip.contains(&s.number))
+    };
+    for (step, found) in steps() {
+        if let Some(h) = found
+            .iter()
+            .find(|h| h.severity >= Severity::Danger && !step.hazards.iter().any(|c| c.id == h.id))
+        {
+            return Err(Refusal::NotInPlan {
+                step: step.number,
+                severity: h.severity,
+                id: h.id,
+                detail: h.detail.clone(),
+            });
+        }
+    }
+    let mut missing = BTreeSet::new();
+    for (step, found) in steps() {
+        for h in step.hazards.iter().chain(found) {
+            match h.severity {
+                Severity::Blocker => {
+                    return Err(Refusal::Blocker {
+                        step: step.number,
+                        detail: h.detail.clone(),
+                    });
+                }
+                Severity::Danger if !opts.allowed.contains(&h.id) => {
+                    missing.insert(h.id);
+                }
+                _ => {}
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Refusal::HazardsNotAllowed {
+            missing: missing.into_iter().collect(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hazard::{HazardId, LintContext, lint_sql};
+    use crate::plan::{Plan, Step, parse_plan, render_plan};
+
+    fn plan(steps: Vec<(&str, bool, Vec<Hazard>)>) -> PlanFile {
+        let mut p = Plan {
+            live_fingerprint: "aa".into(),
+            desired_fingerprint: "bb".into(),
+            steps: steps
+                .into_iter()
+                .map(|(sql, tx, hazards)| Step {
+                    number: 0,
+                    title: "t".into(),
+                    sql: sql.into(),
+                    hazards,
+                    transactional: tx,
+                    group: 0,
+                })
+                .collect(),
+            notes: vec![],
+            scope: Default::default(),
+        };
+        p.renumber();
+        parse_plan(&render_plan(&p, "t", "now")).unwrap()
+    }
+
+    fn derived(p: &PlanFile) -> Result<Derived> {
+        assign(p, &lint_sql(&p.text, &LintContext::default())?.statements)
+    }
+
+    #[test]
+    fn each_step_gets_the_findings_of_its_own_statement() {
+        let p = plan(vec![
+            ("CREATE TABLE public.a (x int);", true, vec![]),
+            ("DROP TABLE public.b;", true, vec![]),
+            (
+                "CREATE INDEX CONCURRENTLY i ON public.a (x);",
+                false,
+                vec![],
+            ),
+        ]);
+        let d = derived(&p).unwrap();
+        assert_eq!(d.steps.len(), 3);
+        assert!(!d.steps[0].iter().any(|h| h.id == HazardId::DataLoss));
+        assert!(d.steps[1].iter().any(|h| h.id == HazardId::DataLoss));
+    }
+
+    #[test]
+    fn a_danger_the_comments_do_not_name_is_refused_naming_the_step() {
+        let p = plan(vec![
+            ("CREATE TABLE public.a (x int);", true, vec![]),
+            ("DROP TABLE public.b;", true, vec![]),
+        ]);
+        let d = derived(&p).unwrap();
+        let all = ApplyOptions {
+            allowed: HazardId::ALL.into_iter().collect(),
+            ..Default::default()
+        };
+        let e = check_derived(&p, &d, &all, &BTreeSet::new()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Refusal::NotInPlan {
+                    step: 2,
+                    id: HazardId::DataLoss,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("step 2: drops"), "{e}");
+        assert!(e.to_string().contains("the plan does not say so"), "{e}");
+        // Named in the comments, it needs --allow-hazards like any danger.
+        let named = Hazard::new(HazardId::DataLoss, Severity::Info, "drops public.b");
+        let p = plan(vec![("DROP TABLE public.b;", true, vec![named])]);
+        let d = derived(&p).unwrap();
+        let e = check_derived(&p, &d, &ApplyOptions::default(), &BTreeSet::new()).unwrap_err();
+        assert!(matches!(e, Refusal::HazardsNotAllowed { .. }), "{e}");
+        check_derived(&p, &d, &all, &BTreeSet::new()).unwrap();
+        // A step an interrupted run committed is not gated again.
+        check_derived(&p, &d, &ApplyOptions::default(), &BTreeSet::from([1])).unwrap();
+    }
+
+    #[test]
+    fn a_statement_hidden_from_the_steps_is_refused() {
+        let p = plan(vec![("SELECT 1;", true, vec![])]);
+        // Two statements in one step.
+        let two = p
+            .text
+            .replace("SELECT 1;", "SELECT 1; DROP TABLE public.b;");
+        let mut forged = p.clone();
+        forged.steps[0].sql = "SELECT 1; DROP TABLE public.b;".into();
+        forged.text = two;
+        let e = derived(&forged).unwrap_err().to_string();
+        assert!(e.contains("step 1 does not read as one statement"), "{e}");
+        // A statement spliced in after a step, outside every step.
+        let mut spliced = p.clone();
+        spliced.text = p
+            .text
+            .replace("SELECT 1;\n", "SELECT 1;\nDROP TABLE public.b;\n");
+        let e = derived(&spliced).unwrap_err().to_string();
+        assert!(
+            e.contains("`DROP TABLE public.b` is outside every step"),
+            "{e}"
+        );
+        // A transactional step moved out of its transaction.
+        let mut moved = p.clone();
+        moved.text = p.text.replace("BEGIN;\n", "\n");
+        let e = derived(&moved).unwrap_err().to_string();
+        assert!(e.contains("outside any"), "{e}");
+    }
+}
