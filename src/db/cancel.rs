@@ -87,10 +87,42 @@ pub fn wait_or_kill(mut child: Child, cancel: &Cancel) -> Result<Output> {
     }
 }
 
-/// SIGKILLs `pid` and all its descendants (found through `/proc`), children
-/// first collected, then all killed, so none is left reparented and running.
+/// SIGKILLs `pid` and all its descendants (found through `/proc`). The tree is
+/// frozen first: every process found is sent SIGSTOP and `/proc` is read again
+/// until no new descendant appears, so a shell that forks while it is being
+/// collected cannot leave a reparented child running (seen under load: a
+/// `sleep` forked between the read and the kill kept the pipes open for a
+/// minute). Then all of them are killed.
 fn kill_tree(pid: u32) {
-    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+    let mut tree = vec![pid];
+    signal(pid, libc::SIGSTOP);
+    loop {
+        let parents = process_parents();
+        let mut grew = false;
+        let mut i = 0;
+        while i < tree.len() {
+            let parent = tree[i];
+            for (p, _) in parents.iter().filter(|(_, pp)| *pp == parent) {
+                if !tree.contains(p) {
+                    signal(*p, libc::SIGSTOP);
+                    tree.push(*p);
+                    grew = true;
+                }
+            }
+            i += 1;
+        }
+        if !grew {
+            break;
+        }
+    }
+    for p in tree {
+        signal(p, libc::SIGKILL);
+    }
+}
+
+/// `(pid, ppid)` of every process in `/proc`.
+fn process_parents() -> Vec<(u32, u32)> {
+    std::fs::read_dir("/proc")
         .map(|dir| {
             dir.filter_map(|e| e.ok())
                 .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
@@ -102,23 +134,12 @@ fn kill_tree(pid: u32) {
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    let mut tree = vec![pid];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    for p in tree {
-        // SAFETY: kill(2) with a pid we read and a constant signal number.
-        unsafe { libc::kill(p as libc::pid_t, libc::SIGKILL) };
-    }
+        .unwrap_or_default()
+}
+
+fn signal(pid: u32, sig: libc::c_int) {
+    // SAFETY: kill(2) with a pid we read and a constant signal number.
+    unsafe { libc::kill(pid as libc::pid_t, sig) };
 }
 
 #[cfg(test)]
