@@ -34,6 +34,20 @@ impl Rel {
         }
     }
 
+    /// A stand-in for relations a statement reaches without naming them (every
+    /// table with a column of a domain …), described by `words`. With `--db`
+    /// its facts are those of the tables it stands for.
+    pub fn reach(words: &str) -> Rel {
+        Rel {
+            schema: Some(REACH.into()),
+            name: words.to_string(),
+        }
+    }
+
+    pub fn is_reach(&self) -> bool {
+        self.schema.as_deref() == Some(REACH)
+    }
+
     /// The name as SQL (quoted where needed), for queries and `to_regclass`.
     pub fn sql(&self) -> String {
         use crate::catalog::model::quote_ident;
@@ -44,9 +58,13 @@ impl Rel {
     }
 }
 
+/// The schema of [`Rel::reach`]: never a real one (names cannot hold NUL).
+const REACH: &str = "\0";
+
 impl fmt::Display for Rel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.schema {
+            _ if self.is_reach() => f.write_str(&self.name),
             Some(s) => write!(f, "{s}.{}", self.name),
             None => f.write_str(&self.name),
         }

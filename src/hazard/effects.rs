@@ -2,7 +2,7 @@
 
 use super::action::*;
 use super::ast::Rel;
-use super::context::Cx;
+use super::context::{Cx, Reach};
 use super::locks::{LockMode, Op, fact};
 use super::types;
 
@@ -83,6 +83,22 @@ fn qualified(name: &str) -> Rel {
     }
 }
 
+/// Whether every column of the index a `PRIMARY KEY USING INDEX` adopts is
+/// known to be NOT NULL already (else adopting it sets NOT NULL, by a scan).
+pub fn pk_columns_not_null(rel: &Rel, c: &Con, cx: &Cx) -> bool {
+    let Some(cols) = c
+        .using_index
+        .as_deref()
+        .and_then(|i| cx.index_columns(rel, i))
+    else {
+        return false;
+    };
+    !cols.is_empty()
+        && cols
+            .iter()
+            .all(|col| cx.column_not_null(rel, col) == Some(true))
+}
+
 fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
     Some(match cmd {
         TableCmd::AddColumn(c) if c.generated_stored => (Op::AddColumnStoredGenerated, vec![]),
@@ -97,12 +113,20 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
                 .filter_map(|k| k.references.clone())
                 .collect();
             if refs.is_empty() {
-                (Op::AddColumn, vec![])
+                let check = c.constraints.iter().any(|k| k.kind == ConKind::Check);
+                (
+                    if check {
+                        Op::AddColumnCheck
+                    } else {
+                        Op::AddColumn
+                    },
+                    vec![],
+                )
             } else {
                 (Op::AddForeignKeyNotValid, refs)
             }
         }
-        TableCmd::DropColumn { .. } => (Op::DropColumn, vec![]),
+        TableCmd::DropColumn { .. } | TableCmd::DropAttribute { .. } => (Op::DropColumn, vec![]),
         TableCmd::AlterType { column, to, .. } => {
             let from = cx.column_type(rel, column);
             let ts = from
@@ -137,6 +161,9 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
             ),
             ConKind::NotNull if c.not_valid => (Op::AddNotNullNotValid, vec![]),
             ConKind::NotNull => (Op::SetNotNull, vec![]),
+            ConKind::PrimaryKey if c.using_index.is_some() && !pk_columns_not_null(rel, c, cx) => {
+                (Op::AddPrimaryKeyUsingIndex, vec![])
+            }
             _ if c.using_index.is_some() => (Op::AddConstraintUsingIndex, vec![]),
             _ => (Op::AddUniqueOrPrimaryKey, vec![]),
         },
@@ -172,7 +199,7 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
         TableCmd::ClusterOn => (Op::ClusterOn, vec![]),
         TableCmd::SetAccessMethod => (Op::SetAccessMethod, vec![]),
         TableCmd::TypedTable => (Op::TypedTable, vec![]),
-        TableCmd::Other(_) => (Op::DropCheck, vec![]),
+        TableCmd::Other(_) | TableCmd::RestartIdentity { .. } => (Op::DropCheck, vec![]),
     })
 }
 
@@ -328,6 +355,15 @@ pub fn effect(action: &Action, cx: &Cx) -> Option<Effect> {
         Action::CreateTrigger { rel, .. } => e(Op::CreateTrigger, rel, vec![]),
         Action::AlterSequence { rel, .. } => e(Op::AlterSequence, rel, vec![]),
         Action::Comment { rel: Some(r) } => e(Op::CommentOn, r, vec![]),
+        Action::AlterDomain { domain, op } => {
+            let op = match op {
+                DomainOp::AddConstraint { not_valid: false } => Op::DomainAddConstraint,
+                DomainOp::SetNotNull => Op::DomainSetNotNull,
+                DomainOp::Validate { .. } => Op::DomainValidateConstraint,
+                _ => return None,
+            };
+            e(op, &Reach::DomainUsers(domain.clone()).rel(), vec![])
+        }
         Action::Lock { rels, mode } => Some(Effect {
             op: None,
             table: rels.first()?.clone(),

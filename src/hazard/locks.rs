@@ -4,7 +4,8 @@
 //!
 //! Every row with a `sample` is measured on a real server by the integration
 //! test `lint::lock_facts_match_the_server` (own backend's `pg_locks` inside a
-//! rolled-back transaction; rewrite seen as a changed `pg_relation_filenode`).
+//! rolled-back transaction; rewrite seen as a changed `pg_relation_filenode`;
+//! a scan seen in the transaction's own `pg_stat_xact_user_tables` counts).
 //! Rows without a sample cannot run inside a transaction block; their facts are
 //! from the PostgreSQL documentation ("Explicit Locking", "ALTER TABLE").
 
@@ -101,6 +102,8 @@ pub enum Op {
     AddColumnVolatileDefault,
     AddColumnStoredGenerated,
     AddColumnIdentity,
+    /// `ADD COLUMN … CHECK (…)`: the new check is validated by a scan.
+    AddColumnCheck,
     DropColumn,
     AlterColumnType,
     AlterColumnTypeCoercible,
@@ -123,6 +126,9 @@ pub enum Op {
     DropForeignKey,
     AddUniqueOrPrimaryKey,
     AddConstraintUsingIndex,
+    /// `ADD PRIMARY KEY USING INDEX` over columns not yet NOT NULL: an implicit
+    /// SET NOT NULL, checked by a scan.
+    AddPrimaryKeyUsingIndex,
     CreateIndex,
     CreateIndexConcurrently,
     DropIndex,
@@ -166,6 +172,12 @@ pub enum Op {
     Update,
     Delete,
     Insert,
+    /// `ALTER DOMAIN … ADD CONSTRAINT` (validated): every table using the domain.
+    DomainAddConstraint,
+    /// `ALTER DOMAIN … SET NOT NULL`.
+    DomainSetNotNull,
+    /// `ALTER DOMAIN … VALIDATE CONSTRAINT`: unlike a table's, it takes SHARE.
+    DomainValidateConstraint,
 }
 
 /// Which other relation a statement locks besides its table.
@@ -283,12 +295,16 @@ impl LockFact {
 /// The fixture the samples run against (in an empty schema on `search_path`).
 pub const FIXTURE: &str = "
 CREATE TABLE p (id int PRIMARY KEY, v int);
+CREATE DOMAIN posint AS int;
+ALTER DOMAIN posint ADD CONSTRAINT posint_check CHECK (VALUE > 0) NOT VALID;
 CREATE TABLE t (id int PRIMARY KEY, pid int CONSTRAINT t_pid_fkey REFERENCES p, a int, b text,
-  ts timestamp, v varchar(10), CONSTRAINT t_b_nn CHECK (b IS NOT NULL));
+  ts timestamp, v varchar(10), dm posint, CONSTRAINT t_b_nn CHECK (b IS NOT NULL));
 CREATE INDEX t_a_idx ON t (a);
 ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0) NOT VALID;
 ALTER TABLE t ADD CONSTRAINT t_v_fkey FOREIGN KEY (a) REFERENCES p NOT VALID;
-INSERT INTO p VALUES (1, 1); INSERT INTO t VALUES (1, 1, 1, 'x', '2024-01-01', 'v');
+INSERT INTO p VALUES (1, 1); INSERT INTO t VALUES (1, 1, 1, 'x', '2024-01-01', 'v', 1);
+CREATE TABLE nopk (a int, b int NOT NULL); CREATE UNIQUE INDEX nopk_a ON nopk (a);
+CREATE UNIQUE INDEX nopk_b ON nopk (b); INSERT INTO nopk VALUES (1, 1);
 CREATE TABLE parted (id int, k int) PARTITION BY RANGE (k);
 CREATE TABLE part1 (id int, k int);
 CREATE MATERIALIZED VIEW mv AS SELECT id, v FROM p; CREATE UNIQUE INDEX mv_id ON mv (id);
@@ -316,6 +332,7 @@ pub const FACTS: &[LockFact] = &[
     row(Op::AddColumnVolatileDefault,    AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c float8 DEFAULT random()"),
     row(Op::AddColumnStoredGenerated,    AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS (a * 2) STORED"),
     row(Op::AddColumnIdentity,           AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS IDENTITY"),
+    row(Op::AddColumnCheck,              AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE t ADD COLUMN c int CHECK (c > 0)"),
     row(Op::DropColumn,                  AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t DROP COLUMN b"),
     row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ALTER COLUMN a TYPE bigint"),
     row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "SET LOCAL timezone = 'Europe/Paris'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz"),
@@ -343,6 +360,8 @@ pub const FACTS: &[LockFact] = &[
     row(Op::DropForeignKey,              AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t DROP CONSTRAINT t_pid_fkey").also(Other::Referenced, AccessExclusive, "p"),
     row(Op::AddUniqueOrPrimaryKey,       AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)"),
     row(Op::AddConstraintUsingIndex,     AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ADD CONSTRAINT t_b_key UNIQUE USING INDEX t_b_key"),
+    row(Op::AddConstraintUsingIndex,     AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE nopk ADD CONSTRAINT nopk_pk PRIMARY KEY USING INDEX nopk_b").on("nopk"),
+    row(Op::AddPrimaryKeyUsingIndex,     AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE nopk ADD CONSTRAINT nopk_pk PRIMARY KEY USING INDEX nopk_a").on("nopk"),
     row(Op::CreateIndex,                 Share,                 Rewrite::No,  Scan::Yes, "CREATE INDEX i ON t (b)"),
     doc(Op::CreateIndexConcurrently,     ShareUpdateExclusive,  Rewrite::No,  Scan::Yes),
     row(Op::DropIndex,                   AccessExclusive,       Rewrite::No,  Scan::No,  "DROP INDEX t_a_idx").also(Other::Index, AccessExclusive, "t_a_idx"),
@@ -388,6 +407,9 @@ pub const FACTS: &[LockFact] = &[
     row(Op::Update,                      RowExclusive,          Rewrite::No,  Scan::No,  "UPDATE t SET b = 'z'"),
     row(Op::Delete,                      RowExclusive,          Rewrite::No,  Scan::No,  "DELETE FROM t WHERE a = 0"),
     row(Op::Insert,                      RowExclusive,          Rewrite::No,  Scan::No,  "INSERT INTO t (id, b) VALUES (9, 'y')"),
+    row(Op::DomainAddConstraint,         Share,                 Rewrite::No,  Scan::Yes, "ALTER DOMAIN posint ADD CONSTRAINT posint_small CHECK (VALUE < 100)"),
+    row(Op::DomainSetNotNull,            Share,                 Rewrite::No,  Scan::Yes, "ALTER DOMAIN posint SET NOT NULL"),
+    row(Op::DomainValidateConstraint,    Share,                 Rewrite::No,  Scan::Yes, "ALTER DOMAIN posint VALIDATE CONSTRAINT posint_check"),
 ];
 
 /// The facts of `op` on server major version `major`.

@@ -13,7 +13,7 @@
 //! | `routine.rs` | functions and procedures, `DO`, `CALL`, `EXECUTE`, `CREATE TRIGGER` |
 //! | `session.rs` | `BEGIN`/`COMMIT`/`ROLLBACK`/savepoints, `SET`/`RESET`, `LOCK` |
 //! | `privilege.rs` | `GRANT`/`REVOKE`, default privileges, `OWNER TO`, roles, policies |
-//! | `types.rs` | enums, domain constraints |
+//! | `types.rs` | enums, `ALTER DOMAIN` |
 //! | `objects.rs` | `ALTER … RENAME`, `CREATE VIEW`, `ALTER SEQUENCE`, `COMMENT ON` |
 //! | `server.rs` | `CREATE`/`DROP DATABASE`, `ALTER SYSTEM`, `CREATE TABLESPACE` |
 //!
@@ -83,7 +83,7 @@ pub fn classify(node: &NodeEnum, sql: &str) -> Classified {
 
         N::CreateEnumStmt(s) => types::create_enum(s),
         N::AlterEnumStmt(s) => types::alter_enum(s),
-        N::AlterDomainStmt(s) if s.subtype == "C" => types::domain_constraint(s),
+        N::AlterDomainStmt(s) => types::alter_domain(s),
 
         N::RenameStmt(s) => objects::rename(s),
         N::ViewStmt(s) => objects::create_view(s),

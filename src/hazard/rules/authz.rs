@@ -1,7 +1,7 @@
 //! `authz`: changes who may see or do what, or bypasses integrity checks.
 
 use super::Found;
-use crate::hazard::action::{Action, ObjKind, TableCmd};
+use crate::hazard::action::{Action, ObjKind, TableCmd, TriggerMode};
 use crate::hazard::context::Cx;
 use crate::hazard::{HazardId::Authz, Severity};
 
@@ -60,7 +60,7 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 cx.name(rel)
             )),
             TableCmd::Trigger {
-                disable: true,
+                mode: TriggerMode::Disable,
                 name,
             } => {
                 let mut f = w(format!(

@@ -21,7 +21,7 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     match action {
         Action::AlterTable { rel, cmd: TableCmd::AlterType { column, to, using } } => {
             let name = format!("{}.{column}", cx.name(rel));
-            if *using {
+            if using.is_some() {
                 return vec![Found::new(
                     LossyCast,
                     Severity::Danger,
