@@ -1,7 +1,7 @@
 //! From an action to its row of the lock table, with the relations it names.
 
 use super::action::*;
-use super::ast::Rel;
+use super::ast::{Rel, TypeSpec};
 use super::context::{Cx, Reach};
 use super::locks::{LockMode, Op, fact};
 use super::types;
@@ -127,18 +127,35 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
             }
         }
         TableCmd::DropColumn { .. } | TableCmd::DropAttribute { .. } => (Op::DropColumn, vec![]),
-        TableCmd::AlterType { column, to, .. } => {
+        TableCmd::AlterType { column, to, using } => {
             let from = cx.column_type(rel, column);
-            let ts = from
-                .as_ref()
-                .is_some_and(|f| types::canon(&f.name) == "timestamp")
-                && types::canon(&to.name) == "timestamptz";
-            let coercible = from
-                .as_ref()
-                .and_then(|f| types::binary_coercible(f, to, cx.timezone_utc(), cx.major));
+            // The conversions the column goes through: the assignment cast
+            // alone, or `USING col::a::b` then the assignment to `to`. An
+            // expression that is not the column through casts (a function,
+            // AT TIME ZONE …) is computed for every row: a rewrite (measured).
+            let mut chain: Vec<TypeSpec> = from.into_iter().collect();
+            match using {
+                None => {}
+                Some(Using::Cast(casts)) => chain.extend(casts.iter().cloned()),
+                Some(Using::AtTimeZone(_) | Using::Expr) => {
+                    return Some((Op::AlterColumnType, vec![]));
+                }
+            }
+            if chain.last() != Some(to) {
+                chain.push(to.clone());
+            }
+            let utc = cx.timezone_utc();
+            let ts = chain.windows(2).any(|w| {
+                types::canon(&w[0].name) == "timestamp" && types::canon(&w[1].name) == "timestamptz"
+            });
+            let coercible = chain.len() >= 2
+                && chain
+                    .windows(2)
+                    .all(|w| types::binary_coercible(&w[0], &w[1], utc, cx.major) == Some(true));
             match (ts, coercible) {
-                (true, _) if cx.timezone_utc() => (Op::TimestampToTimestamptzUtc, vec![]),
-                (_, Some(true)) => (Op::AlterColumnTypeCoercible, vec![]),
+                (true, _) if utc && coercible => (Op::TimestampToTimestamptzUtc, vec![]),
+                (true, _) if utc => (Op::AlterColumnType, vec![]),
+                (_, true) => (Op::AlterColumnTypeCoercible, vec![]),
                 _ => (Op::AlterColumnType, vec![]),
             }
         }

@@ -337,7 +337,10 @@ pub const FACTS: &[LockFact] = &[
     row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ALTER COLUMN a TYPE bigint"),
     row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "SET LOCAL timezone = 'Europe/Paris'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz"),
     row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ALTER COLUMN v TYPE varchar(5)"),
+    // A USING expression other than the column through casts is computed for every row.
+    row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "SET LOCAL timezone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz USING ts AT TIME ZONE 'UTC'"),
     row(Op::AlterColumnTypeCoercible,    AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN v TYPE varchar(20)"),
+    row(Op::AlterColumnTypeCoercible,    AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ALTER COLUMN v TYPE text USING v::text"),
     row(Op::TimestampToTimestamptzUtc,   AccessExclusive,       Rewrite::No,  Scan::No,  "SET LOCAL timezone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz").since(12),
     doc(Op::TimestampToTimestamptzUtc,   AccessExclusive,       Rewrite::Yes, Scan::No).until(11),
     row(Op::SetNotNull,                  AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE t ALTER COLUMN a SET NOT NULL"),
