@@ -30,6 +30,8 @@ pub struct TableFacts {
     pub index_scans: Option<i64>,
     /// For an index: the columns of its table it covers, in order.
     pub index_columns: Vec<String>,
+    /// For a [`Reach`]: the tables it stands for.
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,12 +47,26 @@ pub struct ColFacts {
 pub enum Reach {
     /// Every table with a column of the domain.
     DomainUsers(Rel),
+    /// The typed tables (`CREATE TABLE … OF`) of a composite type.
+    TypedTables(Rel),
+    /// The tables with a column of a type the extension defines.
+    ExtensionColumns(String),
+    /// The tables the roles own in this database.
+    OwnedBy(Vec<String>),
+    /// A whole database (its size only).
+    Database(String),
 }
 
 impl Reach {
     pub fn words(&self) -> String {
         match self {
             Reach::DomainUsers(d) => format!("every table with a column of domain {d}"),
+            Reach::TypedTables(t) => format!("every typed table of {t}"),
+            Reach::ExtensionColumns(e) => {
+                format!("every table with a column of a type of extension {e}")
+            }
+            Reach::OwnedBy(r) => format!("every table owned by {}", r.join(", ")),
+            Reach::Database(d) => format!("database {d}"),
         }
     }
 

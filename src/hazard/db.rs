@@ -5,7 +5,7 @@
 //! summed sizes. A fixed number of set-based queries (one more per reach),
 //! read-only, no locks on user tables.
 
-use super::action::{Action, DomainOp, TableCmd};
+use super::action::{Action, DomainOp, ObjKind, TableCmd};
 use super::ast::{Rel, TypeSpec};
 use super::context::{ColFacts, DbFacts, Reach, TableFacts};
 use crate::db::describe_error;
@@ -63,32 +63,77 @@ pub fn named_relations(actions: &[Action]) -> BTreeSet<Rel> {
 
 /// What the actions of a file reach without naming it (see [`Reach`]).
 pub fn named_reaches(actions: &[Action]) -> BTreeSet<Reach> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
+    let mut out = BTreeSet::new();
+    for a in actions {
+        match a {
             Action::AlterDomain { domain, op } if *op != DomainOp::Other => {
-                Some(Reach::DomainUsers(domain.clone()))
+                out.insert(Reach::DomainUsers(domain.clone()));
             }
-            _ => None,
-        })
-        .collect()
+            Action::AlterTable {
+                rel,
+                cmd: TableCmd::DropAttribute { cascade: true, .. },
+            } => {
+                out.insert(Reach::TypedTables(rel.clone()));
+            }
+            Action::Drop {
+                kind: ObjKind::Extension,
+                objects,
+                cascade: true,
+                ..
+            } => out.extend(
+                objects
+                    .iter()
+                    .map(|o| Reach::ExtensionColumns(o.name.clone())),
+            ),
+            Action::DropOwned { roles, .. } => {
+                out.insert(Reach::OwnedBy(roles.clone()));
+            }
+            Action::DropDatabase { name } => {
+                out.insert(Reach::Database(name.clone()));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The tables (by oid) a reach stands for.
 async fn reach_members(client: &Client, reach: &Reach) -> Result<Vec<u32>> {
-    let rows = match reach {
-        Reach::DomainUsers(d) => {
-            client
-                .query(
-                    "SELECT DISTINCT a.attrelid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-                     WHERE a.atttypid = to_regtype($1) AND c.relkind IN ('r', 'm')
-                       AND a.attnum > 0 AND NOT a.attisdropped",
-                    &[&d.sql()],
-                )
-                .await
-        }
+    let (sql, args): (&str, Vec<String>) = match reach {
+        Reach::DomainUsers(d) => (
+            "SELECT DISTINCT a.attrelid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+             WHERE a.atttypid = to_regtype(($1::text[])[1]) AND c.relkind IN ('r', 'm')
+               AND a.attnum > 0 AND NOT a.attisdropped",
+            vec![d.sql()],
+        ),
+        Reach::TypedTables(t) => (
+            "SELECT c.oid FROM pg_class c WHERE c.reloftype = to_regtype(($1::text[])[1]) AND c.relkind IN ('r', 'p')",
+            vec![t.sql()],
+        ),
+        Reach::ExtensionColumns(e) => (
+            "SELECT DISTINCT a.attrelid FROM pg_extension e
+             JOIN pg_depend d ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
+                             AND d.classid = 'pg_type'::regclass AND d.deptype = 'e'
+             JOIN pg_type ty ON ty.oid = d.objid
+             JOIN pg_attribute a ON a.atttypid IN (ty.oid, ty.typarray) AND a.attnum > 0 AND NOT a.attisdropped
+             JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'm')
+             WHERE e.extname = ($1::text[])[1]",
+            vec![e.clone()],
+        ),
+        Reach::OwnedBy(roles) => (
+            "SELECT c.oid FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+             WHERE c.relkind IN ('r', 'm')
+               AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'pg_toast'::regnamespace)
+               AND (r.rolname = ANY($1)
+                    OR (r.rolname = current_user AND ('CURRENT_USER' = ANY($1) OR 'CURRENT_ROLE' = ANY($1)))
+                    OR (r.rolname = session_user AND 'SESSION_USER' = ANY($1)))",
+            roles.clone(),
+        ),
+        Reach::Database(_) => return Ok(vec![]),
     };
-    let rows = rows
+    let rows = client
+        .query(sql, &[&args])
+        .await
         .map_err(err)
         .with_context(|| format!("reading {}", reach.words()))?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -134,14 +179,31 @@ async fn sizes(client: &Client, oids: &[u32]) -> Result<HashMap<u32, TableFacts>
     Ok(out)
 }
 
-/// The facts of a reach: its tables' sizes summed, named by their names.
-async fn reach_facts(client: &Client, reach: &Reach) -> Result<TableFacts> {
+/// The facts of a reach: its tables' sizes summed, named by their names (a
+/// database: its size, when the role may see it).
+async fn reach_facts(client: &Client, reach: &Reach) -> Result<Option<TableFacts>> {
+    if let Reach::Database(name) = reach {
+        let row = client
+            .query_opt(
+                "SELECT pg_database_size(oid) FROM pg_database WHERE datname = $1 AND has_database_privilege(oid, 'CONNECT')",
+                &[name],
+            )
+            .await
+            .map_err(err)
+            .with_context(|| format!("reading the size of database {name}"))?;
+        return Ok(row.map(|r| TableFacts {
+            name: reach.words(),
+            kind: 'd',
+            bytes: r.get(0),
+            ..Default::default()
+        }));
+    }
     let members = reach_members(client, reach).await?;
     let sized = sizes(client, &members).await?;
     let mut names: Vec<String> = sized.values().map(|t| t.name.clone()).collect();
     names.sort();
     let rows = sized.values().map(|t| t.rows).sum::<Option<f64>>();
-    Ok(TableFacts {
+    Ok(Some(TableFacts {
         name: if names.is_empty() {
             "no table".into()
         } else {
@@ -151,8 +213,9 @@ async fn reach_facts(client: &Client, reach: &Reach) -> Result<TableFacts> {
         rows,
         bytes: sized.values().map(|t| t.bytes).sum(),
         empty: sized.values().all(|t| t.empty),
+        members: names,
         ..Default::default()
-    })
+    }))
 }
 
 fn err(e: tokio_postgres::Error) -> anyhow::Error {
@@ -218,9 +281,9 @@ pub async fn gather(
         by_oid.insert(oid, rel.clone());
     }
     for reach in reaches {
-        facts
-            .tables
-            .insert(reach.rel(), reach_facts(client, reach).await?);
+        if let Some(t) = reach_facts(client, reach).await? {
+            facts.tables.insert(reach.rel(), t);
+        }
     }
     let oids: Vec<u32> = by_oid.keys().copied().collect();
     if oids.is_empty() {

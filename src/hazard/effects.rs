@@ -288,6 +288,18 @@ pub fn effect(action: &Action, cx: &Cx) -> Option<Effect> {
             ..
         } => e(Op::DropPolicy, t, vec![]),
         Action::Truncate { rels, .. } => e(Op::Truncate, rels.first()?, vec![]),
+        // Measured: ACCESS EXCLUSIVE on the type and on its typed tables.
+        Action::AlterTable {
+            rel,
+            cmd: TableCmd::DropAttribute { cascade, .. },
+        } => cascade.then(|| {
+            Effect::from_op(
+                Op::DropColumn,
+                &Reach::TypedTables(rel.clone()).rel(),
+                vec![],
+                cx,
+            )
+        }),
         Action::AlterTable { rel, cmd } => {
             let (op, others) = alter_op(rel, cmd, cx)?;
             e(op, rel, others)

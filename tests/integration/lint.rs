@@ -106,6 +106,12 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int REFERENCES users, total num
 CREATE TABLE tags (name text, slug text NOT NULL);
 INSERT INTO tags SELECT CASE WHEN g % 10 = 0 THEN NULL ELSE 'n' || g END, 's' || g FROM generate_series(1, 50) g;
 CREATE UNIQUE INDEX tags_name_key ON tags (name); CREATE UNIQUE INDEX tags_slug_key ON tags (slug);
+DO $$ BEGIN CREATE ROLE lint_owner; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+CREATE TABLE owned_t (id int); INSERT INTO owned_t VALUES (1); ALTER TABLE owned_t OWNER TO lint_owner;
+CREATE TYPE address AS (street text, zip text);
+CREATE TABLE addresses OF address; INSERT INTO addresses VALUES ('Main St', '12345');
+CREATE EXTENSION citext; CREATE TABLE handles (h citext); INSERT INTO handles VALUES ('Ana');
+CREATE EXTENSION pgcrypto;
 ANALYZE;
 ";
 

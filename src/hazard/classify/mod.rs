@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `table.rs` | `CREATE TABLE`, `ALTER TABLE` and its subcommands, `CREATE INDEX` |
 //! | `maintenance.rs` | `REINDEX`, `VACUUM`, `ANALYZE`, `CLUSTER`, `REFRESH MATERIALIZED VIEW` |
-//! | `drop.rs` | `DROP …`, `TRUNCATE` |
+//! | `drop.rs` | `DROP …`, `DROP OWNED`, `TRUNCATE` |
 //! | `data.rs` | `UPDATE`, `DELETE`, `INSERT`, `COPY`, `SELECT` |
 //! | `routine.rs` | functions and procedures, `DO`, `CALL`, `EXECUTE`, `CREATE TRIGGER` |
 //! | `session.rs` | `BEGIN`/`COMMIT`/`ROLLBACK`/savepoints, `SET`/`RESET`, `LOCK` |
@@ -53,6 +53,7 @@ pub fn classify(node: &NodeEnum, sql: &str) -> Classified {
         N::RefreshMatViewStmt(s) => maintenance::refresh(s),
 
         N::DropStmt(s) => drop::drop(s),
+        N::DropOwnedStmt(s) => drop::drop_owned(s),
         N::TruncateStmt(s) => drop::truncate(s),
 
         N::UpdateStmt(s) => data::update(s),
@@ -90,7 +91,8 @@ pub fn classify(node: &NodeEnum, sql: &str) -> Classified {
         N::AlterSeqStmt(s) => objects::alter_sequence(s),
         N::CommentStmt(s) => objects::comment(s),
 
-        N::CreatedbStmt(_) | N::DropdbStmt(_) => server::no_transaction(node),
+        N::CreatedbStmt(_) => server::create_database(),
+        N::DropdbStmt(s) => server::drop_database(s),
         N::AlterSystemStmt(_) | N::CreateTableSpaceStmt(_) => server::no_transaction(node),
 
         N::CreateTableAsStmt(s) if s.objtype == Ot::ObjectMatview as i32 => {

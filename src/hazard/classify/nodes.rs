@@ -62,7 +62,24 @@ pub(super) fn obj_kind(t: i32) -> ObjKind {
         Ot::ObjectColumn => ObjKind::Column,
         Ot::ObjectTrigger => ObjKind::Trigger,
         Ot::ObjectPolicy => ObjKind::Policy,
+        Ot::ObjectExtension => ObjKind::Extension,
+        Ot::ObjectDatabase => ObjKind::Database,
         _ => ObjKind::Other,
+    }
+}
+
+/// A role as written: its name, or `CURRENT_USER`, `CURRENT_ROLE`, `SESSION_USER`, `PUBLIC`.
+pub(super) fn role_name(n: &pb::Node) -> Option<String> {
+    use pb::RoleSpecType as R;
+    match n.node.as_ref()? {
+        NodeEnum::RoleSpec(r) => Some(match R::try_from(r.roletype).unwrap_or(R::Undefined) {
+            R::RolespecCurrentRole => "CURRENT_ROLE".into(),
+            R::RolespecCurrentUser => "CURRENT_USER".into(),
+            R::RolespecSessionUser => "SESSION_USER".into(),
+            R::RolespecPublic => "PUBLIC".into(),
+            _ => r.rolename.clone(),
+        }),
+        _ => None,
     }
 }
 

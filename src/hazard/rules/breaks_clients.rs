@@ -55,6 +55,14 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
             vec![w(format!("renames {} {object}{on} to {new}: running application versions still use the old name", kind.word()))
                 .help("add the new name beside the old (a view, or a new column kept in sync), move clients over, then drop the old")]
         }
+        Action::AlterTable {
+            rel,
+            cmd: TableCmd::DropAttribute { attribute, cascade: true },
+        } => vec![w(format!(
+            "drops column {attribute} of {}: running application versions that read or write it fail",
+            cx.name(&crate::hazard::context::Reach::TypedTables(rel.clone()).rel())
+        ))
+        .help(EXPAND)],
         Action::AlterTable { rel, cmd } if !cx.is_new(rel) => match cmd {
             TableCmd::DropColumn { column, .. } => {
                 vec![w(format!("drops column {}.{column}: running application versions that read or write it fail", cx.name(rel))).help(EXPAND)]
