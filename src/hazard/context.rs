@@ -55,6 +55,8 @@ pub enum Reach {
     OwnedBy(Vec<String>),
     /// A whole database (its size only).
     Database(String),
+    /// Every table with a clustered index (what a bare `CLUSTER` rewrites).
+    Clustered,
 }
 
 impl Reach {
@@ -67,6 +69,7 @@ impl Reach {
             }
             Reach::OwnedBy(r) => format!("every table owned by {}", r.join(", ")),
             Reach::Database(d) => format!("database {d}"),
+            Reach::Clustered => "every table with a clustered index".into(),
         }
     }
 

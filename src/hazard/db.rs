@@ -91,6 +91,9 @@ pub fn named_reaches(actions: &[Action]) -> BTreeSet<Reach> {
             Action::DropDatabase { name } => {
                 out.insert(Reach::Database(name.clone()));
             }
+            Action::Cluster { rel: None } => {
+                out.insert(Reach::Clustered);
+            }
             _ => {}
         }
     }
@@ -129,10 +132,17 @@ async fn reach_members(client: &Client, reach: &Reach) -> Result<Vec<u32>> {
                     OR (r.rolname = session_user AND 'SESSION_USER' = ANY($1)))",
             roles.clone(),
         ),
+        Reach::Clustered => (
+            "SELECT DISTINCT i.indrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+             WHERE i.indisclustered AND c.relkind IN ('r', 'm')",
+            vec![],
+        ),
         Reach::Database(_) => return Ok(vec![]),
     };
+    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        if args.is_empty() { vec![] } else { vec![&args] };
     let rows = client
-        .query(sql, &[&args])
+        .query(sql, &params)
         .await
         .map_err(err)
         .with_context(|| format!("reading {}", reach.words()))?;

@@ -216,7 +216,8 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
         TableCmd::ClusterOn => (Op::ClusterOn, vec![]),
         TableCmd::SetAccessMethod => (Op::SetAccessMethod, vec![]),
         TableCmd::TypedTable => (Op::TypedTable, vec![]),
-        TableCmd::Other(_) | TableCmd::RestartIdentity { .. } => (Op::DropCheck, vec![]),
+        TableCmd::RestartIdentity { .. } => (Op::RestartIdentity, vec![]),
+        TableCmd::Other(_) => (Op::DropCheck, vec![]),
     })
 }
 
@@ -343,7 +344,8 @@ pub fn effect(action: &Action, cx: &Cx) -> Option<Effect> {
             rels.first()?,
             vec![],
         ),
-        Action::Cluster { rel } => e(Op::Cluster, rel.as_ref()?, vec![]),
+        Action::Cluster { rel: Some(rel) } => e(Op::Cluster, rel, vec![]),
+        Action::Cluster { rel: None } => e(Op::ClusterAll, &Reach::Clustered.rel(), vec![]),
         Action::Refresh { rel, concurrent } => e(
             if *concurrent {
                 Op::RefreshMatviewConcurrently

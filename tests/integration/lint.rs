@@ -112,6 +112,7 @@ CREATE TYPE address AS (street text, zip text);
 CREATE TABLE addresses OF address; INSERT INTO addresses VALUES ('Main St', '12345');
 CREATE EXTENSION citext; CREATE TABLE handles (h citext); INSERT INTO handles VALUES ('Ana');
 CREATE EXTENSION pgcrypto;
+CREATE INDEX users_created_idx ON users (created_at); CLUSTER users USING users_created_idx;
 ANALYZE;
 ";
 

@@ -215,10 +215,21 @@ pub(super) fn option_value(opts: &[pb::Node], name: &str) -> Option<String> {
     })
 }
 
-/// Whether a `DefElem` list has the flag `name` (`CONCURRENTLY`, `FULL`).
+/// Whether the flag `name` (`CONCURRENTLY`, `FULL`) of a `DefElem` list is on:
+/// given alone or with a true value, not as `(FULL false)` or `(FULL off)`.
 pub(super) fn has_option(opts: &[pb::Node], name: &str) -> bool {
-    opts.iter()
-        .any(|o| matches!(o.node.as_ref(), Some(NodeEnum::DefElem(d)) if d.defname == name))
+    opts.iter().any(|o| match o.node.as_ref() {
+        Some(NodeEnum::DefElem(d)) if d.defname == name => match d.arg.as_deref() {
+            None => true,
+            Some(arg) => !const_text(arg).is_some_and(|v| {
+                matches!(
+                    v.to_ascii_lowercase().as_str(),
+                    "false" | "off" | "0" | "no"
+                )
+            }),
+        },
+        _ => false,
+    })
 }
 
 /// A `LOCK` statement's mode (1-based in the parse tree, weakest first).

@@ -44,6 +44,12 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 Some(Using::Expr) => expression(&name, to),
             }
         }
+        Action::AlterTable { rel, cmd: TableCmd::RestartIdentity { column } } => vec![Found::new(
+            LossyCast,
+            Severity::Danger,
+            format!("restarts the identity sequence of {}.{column}: values below the current maximum are handed out again and collide", cx.name(rel)),
+        )
+        .help(format!("restart above the largest value in use: ALTER TABLE … ALTER COLUMN {column} RESTART WITH (max + 1)"))],
         Action::AlterSequence { rel, restart: true } => vec![Found::new(
             LossyCast,
             Severity::Danger,
@@ -167,6 +173,10 @@ mod tests {
         );
         assert_eq!(
             ids(check, "ALTER SEQUENCE s RESTART WITH 1"),
+            vec![(LossyCast, Severity::Danger)]
+        );
+        assert_eq!(
+            ids(check, "ALTER TABLE t ALTER COLUMN id RESTART WITH 1"),
             vec![(LossyCast, Severity::Danger)]
         );
     }

@@ -21,7 +21,7 @@ fn help(op: Op) -> Option<&'static str> {
         Op::AddColumnStoredGenerated => {
             "add a plain column, backfill it in batches, keep it current with a trigger"
         }
-        Op::VacuumFull | Op::Cluster => {
+        Op::VacuumFull | Op::Cluster | Op::ClusterAll => {
             "use pg_repack or pg_squeeze: they hold the strong lock only briefly"
         }
         Op::AddColumn => "upgrade to PostgreSQL 11+ where a constant default needs no rewrite",
@@ -86,6 +86,9 @@ mod tests {
             "ALTER TABLE t SET LOGGED",
             "VACUUM FULL t",
             "CLUSTER t USING t_pkey",
+            "CLUSTER",
+            "VACUUM (FULL) t",
+            "VACUUM (FULL true) t",
         ] {
             assert_eq!(ids(check, sql), vec![(Rewrite, Severity::Warning)], "{sql}");
         }
@@ -140,6 +143,12 @@ mod tests {
             found("ALTER TABLE t ALTER COLUMN v TYPE text USING lower(v)").len(),
             1
         );
+    }
+
+    #[test]
+    fn options_turned_off_are_off() {
+        assert!(ids(check, "VACUUM (FULL false) t").is_empty());
+        assert!(ids(check, "VACUUM (FULL off, ANALYZE) t").is_empty());
     }
 
     #[test]
