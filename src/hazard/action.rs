@@ -397,6 +397,8 @@ pub enum Action {
         instead: bool,
         /// `DO INSTEAD NOTHING` (no actions).
         nothing: bool,
+        /// With a `WHERE` condition.
+        conditional: bool,
     },
     /// `COPY … FROM|TO PROGRAM 'command'`.
     CopyProgram {

@@ -52,7 +52,10 @@ pub fn named_relations(actions: &[Action]) -> BTreeSet<Rel> {
             Action::Cluster { rel: Some(r) } | Action::Rename { rel: Some(r), .. } => {
                 out.insert(r.clone());
             }
-            Action::Policy { rel, .. } | Action::CreateTrigger { rel, .. } => {
+            Action::Policy { rel, .. }
+            | Action::CreateTrigger { rel, .. }
+            | Action::CreateRule { rel, .. }
+            | Action::SetSchema { rel: Some(rel), .. } => {
                 out.insert(rel.clone());
             }
             _ => {}

@@ -382,6 +382,12 @@ pub fn effect(action: &Action, cx: &Cx) -> Option<Effect> {
             rel: Some(r),
             ..
         } => e(Op::RenameIndex, r, vec![]),
+        Action::SetSchema {
+            kind: ObjKind::Table | ObjKind::View | ObjKind::MatView | ObjKind::Sequence,
+            rel: Some(r),
+            ..
+        } => e(Op::SetSchema, r, vec![]),
+        Action::CreateRule { rel, .. } => e(Op::CreateRule, rel, vec![]),
         Action::Policy { rel, .. } => e(Op::CreatePolicy, rel, vec![]),
         Action::CreateTrigger { rel, .. } => e(Op::CreateTrigger, rel, vec![]),
         Action::AlterSequence { rel, .. } => e(Op::AlterSequence, rel, vec![]),

@@ -138,6 +138,10 @@ pub enum Op {
     ReindexConcurrently,
     RenameTable,
     RenameColumn,
+    /// `ALTER TABLE … SET SCHEMA` (and views, sequences).
+    SetSchema,
+    /// `CREATE RULE … ON … TO t`.
+    CreateRule,
     RenameIndex,
     SetLoggedOrUnlogged,
     SetTablespace,
@@ -381,6 +385,9 @@ pub const FACTS: &[LockFact] = &[
     row(Op::ReindexTable,                Share,                 Rewrite::No,  Scan::Yes, "REINDEX (CONCURRENTLY false) TABLE t"),
     doc(Op::ReindexConcurrently,         ShareUpdateExclusive,  Rewrite::No,  Scan::Yes),
     row(Op::RenameTable,                 AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t RENAME TO t2"),
+    row(Op::SetSchema,                   AccessExclusive,       Rewrite::No,  Scan::No,  "CREATE SCHEMA m2; ALTER TABLE t SET SCHEMA m2"),
+    row(Op::CreateRule,                  AccessExclusive,       Rewrite::No,  Scan::No,  "CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING"),
+    row(Op::EnableDisableTrigger,        ShareRowExclusive,     Rewrite::No,  Scan::No,  "ALTER TABLE t ENABLE REPLICA TRIGGER t_trg"),
     row(Op::RenameColumn,                AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t RENAME COLUMN a TO a2"),
     row(Op::RenameIndex,                 ShareUpdateExclusive,  Rewrite::No,  Scan::No,  "ALTER INDEX t_a_idx RENAME TO t_a_idx2").on("t_a_idx").since(12),
     row(Op::RenameIndex,                 AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER INDEX t_a_idx RENAME TO t_a_idx2").on("t_a_idx").until(11),

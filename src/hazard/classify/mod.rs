@@ -12,9 +12,9 @@
 //! | `data.rs` | `UPDATE`, `DELETE`, `INSERT`, `COPY`, `SELECT` |
 //! | `routine.rs` | functions and procedures, `DO`, `CALL`, `EXECUTE`, `CREATE TRIGGER` |
 //! | `session.rs` | `BEGIN`/`COMMIT`/`ROLLBACK`/savepoints, `SET`/`RESET`, `LOCK` |
-//! | `privilege.rs` | `GRANT`/`REVOKE`, default privileges, `OWNER TO`, roles, policies |
+//! | `privilege.rs` | `GRANT`/`REVOKE`, default privileges, `OWNER TO`, `REASSIGN OWNED`, roles, policies |
 //! | `types.rs` | enums, `ALTER DOMAIN` |
-//! | `objects.rs` | `ALTER … RENAME`, `CREATE VIEW`, `ALTER SEQUENCE`, `COMMENT ON` |
+//! | `objects.rs` | `ALTER … RENAME`, `ALTER … SET SCHEMA`, `CREATE VIEW`, `CREATE RULE`, `ALTER SEQUENCE`, `COMMENT ON` |
 //! | `server.rs` | `CREATE`/`DROP DATABASE`, `ALTER SYSTEM`, `CREATE TABLESPACE` |
 //!
 //! Everything else is its node's name in words (`CREATE SCHEMA`) with
@@ -77,6 +77,7 @@ pub fn classify(node: &NodeEnum, sql: &str) -> Classified {
         N::GrantRoleStmt(s) => privilege::grant_role(s),
         N::AlterDefaultPrivilegesStmt(_) => privilege::default_privileges(),
         N::AlterOwnerStmt(s) => privilege::owner(s),
+        N::ReassignOwnedStmt(s) => privilege::reassign_owned(s),
         N::CreateRoleStmt(_) | N::AlterRoleStmt(_) | N::DropRoleStmt(_) => privilege::role(node),
         N::AlterRoleSetStmt(_) => privilege::role(node),
         N::CreatePolicyStmt(s) => privilege::create_policy(s),
@@ -87,6 +88,8 @@ pub fn classify(node: &NodeEnum, sql: &str) -> Classified {
         N::AlterDomainStmt(s) => types::alter_domain(s),
 
         N::RenameStmt(s) => objects::rename(s),
+        N::AlterObjectSchemaStmt(s) => objects::set_schema(s),
+        N::RuleStmt(s) => objects::create_rule(s),
         N::ViewStmt(s) => objects::create_view(s),
         N::AlterSeqStmt(s) => objects::alter_sequence(s),
         N::CommentStmt(s) => objects::comment(s),

@@ -16,6 +16,10 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
             "changes the owner of {what}: the owner bypasses grants and row security"
         )),
         Action::Role { what } => w(format!("{what}: changes roles and their rights")),
+        Action::ReassignOwned { roles, to } => w(format!(
+            "gives every object {} own in this database (and the databases they own) to {to}: the owner bypasses grants and row security",
+            roles.join(", ")
+        )),
         Action::Policy { rel, verb, name } => w(format!(
             "{verb} row-security policy {name} on {}: changes which rows users see",
             cx.name(rel)
@@ -60,6 +64,20 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 cx.name(rel)
             )),
             TableCmd::Trigger {
+                mode: TriggerMode::Replica,
+                name,
+            } => w(format!(
+                "trigger {name} on {} now fires only where session_replication_role = replica (replication apply): ordinary writes stop firing it",
+                cx.name(rel)
+            )),
+            TableCmd::Trigger {
+                mode: TriggerMode::Always,
+                name,
+            } => w(format!(
+                "trigger {name} on {} now fires in every session, replication apply included (session_replication_role = replica no longer skips it)",
+                cx.name(rel)
+            )),
+            TableCmd::Trigger {
                 mode: TriggerMode::Disable,
                 name,
             } => {
@@ -101,6 +119,9 @@ mod tests {
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'",
             "SET session_replication_role = replica",
             "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app",
+            "REASSIGN OWNED BY old_app TO new_app",
+            "ALTER TABLE t ENABLE REPLICA TRIGGER tr",
+            "ALTER TABLE t ENABLE ALWAYS TRIGGER tr",
         ] {
             assert_eq!(ids(check, sql), vec![(Authz, Severity::Warning)], "{sql}");
         }

@@ -67,6 +67,31 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 out.push(f);
             }
         }
+        Action::CreateRule {
+            rel,
+            name,
+            event: event @ ("INSERT" | "UPDATE" | "DELETE"),
+            instead: true,
+            nothing: true,
+            conditional,
+        } => out.push(
+            Found::new(
+                DataLoss,
+                Severity::Danger,
+                format!(
+                    "rule {name}: every {event} on {}{} is silently discarded (DO INSTEAD NOTHING)",
+                    cx.name(rel),
+                    if *conditional {
+                        " that meets its WHERE"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .help(
+                "refuse the writes with a trigger that raises an error, so clients see them fail",
+            ),
+        ),
         Action::DropDatabase { name } => {
             let reach = Reach::Database(name.clone()).rel();
             out.push(
@@ -299,6 +324,7 @@ mod tests {
             "DROP OWNED BY app",
             "ALTER TYPE addr DROP ATTRIBUTE zip CASCADE",
             "DROP EXTENSION hstore CASCADE",
+            "CREATE RULE r AS ON DELETE TO t DO INSTEAD NOTHING",
         ] {
             assert_eq!(ids(check, sql), vec![(DataLoss, Severity::Danger)], "{sql}");
         }
