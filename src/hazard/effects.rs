@@ -122,8 +122,10 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
                     },
                     vec![],
                 )
+            } else if c.default.is_some() {
+                (Op::AddColumnForeignKeyDefault, refs)
             } else {
-                (Op::AddForeignKeyNotValid, refs)
+                (Op::AddColumnForeignKey, refs)
             }
         }
         TableCmd::DropColumn { .. } | TableCmd::DropAttribute { .. } => (Op::DropColumn, vec![]),

@@ -104,6 +104,11 @@ pub enum Op {
     AddColumnIdentity,
     /// `ADD COLUMN … CHECK (…)`: the new check is validated by a scan.
     AddColumnCheck,
+    /// `ADD COLUMN … REFERENCES` without a default: ACCESS EXCLUSIVE (it
+    /// adds a column), nothing to check.
+    AddColumnForeignKey,
+    /// `ADD COLUMN … DEFAULT … REFERENCES`: every row's default is checked.
+    AddColumnForeignKeyDefault,
     DropColumn,
     AlterColumnType,
     AlterColumnTypeCoercible,
@@ -343,6 +348,8 @@ pub const FACTS: &[LockFact] = &[
     row(Op::AddColumnVolatileDefault,    AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c float8 DEFAULT random()"),
     row(Op::AddColumnStoredGenerated,    AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS (a * 2) STORED"),
     row(Op::AddColumnIdentity,           AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS IDENTITY"),
+    row(Op::AddColumnForeignKey,         AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t ADD COLUMN c int REFERENCES p").also(Other::Referenced, ShareRowExclusive, "p"),
+    row(Op::AddColumnForeignKeyDefault,  AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE t ADD COLUMN c int DEFAULT 1 REFERENCES p").also(Other::Referenced, ShareRowExclusive, "p"),
     row(Op::AddColumnCheck,              AccessExclusive,       Rewrite::No,  Scan::Yes, "ALTER TABLE t ADD COLUMN c int CHECK (c > 0)"),
     row(Op::DropColumn,                  AccessExclusive,       Rewrite::No,  Scan::No,  "ALTER TABLE t DROP COLUMN b"),
     row(Op::AlterColumnType,             AccessExclusive,       Rewrite::Yes, Scan::No,  "ALTER TABLE t ALTER COLUMN a TYPE bigint"),

@@ -21,6 +21,8 @@ struct Case {
     top: Option<String>,
     db_ids: Option<Vec<String>>,
     db_top: Option<String>,
+    /// Words a hazard's detail must hold (what the reviewer reads must be true).
+    says: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -58,6 +60,19 @@ fn compare(
     errors: &mut Vec<String>,
 ) {
     let (got, got_top) = outcome(r);
+    if let Some(says) = &c.says
+        && !r
+            .statements
+            .iter()
+            .flat_map(|s| &s.hazards)
+            .any(|h| h.detail.contains(says.as_str()))
+    {
+        errors.push(format!(
+            "{}
+  no hazard says {says:?}",
+            c.sql
+        ));
+    }
     let want: BTreeSet<String> = ids.iter().cloned().collect();
     let want_top = top.map(|t| t.parse::<Severity>().unwrap());
     if got != want || (want_top.is_some() || !want.is_empty()) && got_top != want_top {

@@ -81,10 +81,16 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 mode: TriggerMode::Disable,
                 name,
             } => {
-                let mut f = w(format!(
-                    "disables trigger {name} on {}: rows written meanwhile skip it (foreign keys too with ALL)",
-                    cx.name(rel)
-                ));
+                let t = cx.name(rel);
+                let mut f = w(match name.as_str() {
+                    "ALL" => format!(
+                        "disables every trigger on {t}, the foreign-key checks included: rows written meanwhile are not checked and fire nothing"
+                    ),
+                    "USER" => format!(
+                        "disables the user-defined triggers on {t} (not the foreign-key checks): rows written meanwhile skip them"
+                    ),
+                    _ => format!("disables trigger {name} on {t}: rows written meanwhile skip it"),
+                });
                 f[0].help = Some("re-enable it in the same transaction; prefer a batched backfill that keeps triggers".into());
                 f
             }
@@ -106,6 +112,22 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
 mod tests {
     use super::super::testing::ids;
     use super::*;
+
+    #[test]
+    fn disabling_triggers_says_which() {
+        let detail = |sql| {
+            super::super::testing::findings(check, sql)[0]
+                .detail
+                .clone()
+        };
+        assert!(
+            detail("ALTER TABLE t DISABLE TRIGGER USER").contains("not the foreign-key checks")
+        );
+        assert!(
+            detail("ALTER TABLE t DISABLE TRIGGER ALL").contains("foreign-key checks included")
+        );
+        assert!(detail("ALTER TABLE t DISABLE TRIGGER tr").contains("trigger tr on t"));
+    }
 
     #[test]
     fn privilege_and_integrity_changes() {

@@ -40,6 +40,10 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
         ),
         (Op::SetNotNull, _) => (format!("adding NOT NULL scans {name}"), "add a CHECK (c IS NOT NULL) NOT VALID and VALIDATE it first".into()),
         (Op::AddCheck, _) => (format!("ADD CHECK scans {name}"), "ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT (takes only SHARE UPDATE EXCLUSIVE)".into()),
+        (Op::AddColumnForeignKeyDefault, Action::AlterTable { cmd: TableCmd::AddColumn(c), .. }) => (
+            format!("ADD COLUMN {} with a DEFAULT and REFERENCES checks every row of {name}", c.name),
+            "add the column with its default, then ADD CONSTRAINT … FOREIGN KEY … NOT VALID and VALIDATE CONSTRAINT in a later transaction".into(),
+        ),
         (Op::AddColumnCheck, Action::AlterTable { cmd: TableCmd::AddColumn(c), .. }) => (
             format!("ADD COLUMN {} with a CHECK checks every row of {name}", c.name),
             "add the column without the CHECK, then ADD CONSTRAINT … CHECK (…) NOT VALID and VALIDATE CONSTRAINT in a later transaction".into(),
@@ -143,6 +147,7 @@ mod tests {
             "ALTER DOMAIN d SET NOT NULL",
             "ALTER DOMAIN d VALIDATE CONSTRAINT c",
             "ALTER TABLE t ADD COLUMN c int CHECK (c > 0)",
+            "ALTER TABLE t ADD COLUMN c int DEFAULT 1 REFERENCES p",
             "ALTER TABLE t ADD CONSTRAINT t_pk PRIMARY KEY USING INDEX t_id_key",
         ] {
             assert_eq!(
@@ -164,6 +169,7 @@ mod tests {
             "ALTER DOMAIN d ADD CONSTRAINT c CHECK (VALUE > 0) NOT VALID",
             "ALTER DOMAIN d DROP NOT NULL",
             "ALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX t_id_key",
+            "ALTER TABLE t ADD COLUMN c int REFERENCES p",
         ] {
             assert!(ids(check, sql).is_empty(), "{sql}");
         }
