@@ -76,9 +76,7 @@ pub enum TableCmd {
     AlterType {
         column: String,
         to: TypeSpec,
-        using: bool,
-        /// The `USING` is `column::to`, the cast the plain form makes.
-        plain_cast: bool,
+        using: Option<Using>,
     },
     SetNotNull {
         column: String,
@@ -115,9 +113,20 @@ pub enum TableCmd {
         part: Rel,
         concurrent: bool,
     },
+    /// `DISABLE|ENABLE [REPLICA|ALWAYS] TRIGGER name|ALL|USER`.
     Trigger {
-        disable: bool,
+        mode: TriggerMode,
+        /// The trigger's name, or `ALL` / `USER`.
         name: String,
+    },
+    /// `ALTER COLUMN … RESTART [WITH n]` of an identity column.
+    RestartIdentity {
+        column: String,
+    },
+    /// `ALTER TYPE … DROP ATTRIBUTE` of a composite type (the action's `rel` is the type).
+    DropAttribute {
+        attribute: String,
+        cascade: bool,
     },
     SetStatistics,
     SetOptions,
@@ -135,6 +144,42 @@ pub enum TableCmd {
     /// `OF type` / `NOT OF`.
     TypedTable,
     Other(String),
+}
+
+/// A `USING` expression of `ALTER COLUMN … TYPE`, read by what it does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Using {
+    /// The column itself through these casts, innermost first (none: `USING col`).
+    Cast(Vec<TypeSpec>),
+    /// `col[::casts] AT TIME ZONE zone`, with the casts applied to the column first.
+    AtTimeZone(Vec<TypeSpec>),
+    /// Any other expression (a function, an operator, `CASE` …).
+    Expr,
+}
+
+/// What `ALTER TABLE … TRIGGER` does to when a trigger fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerMode {
+    Disable,
+    Enable,
+    /// `ENABLE REPLICA`: fires only when `session_replication_role = replica`.
+    Replica,
+    /// `ENABLE ALWAYS`: fires whatever `session_replication_role` is.
+    Always,
+}
+
+/// What `ALTER DOMAIN` does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DomainOp {
+    AddConstraint {
+        not_valid: bool,
+    },
+    SetNotNull,
+    Validate {
+        name: String,
+    },
+    /// `DROP NOT NULL`, `DROP CONSTRAINT`, `SET DEFAULT`: no scan, no table lock.
+    Other,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +205,8 @@ pub enum ObjKind {
     Trigger,
     Policy,
     Domain,
+    Extension,
+    Database,
     Other,
 }
 
@@ -178,6 +225,8 @@ impl ObjKind {
             ObjKind::Trigger => "trigger",
             ObjKind::Policy => "policy",
             ObjKind::Domain => "domain",
+            ObjKind::Extension => "extension",
+            ObjKind::Database => "database",
             ObjKind::Other => "object",
         }
     }
@@ -222,6 +271,7 @@ pub enum Action {
         rels: Vec<Rel>,
         full: bool,
     },
+    /// `CLUSTER t`, or bare `CLUSTER` (`rel` none: every table with a clustered index).
     Cluster {
         rel: Option<Rel>,
     },
@@ -294,9 +344,9 @@ pub enum Action {
         rel: Rel,
         name: String,
     },
-    DomainConstraint {
+    AlterDomain {
         domain: Rel,
-        not_valid: bool,
+        op: DomainOp,
     },
     AlterSequence {
         rel: Rel,
@@ -317,6 +367,43 @@ pub enum Action {
     },
     Comment {
         rel: Option<Rel>,
+    },
+    /// `DROP DATABASE name`.
+    DropDatabase {
+        name: String,
+    },
+    /// `DROP OWNED BY roles`: every object they own in this database.
+    DropOwned {
+        roles: Vec<String>,
+        cascade: bool,
+    },
+    /// `REASSIGN OWNED BY roles TO to`.
+    ReassignOwned {
+        roles: Vec<String>,
+        to: String,
+    },
+    /// `ALTER <kind> … SET SCHEMA schema`; `rel` for tables, views, sequences.
+    SetSchema {
+        kind: ObjKind,
+        rel: Option<Rel>,
+        object: String,
+        schema: String,
+    },
+    /// `CREATE RULE … ON event TO rel DO [INSTEAD] …`.
+    CreateRule {
+        rel: Rel,
+        name: String,
+        event: &'static str,
+        instead: bool,
+        /// `DO INSTEAD NOTHING` (no actions).
+        nothing: bool,
+        /// With a `WHERE` condition.
+        conditional: bool,
+    },
+    /// `COPY … FROM|TO PROGRAM 'command'`.
+    CopyProgram {
+        from: bool,
+        command: String,
     },
     Other,
 }

@@ -34,6 +34,20 @@ impl Rel {
         }
     }
 
+    /// A stand-in for relations a statement reaches without naming them (every
+    /// table with a column of a domain …), described by `words`. With `--db`
+    /// its facts are those of the tables it stands for.
+    pub fn reach(words: &str) -> Rel {
+        Rel {
+            schema: Some(REACH.into()),
+            name: words.to_string(),
+        }
+    }
+
+    pub fn is_reach(&self) -> bool {
+        self.schema.as_deref() == Some(REACH)
+    }
+
     /// The name as SQL (quoted where needed), for queries and `to_regclass`.
     pub fn sql(&self) -> String {
         use crate::catalog::model::quote_ident;
@@ -44,9 +58,13 @@ impl Rel {
     }
 }
 
+/// The schema of [`Rel::reach`]: never a real one (names cannot hold NUL).
+const REACH: &str = "\0";
+
 impl fmt::Display for Rel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.schema {
+            _ if self.is_reach() => f.write_str(&self.name),
             Some(s) => write!(f, "{s}.{}", self.name),
             None => f.write_str(&self.name),
         }
@@ -227,22 +245,6 @@ pub fn is_volatile(expr: &Node) -> bool {
         let base = f.rsplit('.').next().unwrap_or(f).to_ascii_lowercase();
         !NON_VOLATILE.contains(&base.as_str())
     })
-}
-
-/// `USING col::T` of `ALTER COLUMN col TYPE T`: the cast a type change without
-/// `USING` makes anyway, so it decides nothing the plain form would not.
-pub fn is_plain_cast_of(expr: &Node, column: &str, to: &TypeSpec) -> bool {
-    let Some(NodeEnum::TypeCast(c)) = expr.node.as_ref() else {
-        return false;
-    };
-    let of_column = match c.arg.as_ref().and_then(|a| a.node.as_ref()) {
-        Some(NodeEnum::ColumnRef(r)) => r.fields.len() == 1 && strings(&r.fields) == [column],
-        _ => false,
-    };
-    of_column
-        && c.type_name
-            .as_ref()
-            .is_some_and(|t| TypeSpec::from(t) == *to)
 }
 
 /// For `CHECK (col IS NOT NULL)`: the column.

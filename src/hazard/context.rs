@@ -4,6 +4,7 @@
 
 use super::action::ColumnInfo;
 use super::ast::{Rel, TypeSpec};
+use super::locks::LockMode;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -29,6 +30,10 @@ pub struct TableFacts {
     /// For an index: its table and how often it was scanned.
     pub index_of: Option<String>,
     pub index_scans: Option<i64>,
+    /// For an index: the columns of its table it covers, in order.
+    pub index_columns: Vec<String>,
+    /// For a [`Reach`]: the tables it stands for.
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +41,44 @@ pub struct ColFacts {
     pub typ: TypeSpec,
     pub not_null: bool,
     pub enum_labels: Option<Vec<String>>,
+}
+
+/// Relations a statement reaches without naming them; with `--db` their facts
+/// are read (summed) and filed under [`Reach::rel`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reach {
+    /// Every table with a column of the domain.
+    DomainUsers(Rel),
+    /// The typed tables (`CREATE TABLE … OF`) of a composite type.
+    TypedTables(Rel),
+    /// The tables with a column of a type the extension defines.
+    ExtensionColumns(String),
+    /// The tables the roles own in this database.
+    OwnedBy(Vec<String>),
+    /// A whole database (its size only).
+    Database(String),
+    /// Every table with a clustered index (what a bare `CLUSTER` rewrites).
+    Clustered,
+}
+
+impl Reach {
+    pub fn words(&self) -> String {
+        match self {
+            Reach::DomainUsers(d) => format!("every table with a column of domain {d}"),
+            Reach::TypedTables(t) => format!("every typed table of {t}"),
+            Reach::ExtensionColumns(e) => {
+                format!("every table with a column of a type of extension {e}")
+            }
+            Reach::OwnedBy(r) => format!("every table owned by {}", r.join(", ")),
+            Reach::Database(d) => format!("database {d}"),
+            Reach::Clustered => "every table with a clustered index".into(),
+        }
+    }
+
+    /// The stand-in relation rules size and name findings by.
+    pub fn rel(&self) -> Rel {
+        Rel::reach(&self.words())
+    }
 }
 
 /// A cheap data probe a rule would like to see.
@@ -104,6 +147,14 @@ pub struct FileState {
     pub timezone_utc: Option<bool>,
     /// Enum values added in the open transaction.
     pub tx_enum_values: Vec<(String, String)>,
+    /// Indexes created by the file (by bare name): the columns they cover.
+    pub created_indexes: HashMap<String, Vec<String>>,
+    /// The strongest lock taken on each table (by resolved name) in the open
+    /// explicit transaction, with the line of the statement that took it:
+    /// held until COMMIT.
+    pub tx_locks: HashMap<String, (LockMode, usize)>,
+    /// Constraints added `NOT VALID` in the open transaction, with their line.
+    pub tx_not_valid: HashMap<String, usize>,
 }
 
 /// The view a rule gets of one statement's surroundings.
@@ -154,6 +205,18 @@ impl<'a> Cx<'a> {
             return cols.iter().find(|c| c.name == col).map(|c| c.typ.clone());
         }
         self.table(rel)?.columns.get(col).map(|c| c.typ.clone())
+    }
+
+    /// The columns the index `index` of `rel` covers, from the file or the database.
+    pub fn index_columns(&self, rel: &Rel, index: &str) -> Option<Vec<String>> {
+        if let Some(cols) = self.file.created_indexes.get(index) {
+            return Some(cols.clone());
+        }
+        let facts = self
+            .db?
+            .tables
+            .get(&Rel::new(rel.schema.as_deref(), index))?;
+        (!facts.index_columns.is_empty()).then(|| facts.index_columns.clone())
     }
 
     pub fn column(&self, rel: &Rel, col: &str) -> Option<&'a ColFacts> {

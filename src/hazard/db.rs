@@ -1,11 +1,13 @@
 //! Reads what `--db` adds: server version and TimeZone, and for every relation
 //! the file names (resolved through `search_path`): size, rows, columns,
-//! constraints, foreign keys pointing at it, index usage. A fixed number of
-//! set-based queries, read-only, no locks on user tables.
+//! constraints, foreign keys pointing at it, index usage and columns; and for
+//! what statements reach without naming it (the tables using a domain …) their
+//! summed sizes. A fixed number of set-based queries (one more per reach),
+//! read-only, no locks on user tables.
 
-use super::action::{Action, TableCmd};
+use super::action::{Action, DomainOp, ObjKind, TableCmd};
 use super::ast::{Rel, TypeSpec};
-use super::context::{ColFacts, DbFacts, TableFacts};
+use super::context::{ColFacts, DbFacts, Reach, TableFacts};
 use crate::db::describe_error;
 use anyhow::{Context, Result, anyhow};
 use std::collections::{BTreeSet, HashMap};
@@ -25,10 +27,17 @@ pub fn named_relations(actions: &[Action]) -> BTreeSet<Rel> {
             | Action::Lock { rels, .. } => out.extend(rels.iter().cloned()),
             Action::AlterTable { rel, cmd } => {
                 out.insert(rel.clone());
-                if let TableCmd::AttachPartition { part } | TableCmd::DetachPartition { part, .. } =
-                    cmd
-                {
-                    out.insert(part.clone());
+                match cmd {
+                    TableCmd::AttachPartition { part } | TableCmd::DetachPartition { part, .. } => {
+                        out.insert(part.clone());
+                    }
+                    // The index lives in its table's schema.
+                    TableCmd::AddConstraint(c) => {
+                        if let Some(i) = &c.using_index {
+                            out.insert(Rel::new(rel.schema.as_deref(), i));
+                        }
+                    }
+                    _ => {}
                 }
             }
             Action::CreateIndex { rel, .. }
@@ -43,7 +52,10 @@ pub fn named_relations(actions: &[Action]) -> BTreeSet<Rel> {
             Action::Cluster { rel: Some(r) } | Action::Rename { rel: Some(r), .. } => {
                 out.insert(r.clone());
             }
-            Action::Policy { rel, .. } | Action::CreateTrigger { rel, .. } => {
+            Action::Policy { rel, .. }
+            | Action::CreateTrigger { rel, .. }
+            | Action::CreateRule { rel, .. }
+            | Action::SetSchema { rel: Some(rel), .. } => {
                 out.insert(rel.clone());
             }
             _ => {}
@@ -52,12 +64,183 @@ pub fn named_relations(actions: &[Action]) -> BTreeSet<Rel> {
     out
 }
 
+/// What the actions of a file reach without naming it (see [`Reach`]).
+pub fn named_reaches(actions: &[Action]) -> BTreeSet<Reach> {
+    let mut out = BTreeSet::new();
+    for a in actions {
+        match a {
+            Action::AlterDomain { domain, op } if *op != DomainOp::Other => {
+                out.insert(Reach::DomainUsers(domain.clone()));
+            }
+            Action::AlterTable {
+                rel,
+                cmd: TableCmd::DropAttribute { cascade: true, .. },
+            } => {
+                out.insert(Reach::TypedTables(rel.clone()));
+            }
+            Action::Drop {
+                kind: ObjKind::Extension,
+                objects,
+                cascade: true,
+                ..
+            } => out.extend(
+                objects
+                    .iter()
+                    .map(|o| Reach::ExtensionColumns(o.name.clone())),
+            ),
+            Action::DropOwned { roles, .. } => {
+                out.insert(Reach::OwnedBy(roles.clone()));
+            }
+            Action::DropDatabase { name } => {
+                out.insert(Reach::Database(name.clone()));
+            }
+            Action::Cluster { rel: None } => {
+                out.insert(Reach::Clustered);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The tables (by oid) a reach stands for.
+async fn reach_members(client: &Client, reach: &Reach) -> Result<Vec<u32>> {
+    let (sql, args): (&str, Vec<String>) = match reach {
+        Reach::DomainUsers(d) => (
+            "SELECT DISTINCT a.attrelid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+             WHERE a.atttypid = to_regtype(($1::text[])[1]) AND c.relkind IN ('r', 'm')
+               AND a.attnum > 0 AND NOT a.attisdropped",
+            vec![d.sql()],
+        ),
+        Reach::TypedTables(t) => (
+            "SELECT c.oid FROM pg_class c WHERE c.reloftype = to_regtype(($1::text[])[1]) AND c.relkind IN ('r', 'p')",
+            vec![t.sql()],
+        ),
+        Reach::ExtensionColumns(e) => (
+            "SELECT DISTINCT a.attrelid FROM pg_extension e
+             JOIN pg_depend d ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
+                             AND d.classid = 'pg_type'::regclass AND d.deptype = 'e'
+             JOIN pg_type ty ON ty.oid = d.objid
+             JOIN pg_attribute a ON a.atttypid IN (ty.oid, ty.typarray) AND a.attnum > 0 AND NOT a.attisdropped
+             JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'm')
+             WHERE e.extname = ($1::text[])[1]",
+            vec![e.clone()],
+        ),
+        Reach::OwnedBy(roles) => (
+            "SELECT c.oid FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+             WHERE c.relkind IN ('r', 'm')
+               AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'pg_toast'::regnamespace)
+               AND (r.rolname = ANY($1)
+                    OR (r.rolname = current_user AND ('CURRENT_USER' = ANY($1) OR 'CURRENT_ROLE' = ANY($1)))
+                    OR (r.rolname = session_user AND 'SESSION_USER' = ANY($1)))",
+            roles.clone(),
+        ),
+        Reach::Clustered => (
+            "SELECT DISTINCT i.indrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+             WHERE i.indisclustered AND c.relkind IN ('r', 'm')",
+            vec![],
+        ),
+        Reach::Database(_) => return Ok(vec![]),
+    };
+    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        if args.is_empty() { vec![] } else { vec![&args] };
+    let rows = client
+        .query(sql, &params)
+        .await
+        .map_err(err)
+        .with_context(|| format!("reading {}", reach.words()))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Size facts of relations by oid: name, kind, rows, total bytes, whether empty.
+async fn sizes(client: &Client, oids: &[u32]) -> Result<HashMap<u32, TableFacts>> {
+    let rows = client
+        .query(
+            "SELECT c.oid, n.nspname || '.' || c.relname, c.relkind::text, c.reltuples::float8,
+                    pg_total_relation_size(c.oid), pg_relation_size(c.oid), s.n_live_tup::float8
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+             WHERE c.oid = ANY($1)",
+            &[&oids],
+        )
+        .await
+        .map_err(err)
+        .context("reading table sizes")?;
+    let mut out = HashMap::new();
+    for r in rows {
+        let reltuples: f64 = r.get(3);
+        let live: Option<f64> = r.get(6);
+        let heap: i64 = r.get(5);
+        let kind = r.get::<_, String>(2).chars().next().unwrap_or('r');
+        let rows = if reltuples >= 0.0 && !(reltuples == 0.0 && live.unwrap_or(0.0) > 0.0) {
+            Some(reltuples)
+        } else {
+            live
+        };
+        out.insert(
+            r.get::<_, u32>(0),
+            TableFacts {
+                name: r.get(1),
+                kind,
+                rows,
+                bytes: r.get(4),
+                empty: heap == 0 && kind != 'p' && kind != 'i' && kind != 'v',
+                ..Default::default()
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The facts of a reach: its tables' sizes summed, named by their names (a
+/// database: its size, when the role may see it).
+async fn reach_facts(client: &Client, reach: &Reach) -> Result<Option<TableFacts>> {
+    if let Reach::Database(name) = reach {
+        let row = client
+            .query_opt(
+                "SELECT pg_database_size(oid) FROM pg_database WHERE datname = $1 AND has_database_privilege(oid, 'CONNECT')",
+                &[name],
+            )
+            .await
+            .map_err(err)
+            .with_context(|| format!("reading the size of database {name}"))?;
+        return Ok(row.map(|r| TableFacts {
+            name: reach.words(),
+            kind: 'd',
+            bytes: r.get(0),
+            ..Default::default()
+        }));
+    }
+    let members = reach_members(client, reach).await?;
+    let sized = sizes(client, &members).await?;
+    let mut names: Vec<String> = sized.values().map(|t| t.name.clone()).collect();
+    names.sort();
+    let rows = sized.values().map(|t| t.rows).sum::<Option<f64>>();
+    Ok(Some(TableFacts {
+        name: if names.is_empty() {
+            "no table".into()
+        } else {
+            names.join(", ")
+        },
+        kind: 'r',
+        rows,
+        bytes: sized.values().map(|t| t.bytes).sum(),
+        empty: sized.values().all(|t| t.empty),
+        members: names,
+        ..Default::default()
+    }))
+}
+
 fn err(e: tokio_postgres::Error) -> anyhow::Error {
     anyhow!("{}", describe_error(&e))
 }
 
 /// Reads the facts of `rels` from the database `client` is connected to.
-pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
+pub async fn gather(
+    client: &Client,
+    rels: &BTreeSet<Rel>,
+    reaches: &BTreeSet<Reach>,
+) -> Result<DbFacts> {
     let row = client
         .query_one("SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_setting('TimeZone')", &[])
         .await
@@ -78,19 +261,22 @@ pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
     let names: Vec<String> = rels.iter().map(|r| r.sql()).collect();
     let rows = client
         .query(
-            "SELECT x, c.oid, n.nspname || '.' || c.relname, c.relkind::text, c.reltuples::float8,
-                    pg_total_relation_size(c.oid), pg_relation_size(c.oid), s.n_live_tup::float8,
+            "SELECT x, c.oid,
                     (SELECT i.indrelid::regclass::text FROM pg_index i WHERE i.indexrelid = c.oid),
-                    (SELECT si.idx_scan FROM pg_stat_user_indexes si WHERE si.indexrelid = c.oid)
+                    (SELECT si.idx_scan FROM pg_stat_user_indexes si WHERE si.indexrelid = c.oid),
+                    (SELECT array_agg(a.attname::text ORDER BY k.n)
+                       FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                      WHERE i.indexrelid = c.oid)
              FROM unnest($1::text[]) AS x
-             JOIN pg_class c ON c.oid = to_regclass(x)
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid",
+             JOIN pg_class c ON c.oid = to_regclass(x)",
             &[&names],
         )
         .await
         .map_err(err)
-        .context("reading table sizes")?;
+        .context("resolving relation names")?;
+    let resolved: Vec<u32> = rows.iter().map(|r| r.get(1)).collect();
+    let mut sized = sizes(client, &resolved).await?;
     let mut by_oid: HashMap<u32, Rel> = HashMap::new();
     for r in rows {
         let x: String = r.get(0);
@@ -98,29 +284,19 @@ pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
             continue;
         };
         let oid: u32 = r.get(1);
-        let reltuples: f64 = r.get(4);
-        let live: Option<f64> = r.get(7);
-        let heap: i64 = r.get(6);
-        let kind = r.get::<_, String>(3).chars().next().unwrap_or('r');
-        let rows = if reltuples >= 0.0 && !(reltuples == 0.0 && live.unwrap_or(0.0) > 0.0) {
-            Some(reltuples)
-        } else {
-            live
+        let Some(mut t) = sized.remove(&oid) else {
+            continue;
         };
-        facts.tables.insert(
-            rel.clone(),
-            TableFacts {
-                name: r.get(2),
-                kind,
-                rows,
-                bytes: r.get(5),
-                empty: heap == 0 && kind != 'p' && kind != 'i' && kind != 'v',
-                index_of: r.get(8),
-                index_scans: r.get(9),
-                ..Default::default()
-            },
-        );
+        t.index_of = r.get(2);
+        t.index_scans = r.get(3);
+        t.index_columns = r.get::<_, Option<Vec<String>>>(4).unwrap_or_default();
+        facts.tables.insert(rel.clone(), t);
         by_oid.insert(oid, rel.clone());
+    }
+    for reach in reaches {
+        if let Some(t) = reach_facts(client, reach).await? {
+            facts.tables.insert(reach.rel(), t);
+        }
     }
     let oids: Vec<u32> = by_oid.keys().copied().collect();
     if oids.is_empty() {
@@ -229,8 +405,9 @@ pub async fn lint_live(
     client: &Client,
     probes: bool,
 ) -> Result<super::LintReport> {
-    let rels = named_relations(&super::lint::file_actions(text));
-    let mut facts = gather(client, &rels).await?;
+    let actions = super::lint::file_actions(text);
+    let rels = named_relations(&actions);
+    let mut facts = gather(client, &rels, &named_reaches(&actions)).await?;
     let mut ctx = super::LintContext {
         file: file.to_string(),
         server_major: facts.major,

@@ -1,8 +1,8 @@
 //! From an action to its row of the lock table, with the relations it names.
 
 use super::action::*;
-use super::ast::Rel;
-use super::context::Cx;
+use super::ast::{Rel, TypeSpec};
+use super::context::{Cx, Reach};
 use super::locks::{LockMode, Op, fact};
 use super::types;
 
@@ -83,6 +83,22 @@ fn qualified(name: &str) -> Rel {
     }
 }
 
+/// Whether every column of the index a `PRIMARY KEY USING INDEX` adopts is
+/// known to be NOT NULL already (else adopting it sets NOT NULL, by a scan).
+pub fn pk_columns_not_null(rel: &Rel, c: &Con, cx: &Cx) -> bool {
+    let Some(cols) = c
+        .using_index
+        .as_deref()
+        .and_then(|i| cx.index_columns(rel, i))
+    else {
+        return false;
+    };
+    !cols.is_empty()
+        && cols
+            .iter()
+            .all(|col| cx.column_not_null(rel, col) == Some(true))
+}
+
 fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
     Some(match cmd {
         TableCmd::AddColumn(c) if c.generated_stored => (Op::AddColumnStoredGenerated, vec![]),
@@ -97,24 +113,51 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
                 .filter_map(|k| k.references.clone())
                 .collect();
             if refs.is_empty() {
-                (Op::AddColumn, vec![])
+                let check = c.constraints.iter().any(|k| k.kind == ConKind::Check);
+                (
+                    if check {
+                        Op::AddColumnCheck
+                    } else {
+                        Op::AddColumn
+                    },
+                    vec![],
+                )
+            } else if c.default.is_some() {
+                (Op::AddColumnForeignKeyDefault, refs)
             } else {
-                (Op::AddForeignKeyNotValid, refs)
+                (Op::AddColumnForeignKey, refs)
             }
         }
-        TableCmd::DropColumn { .. } => (Op::DropColumn, vec![]),
-        TableCmd::AlterType { column, to, .. } => {
+        TableCmd::DropColumn { .. } | TableCmd::DropAttribute { .. } => (Op::DropColumn, vec![]),
+        TableCmd::AlterType { column, to, using } => {
             let from = cx.column_type(rel, column);
-            let ts = from
-                .as_ref()
-                .is_some_and(|f| types::canon(&f.name) == "timestamp")
-                && types::canon(&to.name) == "timestamptz";
-            let coercible = from
-                .as_ref()
-                .and_then(|f| types::binary_coercible(f, to, cx.timezone_utc(), cx.major));
+            // The conversions the column goes through: the assignment cast
+            // alone, or `USING col::a::b` then the assignment to `to`. An
+            // expression that is not the column through casts (a function,
+            // AT TIME ZONE …) is computed for every row: a rewrite (measured).
+            let mut chain: Vec<TypeSpec> = from.into_iter().collect();
+            match using {
+                None => {}
+                Some(Using::Cast(casts)) => chain.extend(casts.iter().cloned()),
+                Some(Using::AtTimeZone(_) | Using::Expr) => {
+                    return Some((Op::AlterColumnType, vec![]));
+                }
+            }
+            if chain.last() != Some(to) {
+                chain.push(to.clone());
+            }
+            let utc = cx.timezone_utc();
+            let ts = chain.windows(2).any(|w| {
+                types::canon(&w[0].name) == "timestamp" && types::canon(&w[1].name) == "timestamptz"
+            });
+            let coercible = chain.len() >= 2
+                && chain
+                    .windows(2)
+                    .all(|w| types::binary_coercible(&w[0], &w[1], utc, cx.major) == Some(true));
             match (ts, coercible) {
-                (true, _) if cx.timezone_utc() => (Op::TimestampToTimestamptzUtc, vec![]),
-                (_, Some(true)) => (Op::AlterColumnTypeCoercible, vec![]),
+                (true, _) if utc && coercible => (Op::TimestampToTimestamptzUtc, vec![]),
+                (true, _) if utc => (Op::AlterColumnType, vec![]),
+                (_, true) => (Op::AlterColumnTypeCoercible, vec![]),
                 _ => (Op::AlterColumnType, vec![]),
             }
         }
@@ -137,6 +180,9 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
             ),
             ConKind::NotNull if c.not_valid => (Op::AddNotNullNotValid, vec![]),
             ConKind::NotNull => (Op::SetNotNull, vec![]),
+            ConKind::PrimaryKey if c.using_index.is_some() && !pk_columns_not_null(rel, c, cx) => {
+                (Op::AddPrimaryKeyUsingIndex, vec![])
+            }
             _ if c.using_index.is_some() => (Op::AddConstraintUsingIndex, vec![]),
             _ => (Op::AddUniqueOrPrimaryKey, vec![]),
         },
@@ -172,6 +218,7 @@ fn alter_op(rel: &Rel, cmd: &TableCmd, cx: &Cx) -> Option<(Op, Vec<Rel>)> {
         TableCmd::ClusterOn => (Op::ClusterOn, vec![]),
         TableCmd::SetAccessMethod => (Op::SetAccessMethod, vec![]),
         TableCmd::TypedTable => (Op::TypedTable, vec![]),
+        TableCmd::RestartIdentity { .. } => (Op::RestartIdentity, vec![]),
         TableCmd::Other(_) => (Op::DropCheck, vec![]),
     })
 }
@@ -244,6 +291,18 @@ pub fn effect(action: &Action, cx: &Cx) -> Option<Effect> {
             ..
         } => e(Op::DropPolicy, t, vec![]),
         Action::Truncate { rels, .. } => e(Op::Truncate, rels.first()?, vec![]),
+        // Measured: ACCESS EXCLUSIVE on the type and on its typed tables.
+        Action::AlterTable {
+            rel,
+            cmd: TableCmd::DropAttribute { cascade, .. },
+        } => cascade.then(|| {
+            Effect::from_op(
+                Op::DropColumn,
+                &Reach::TypedTables(rel.clone()).rel(),
+                vec![],
+                cx,
+            )
+        }),
         Action::AlterTable { rel, cmd } => {
             let (op, others) = alter_op(rel, cmd, cx)?;
             e(op, rel, others)
@@ -287,7 +346,8 @@ pub fn effect(action: &Action, cx: &Cx) -> Option<Effect> {
             rels.first()?,
             vec![],
         ),
-        Action::Cluster { rel } => e(Op::Cluster, rel.as_ref()?, vec![]),
+        Action::Cluster { rel: Some(rel) } => e(Op::Cluster, rel, vec![]),
+        Action::Cluster { rel: None } => e(Op::ClusterAll, &Reach::Clustered.rel(), vec![]),
         Action::Refresh { rel, concurrent } => e(
             if *concurrent {
                 Op::RefreshMatviewConcurrently
@@ -324,10 +384,25 @@ pub fn effect(action: &Action, cx: &Cx) -> Option<Effect> {
             rel: Some(r),
             ..
         } => e(Op::RenameIndex, r, vec![]),
+        Action::SetSchema {
+            kind: ObjKind::Table | ObjKind::View | ObjKind::MatView | ObjKind::Sequence,
+            rel: Some(r),
+            ..
+        } => e(Op::SetSchema, r, vec![]),
+        Action::CreateRule { rel, .. } => e(Op::CreateRule, rel, vec![]),
         Action::Policy { rel, .. } => e(Op::CreatePolicy, rel, vec![]),
         Action::CreateTrigger { rel, .. } => e(Op::CreateTrigger, rel, vec![]),
         Action::AlterSequence { rel, .. } => e(Op::AlterSequence, rel, vec![]),
         Action::Comment { rel: Some(r) } => e(Op::CommentOn, r, vec![]),
+        Action::AlterDomain { domain, op } => {
+            let op = match op {
+                DomainOp::AddConstraint { not_valid: false } => Op::DomainAddConstraint,
+                DomainOp::SetNotNull => Op::DomainSetNotNull,
+                DomainOp::Validate { .. } => Op::DomainValidateConstraint,
+                _ => return None,
+            };
+            e(op, &Reach::DomainUsers(domain.clone()).rel(), vec![])
+        }
         Action::Lock { rels, mode } => Some(Effect {
             op: None,
             table: rels.first()?.clone(),

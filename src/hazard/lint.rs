@@ -128,18 +128,22 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
                 .help(rules::lock::HELP),
             );
         }
-        let locks = actions.iter().filter_map(|a| effect(a, &cx)).flat_map(|e| {
-            let mut v = vec![LockTaken {
-                relation: cx.name(&e.table),
-                mode: e.mode.to_string(),
-            }];
-            v.extend(e.others.iter().map(|(r, m)| LockTaken {
-                relation: cx.name(r),
-                mode: m.to_string(),
-            }));
-            v
-        });
-        let locks: Vec<LockTaken> = locks.collect();
+        let taken: Vec<(String, super::locks::LockMode)> = actions
+            .iter()
+            .filter_map(|a| effect(a, &cx))
+            .flat_map(|e| {
+                let mut v = vec![(cx.name(&e.table), e.mode)];
+                v.extend(e.others.iter().map(|(r, m)| (cx.name(r), *m)));
+                v
+            })
+            .collect();
+        let locks: Vec<LockTaken> = taken
+            .iter()
+            .map(|(relation, mode)| LockTaken {
+                relation: relation.clone(),
+                mode: mode.to_string(),
+            })
+            .collect();
         let mut hazards: Vec<Finding> = Vec::new();
         for f in found {
             let finding = sized(f, &cx);
@@ -156,6 +160,14 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
         drop(cx);
         state.warned_lock_timeout |= warn_timeout;
         advance(&mut state, &actions, piece.line);
+        if state.in_tx.is_some() {
+            for (rel, mode) in taken {
+                let held = state.tx_locks.entry(rel).or_insert((mode, piece.line));
+                if mode > held.0 {
+                    *held = (mode, piece.line);
+                }
+            }
+        }
         apply_suppressions(&piece.comments, &mut hazards, &ctx.file, piece.line)?;
         if actions.iter().any(|a| matches!(a, Action::Tx(Tx::Begin))) {
             begins.push(statements.len());
@@ -319,6 +331,9 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                     }
                 }
                 TableCmd::AddConstraint(c) => {
+                    if let (true, Some(_), Some(n)) = (c.not_valid, state.in_tx, &c.name) {
+                        state.tx_not_valid.insert(n.clone(), line);
+                    }
                     if let Some(col) = &c.not_null_of {
                         let key = (rel.name.clone(), col.clone());
                         match (&c.name, c.not_valid) {
@@ -365,6 +380,11 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                 state.in_tx = None;
                 state.local_lock_timeout = false;
                 state.tx_enum_values.clear();
+                state.tx_locks.clear();
+                state.tx_not_valid.clear();
+            }
+            Action::CreateIndex { name, columns, .. } if !name.is_empty() => {
+                state.created_indexes.insert(name.clone(), columns.clone());
             }
             Action::Set { name, value, local } if name == "lock_timeout" => {
                 let on = !(value == "DEFAULT"

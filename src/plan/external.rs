@@ -255,7 +255,7 @@ fn object_of(a: &Action) -> Option<String> {
             names(rels)
         }
         Action::AddEnumValue { typ, .. } | Action::CreateEnum { typ, .. } => Some(typ.to_string()),
-        Action::DomainConstraint { domain, .. } => Some(domain.to_string()),
+        Action::AlterDomain { domain, .. } => Some(domain.to_string()),
         Action::CreateView { name } => Some(name.to_string()),
         Action::CreateFunction { name, .. }
         | Action::AlterFunction { name, .. }

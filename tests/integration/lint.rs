@@ -21,6 +21,8 @@ struct Case {
     top: Option<String>,
     db_ids: Option<Vec<String>>,
     db_top: Option<String>,
+    /// Words a hazard's detail must hold (what the reviewer reads must be true).
+    says: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -58,6 +60,19 @@ fn compare(
     errors: &mut Vec<String>,
 ) {
     let (got, got_top) = outcome(r);
+    if let Some(says) = &c.says
+        && !r
+            .statements
+            .iter()
+            .flat_map(|s| &s.hazards)
+            .any(|h| h.detail.contains(says.as_str()))
+    {
+        errors.push(format!(
+            "{}
+  no hazard says {says:?}",
+            c.sql
+        ));
+    }
     let want: BTreeSet<String> = ids.iter().cloned().collect();
     let want_top = top.map(|t| t.parse::<Severity>().unwrap());
     if got != want || (want_top.is_some() || !want.is_empty()) && got_top != want_top {
@@ -95,11 +110,24 @@ fn lint_labelled_corpus_without_a_database() {
 
 const DB_FIXTURE: &str = "
 CREATE TYPE mood AS ENUM ('happy', 'sad', 'ok');
-CREATE TABLE users (id int PRIMARY KEY, email text, name varchar(50), legacy text, created_at timestamp, status mood);
+CREATE DOMAIN positive_int AS int;
+ALTER DOMAIN positive_int ADD CONSTRAINT pos CHECK (VALUE > 0) NOT VALID;
+CREATE TABLE users (id int PRIMARY KEY, email text, name varchar(50), legacy text, created_at timestamp, status mood,
+  score positive_int);
 INSERT INTO users SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE 'u' || g END, 'n', 'l', now(), 'happy'
   FROM generate_series(1, 1000) g;
 CREATE TABLE empty_t (id int PRIMARY KEY, a int, b text);
 CREATE TABLE orders (id int PRIMARY KEY, user_id int REFERENCES users, total numeric(10,2));
+CREATE TABLE tags (name text, slug text NOT NULL);
+INSERT INTO tags SELECT CASE WHEN g % 10 = 0 THEN NULL ELSE 'n' || g END, 's' || g FROM generate_series(1, 50) g;
+CREATE UNIQUE INDEX tags_name_key ON tags (name); CREATE UNIQUE INDEX tags_slug_key ON tags (slug);
+DO $$ BEGIN CREATE ROLE lint_owner; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+CREATE TABLE owned_t (id int); INSERT INTO owned_t VALUES (1); ALTER TABLE owned_t OWNER TO lint_owner;
+CREATE TYPE address AS (street text, zip text);
+CREATE TABLE addresses OF address; INSERT INTO addresses VALUES ('Main St', '12345');
+CREATE EXTENSION citext; CREATE TABLE handles (h citext); INSERT INTO handles VALUES ('Ana');
+CREATE EXTENSION pgcrypto;
+CREATE INDEX users_created_idx ON users (created_at); CLUSTER users USING users_created_idx;
 ANALYZE;
 ";
 
@@ -208,6 +236,10 @@ fn lint_lock_facts_match_the_server() {
                 .await
                 .unwrap()
                 .get(0);
+            // Scans counted by this transaction (seq + index) over the
+            // fixture's tables: a validating scan shows as a new one.
+            let scans_sql = "SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0)::int8 FROM pg_stat_xact_user_tables WHERE schemaname = 'm'";
+            let scans_before: i64 = client.query_one(scans_sql, &[]).await.unwrap().get(0);
             if let Err(e) = client.batch_execute(sample.sql).await {
                 mismatches.push(format!(
                     "{:?}: {} failed: {}",
@@ -226,6 +258,7 @@ fn lint_lock_facts_match_the_server() {
             for r in client.query(names_sql, &[]).await.unwrap() {
                 names.entry(r.get(0)).or_insert(r.get(1));
             }
+            let scans_after: i64 = client.query_one(scans_sql, &[]).await.unwrap().get(0);
             let sql = "SELECT l.relation, l.mode FROM pg_locks l WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'";
             let rows = client.query(sql, &[]).await.unwrap();
             client.batch_execute("ROLLBACK").await.unwrap();
@@ -266,10 +299,20 @@ fn lint_lock_facts_match_the_server() {
                 );
             }
             check("rewrite", f.rewrite.to_string(), rewrite.to_string());
+            // A rewrite reads the table too, and DML or a plain read scans
+            // by nature: the scan column is about the statements that check
+            // rows while they hold a lock on the table.
+            if !f.rewrite && f.table_lock >= LockMode::ShareUpdateExclusive {
+                check(
+                    "validating scan",
+                    f.scan.to_string(),
+                    (scans_after > scans_before).to_string(),
+                );
+            }
             measured += 1;
         }
     });
-    assert!(measured >= 50, "only {measured} rows measured");
+    assert!(measured >= 60, "only {measured} rows measured");
     assert!(
         mismatches.is_empty(),
         "the lock table disagrees with PostgreSQL {major}:\n{}",

@@ -79,17 +79,25 @@ pub(super) fn insert(s: &pb::InsertStmt) -> Classified {
     )
 }
 
-/// `COPY t FROM …` writes rows like an `INSERT`; `COPY … TO` only reads.
+/// `COPY t FROM …` writes rows like an `INSERT`; `COPY … TO` only reads;
+/// either with `PROGRAM` runs a shell command on the server.
 pub(super) fn copy(s: &pb::CopyStmt) -> Classified {
-    match (&s.relation, s.is_from) {
-        (Some(r), true) => one(
-            "COPY",
-            Action::Insert {
-                rel: Rel::from_range(r),
-            },
-        ),
-        _ => one("COPY", Action::Other),
+    let mut actions = vec![];
+    if s.is_program {
+        actions.push(Action::CopyProgram {
+            from: s.is_from,
+            command: s.filename.clone(),
+        });
     }
+    if let (Some(r), true) = (&s.relation, s.is_from) {
+        actions.push(Action::Insert {
+            rel: Rel::from_range(r),
+        });
+    }
+    if actions.is_empty() {
+        actions.push(Action::Other);
+    }
+    ("COPY".into(), actions)
 }
 
 /// `SELECT [INTO]`, with the functions it calls that are not [`HARMLESS`].

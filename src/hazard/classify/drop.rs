@@ -1,4 +1,4 @@
-//! What removes objects or rows wholesale: `DROP …`, `TRUNCATE`.
+//! What removes objects or rows wholesale: `DROP …`, `DROP OWNED`, `TRUNCATE`.
 
 use super::nodes::*;
 use crate::hazard::action::*;
@@ -48,6 +48,17 @@ pub(super) fn truncate(s: &pb::TruncateStmt) -> Classified {
         "TRUNCATE",
         Action::Truncate {
             rels: rels(&s.relations),
+            cascade: cascade(s.behavior),
+        },
+    )
+}
+
+/// `DROP OWNED BY roles`: every object they own in this database.
+pub(super) fn drop_owned(s: &pb::DropOwnedStmt) -> Classified {
+    one(
+        "DROP OWNED",
+        Action::DropOwned {
+            roles: s.roles.iter().filter_map(role_name).collect(),
             cascade: cascade(s.behavior),
         },
     )

@@ -8,13 +8,13 @@
 //! |---|---|
 //! | `table.rs` | `CREATE TABLE`, `ALTER TABLE` and its subcommands, `CREATE INDEX` |
 //! | `maintenance.rs` | `REINDEX`, `VACUUM`, `ANALYZE`, `CLUSTER`, `REFRESH MATERIALIZED VIEW` |
-//! | `drop.rs` | `DROP …`, `TRUNCATE` |
+//! | `drop.rs` | `DROP …`, `DROP OWNED`, `TRUNCATE` |
 //! | `data.rs` | `UPDATE`, `DELETE`, `INSERT`, `COPY`, `SELECT` |
 //! | `routine.rs` | functions and procedures, `DO`, `CALL`, `EXECUTE`, `CREATE TRIGGER` |
 //! | `session.rs` | `BEGIN`/`COMMIT`/`ROLLBACK`/savepoints, `SET`/`RESET`, `LOCK` |
-//! | `privilege.rs` | `GRANT`/`REVOKE`, default privileges, `OWNER TO`, roles, policies |
-//! | `types.rs` | enums, domain constraints |
-//! | `objects.rs` | `ALTER … RENAME`, `CREATE VIEW`, `ALTER SEQUENCE`, `COMMENT ON` |
+//! | `privilege.rs` | `GRANT`/`REVOKE`, default privileges, `OWNER TO`, `REASSIGN OWNED`, roles, policies |
+//! | `types.rs` | enums, `ALTER DOMAIN` |
+//! | `objects.rs` | `ALTER … RENAME`, `ALTER … SET SCHEMA`, `CREATE VIEW`, `CREATE RULE`, `ALTER SEQUENCE`, `COMMENT ON` |
 //! | `server.rs` | `CREATE`/`DROP DATABASE`, `ALTER SYSTEM`, `CREATE TABLESPACE` |
 //!
 //! Everything else is its node's name in words (`CREATE SCHEMA`) with
@@ -53,6 +53,7 @@ pub fn classify(node: &NodeEnum, sql: &str) -> Classified {
         N::RefreshMatViewStmt(s) => maintenance::refresh(s),
 
         N::DropStmt(s) => drop::drop(s),
+        N::DropOwnedStmt(s) => drop::drop_owned(s),
         N::TruncateStmt(s) => drop::truncate(s),
 
         N::UpdateStmt(s) => data::update(s),
@@ -76,6 +77,7 @@ pub fn classify(node: &NodeEnum, sql: &str) -> Classified {
         N::GrantRoleStmt(s) => privilege::grant_role(s),
         N::AlterDefaultPrivilegesStmt(_) => privilege::default_privileges(),
         N::AlterOwnerStmt(s) => privilege::owner(s),
+        N::ReassignOwnedStmt(s) => privilege::reassign_owned(s),
         N::CreateRoleStmt(_) | N::AlterRoleStmt(_) | N::DropRoleStmt(_) => privilege::role(node),
         N::AlterRoleSetStmt(_) => privilege::role(node),
         N::CreatePolicyStmt(s) => privilege::create_policy(s),
@@ -83,14 +85,17 @@ pub fn classify(node: &NodeEnum, sql: &str) -> Classified {
 
         N::CreateEnumStmt(s) => types::create_enum(s),
         N::AlterEnumStmt(s) => types::alter_enum(s),
-        N::AlterDomainStmt(s) if s.subtype == "C" => types::domain_constraint(s),
+        N::AlterDomainStmt(s) => types::alter_domain(s),
 
         N::RenameStmt(s) => objects::rename(s),
+        N::AlterObjectSchemaStmt(s) => objects::set_schema(s),
+        N::RuleStmt(s) => objects::create_rule(s),
         N::ViewStmt(s) => objects::create_view(s),
         N::AlterSeqStmt(s) => objects::alter_sequence(s),
         N::CommentStmt(s) => objects::comment(s),
 
-        N::CreatedbStmt(_) | N::DropdbStmt(_) => server::no_transaction(node),
+        N::CreatedbStmt(_) => server::create_database(),
+        N::DropdbStmt(s) => server::drop_database(s),
         N::AlterSystemStmt(_) | N::CreateTableSpaceStmt(_) => server::no_transaction(node),
 
         N::CreateTableAsStmt(s) if s.objtype == Ot::ObjectMatview as i32 => {

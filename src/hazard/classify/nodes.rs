@@ -62,7 +62,24 @@ pub(super) fn obj_kind(t: i32) -> ObjKind {
         Ot::ObjectColumn => ObjKind::Column,
         Ot::ObjectTrigger => ObjKind::Trigger,
         Ot::ObjectPolicy => ObjKind::Policy,
+        Ot::ObjectExtension => ObjKind::Extension,
+        Ot::ObjectDatabase => ObjKind::Database,
         _ => ObjKind::Other,
+    }
+}
+
+/// A role as written: its name, or `CURRENT_USER`, `CURRENT_ROLE`, `SESSION_USER`, `PUBLIC`.
+pub(super) fn role_name(n: &pb::Node) -> Option<String> {
+    use pb::RoleSpecType as R;
+    match n.node.as_ref()? {
+        NodeEnum::RoleSpec(r) => Some(match R::try_from(r.roletype).unwrap_or(R::Undefined) {
+            R::RolespecCurrentRole => "CURRENT_ROLE".into(),
+            R::RolespecCurrentUser => "CURRENT_USER".into(),
+            R::RolespecSessionUser => "SESSION_USER".into(),
+            R::RolespecPublic => "PUBLIC".into(),
+            _ => r.rolename.clone(),
+        }),
+        _ => None,
     }
 }
 
@@ -198,10 +215,21 @@ pub(super) fn option_value(opts: &[pb::Node], name: &str) -> Option<String> {
     })
 }
 
-/// Whether a `DefElem` list has the flag `name` (`CONCURRENTLY`, `FULL`).
+/// Whether the flag `name` (`CONCURRENTLY`, `FULL`) of a `DefElem` list is on:
+/// given alone or with a true value, not as `(FULL false)` or `(FULL off)`.
 pub(super) fn has_option(opts: &[pb::Node], name: &str) -> bool {
-    opts.iter()
-        .any(|o| matches!(o.node.as_ref(), Some(NodeEnum::DefElem(d)) if d.defname == name))
+    opts.iter().any(|o| match o.node.as_ref() {
+        Some(NodeEnum::DefElem(d)) if d.defname == name => match d.arg.as_deref() {
+            None => true,
+            Some(arg) => !const_text(arg).is_some_and(|v| {
+                matches!(
+                    v.to_ascii_lowercase().as_str(),
+                    "false" | "off" | "0" | "no"
+                )
+            }),
+        },
+        _ => false,
+    })
 }
 
 /// A `LOCK` statement's mode (1-based in the parse tree, weakest first).

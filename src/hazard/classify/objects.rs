@@ -1,5 +1,5 @@
-//! Other schema objects: `ALTER … RENAME`, `CREATE VIEW`, `ALTER SEQUENCE`,
-//! `COMMENT ON`.
+//! Other schema objects: `ALTER … RENAME`, `ALTER … SET SCHEMA`, `CREATE
+//! VIEW`, `CREATE RULE`, `ALTER SEQUENCE`, `COMMENT ON`.
 
 use super::nodes::*;
 use crate::hazard::action::*;
@@ -20,6 +20,7 @@ fn rename_kind(t: i32) -> ObjKind {
         Ot::ObjectFunction | Ot::ObjectProcedure | Ot::ObjectRoutine => ObjKind::Function,
         Ot::ObjectTrigger => ObjKind::Trigger,
         Ot::ObjectPolicy => ObjKind::Policy,
+        Ot::ObjectDatabase => ObjKind::Database,
         _ => ObjKind::Other,
     }
 }
@@ -46,6 +47,48 @@ pub(super) fn rename(s: &pb::RenameStmt) -> Classified {
             rel,
             object,
             new: s.newname.clone(),
+        },
+    )
+}
+
+/// `ALTER <kind> … SET SCHEMA schema`.
+pub(super) fn set_schema(s: &pb::AlterObjectSchemaStmt) -> Classified {
+    let kind = obj_kind(s.object_type);
+    let rel = s.relation.as_ref().map(Rel::from_range);
+    let object = match &rel {
+        Some(r) => r.to_string(),
+        None => object_name(s.object.as_deref()),
+    };
+    one(
+        &format!("ALTER {}", kind_words(s.object_type)),
+        Action::SetSchema {
+            kind,
+            rel,
+            object,
+            schema: s.newschema.clone(),
+        },
+    )
+}
+
+/// `CREATE [OR REPLACE] RULE … ON event TO t DO [ALSO|INSTEAD] …`.
+pub(super) fn create_rule(s: &pb::RuleStmt) -> Classified {
+    use pb::CmdType as C;
+    let event = match C::try_from(s.event).unwrap_or(C::Undefined) {
+        C::CmdSelect => "SELECT",
+        C::CmdUpdate => "UPDATE",
+        C::CmdInsert => "INSERT",
+        C::CmdDelete => "DELETE",
+        _ => "?",
+    };
+    one(
+        "CREATE RULE",
+        Action::CreateRule {
+            rel: rel_of(s.relation.as_ref()),
+            name: s.rulename.clone(),
+            event,
+            instead: s.instead,
+            nothing: s.actions.is_empty(),
+            conditional: s.where_clause.is_some(),
         },
     )
 }

@@ -1,5 +1,6 @@
 //! Who may see or do what: `GRANT`/`REVOKE` (privileges and role membership),
-//! `ALTER DEFAULT PRIVILEGES`, `ALTER … OWNER TO`, roles, row-security policies.
+//! `ALTER DEFAULT PRIVILEGES`, `ALTER … OWNER TO`, `REASSIGN OWNED`, roles,
+//! row-security policies.
 
 use super::nodes::*;
 use crate::hazard::action::*;
@@ -46,6 +47,27 @@ pub(super) fn owner(s: &pb::AlterOwnerStmt) -> Classified {
         "ALTER OWNER",
         Action::AlterOwner {
             what: object_name(s.object.as_deref()),
+        },
+    )
+}
+
+/// `REASSIGN OWNED BY roles TO role`.
+pub(super) fn reassign_owned(s: &pb::ReassignOwnedStmt) -> Classified {
+    let to = s
+        .newrole
+        .as_ref()
+        .map(|r| {
+            role_name(&pb::Node {
+                node: Some(NodeEnum::RoleSpec(r.clone())),
+            })
+            .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    one(
+        "REASSIGN OWNED",
+        Action::ReassignOwned {
+            roles: s.roles.iter().filter_map(role_name).collect(),
+            to,
         },
     )
 }

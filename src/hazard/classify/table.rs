@@ -3,8 +3,9 @@
 
 use super::nodes::*;
 use crate::hazard::action::*;
+use crate::hazard::ast::{TypeSpec, strings};
 use pg_query::NodeEnum;
-use pg_query::protobuf::{self as pb, AlterTableType as At};
+use pg_query::protobuf::{self as pb, AlterTableType as At, ObjectType as Ot};
 
 /// `CREATE TABLE`, with the tables its foreign keys reference.
 pub(super) fn create(s: &pb::CreateStmt) -> Classified {
@@ -39,13 +40,14 @@ pub(super) fn create(s: &pb::CreateStmt) -> Classified {
 pub(super) fn alter(s: &pb::AlterTableStmt) -> Classified {
     let rel = rel_of(s.relation.as_ref());
     let kind = format!("ALTER {}", kind_words(s.objtype));
+    let of_type = s.objtype == Ot::ObjectType as i32;
     let actions = s
         .cmds
         .iter()
         .filter_map(|c| match c.node.as_ref() {
             Some(NodeEnum::AlterTableCmd(c)) => Some(Action::AlterTable {
                 rel: rel.clone(),
-                cmd: table_cmd(c),
+                cmd: table_cmd(c, of_type),
             }),
             _ => None,
         })
@@ -53,10 +55,16 @@ pub(super) fn alter(s: &pb::AlterTableStmt) -> Classified {
     (kind, actions)
 }
 
-fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
+/// One subcommand; `of_type` for `ALTER TYPE` of a composite type (whose
+/// columns are attributes).
+fn table_cmd(c: &pb::AlterTableCmd, of_type: bool) -> TableCmd {
     let col = || c.name.clone();
     let def = c.def.as_deref().and_then(|d| d.node.as_ref());
     match At::try_from(c.subtype).unwrap_or(At::Undefined) {
+        At::AtDropColumn if of_type => TableCmd::DropAttribute {
+            attribute: col(),
+            cascade: cascade(c.behavior),
+        },
         At::AtAddColumn => match def {
             Some(NodeEnum::ColumnDef(d)) => TableCmd::AddColumn(column(d)),
             _ => TableCmd::Other("ADD COLUMN".into()),
@@ -66,19 +74,11 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
             cascade: cascade(c.behavior),
         },
         At::AtAlterColumnType => match def {
-            Some(NodeEnum::ColumnDef(d)) => {
-                let to = type_of(d);
-                let plain_cast = d
-                    .raw_default
-                    .as_deref()
-                    .is_some_and(|e| crate::hazard::ast::is_plain_cast_of(e, &c.name, &to));
-                TableCmd::AlterType {
-                    column: col(),
-                    to,
-                    using: d.raw_default.is_some(),
-                    plain_cast,
-                }
-            }
+            Some(NodeEnum::ColumnDef(d)) => TableCmd::AlterType {
+                column: col(),
+                to: type_of(d),
+                using: d.raw_default.as_deref().map(|e| using(e, &c.name)),
+            },
             _ => TableCmd::Other("ALTER COLUMN TYPE".into()),
         },
         At::AtSetNotNull => TableCmd::SetNotNull { column: col() },
@@ -124,24 +124,33 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
                 TableCmd::DetachPartition { part, concurrent }
             }
         }
-        t @ (At::AtDisableTrig | At::AtDisableTrigAll | At::AtDisableTrigUser) => {
-            TableCmd::Trigger {
-                disable: true,
-                name: if t == At::AtDisableTrig {
-                    col()
-                } else {
-                    "ALL".into()
-                },
-            }
-        }
-        At::AtEnableTrig
+        t @ (At::AtDisableTrig
+        | At::AtDisableTrigAll
+        | At::AtDisableTrigUser
+        | At::AtEnableTrig
         | At::AtEnableTrigAll
         | At::AtEnableTrigUser
         | At::AtEnableAlwaysTrig
-        | At::AtEnableReplicaTrig => TableCmd::Trigger {
-            disable: false,
-            name: col(),
+        | At::AtEnableReplicaTrig) => TableCmd::Trigger {
+            mode: match t {
+                At::AtDisableTrig | At::AtDisableTrigAll | At::AtDisableTrigUser => {
+                    TriggerMode::Disable
+                }
+                At::AtEnableAlwaysTrig => TriggerMode::Always,
+                At::AtEnableReplicaTrig => TriggerMode::Replica,
+                _ => TriggerMode::Enable,
+            },
+            name: match t {
+                At::AtDisableTrigAll | At::AtEnableTrigAll => "ALL".into(),
+                At::AtDisableTrigUser | At::AtEnableTrigUser => "USER".into(),
+                _ => col(),
+            },
         },
+        At::AtSetIdentity
+            if def.is_some_and(|d| option_value(&list_of(d), "restart").is_some()) =>
+        {
+            TableCmd::RestartIdentity { column: col() }
+        }
         At::AtSetStatistics => TableCmd::SetStatistics,
         At::AtSetRelOptions | At::AtResetRelOptions => TableCmd::SetOptions,
         At::AtReplicaIdentity => TableCmd::ReplicaIdentity,
@@ -153,6 +162,54 @@ fn table_cmd(c: &pb::AlterTableCmd) -> TableCmd {
         At::AtAddOf | At::AtDropOf => TableCmd::TypedTable,
         other => TableCmd::Other(format!("{other:?}")),
     }
+}
+
+/// The items of a `List` node (the options of `ALTER COLUMN … SET GENERATED … RESTART`).
+fn list_of(n: &NodeEnum) -> Vec<pb::Node> {
+    match n {
+        NodeEnum::List(l) => l.items.clone(),
+        _ => vec![],
+    }
+}
+
+/// Peels the casts off an expression: the casts (outermost first) and what they cast.
+fn strip_casts(mut n: &pb::Node) -> (Vec<TypeSpec>, &pb::Node) {
+    let mut casts = vec![];
+    while let Some(NodeEnum::TypeCast(c)) = n.node.as_ref() {
+        let Some(arg) = c.arg.as_deref() else { break };
+        if let Some(t) = &c.type_name {
+            casts.push(TypeSpec::from(t));
+        }
+        n = arg;
+    }
+    (casts, n)
+}
+
+fn is_column(n: &pb::Node, column: &str) -> bool {
+    matches!(n.node.as_ref(), Some(NodeEnum::ColumnRef(r))
+        if strings(&r.fields).last().map(String::as_str) == Some(column))
+}
+
+/// What the `USING` expression of `ALTER COLUMN column TYPE` does to the column.
+fn using(expr: &pb::Node, column: &str) -> Using {
+    let (mut outer, core) = strip_casts(expr);
+    if is_column(core, column) {
+        outer.reverse();
+        return Using::Cast(outer);
+    }
+    // `x AT TIME ZONE z` is `pg_catalog.timezone(z, x)` (`x AT LOCAL`: `timezone(x)`).
+    if let Some(NodeEnum::FuncCall(f)) = core.node.as_ref()
+        && outer.is_empty()
+        && strings(&f.funcname).last().map(String::as_str) == Some("timezone")
+        && let Some(arg) = f.args.last()
+    {
+        let (mut inner, core) = strip_casts(arg);
+        if is_column(core, column) {
+            inner.reverse();
+            return Using::AtTimeZone(inner);
+        }
+    }
+    Using::Expr
 }
 
 /// `CREATE [UNIQUE] INDEX [CONCURRENTLY]`, with the columns it names.

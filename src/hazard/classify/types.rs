@@ -1,5 +1,5 @@
 //! Types: enums (`CREATE TYPE … AS ENUM`, `ALTER TYPE … ADD|RENAME VALUE`) and
-//! domain constraints (`ALTER DOMAIN … ADD CONSTRAINT`).
+//! domains (`ALTER DOMAIN`).
 
 use super::nodes::*;
 use crate::hazard::action::*;
@@ -42,17 +42,27 @@ pub(super) fn alter_enum(s: &pb::AlterEnumStmt) -> Classified {
     }
 }
 
-/// `ALTER DOMAIN … ADD CONSTRAINT` (the dispatch sends only subtype `C` here).
-pub(super) fn domain_constraint(s: &pb::AlterDomainStmt) -> Classified {
-    let not_valid = matches!(
-        s.def.as_deref().and_then(|d| d.node.as_ref()),
-        Some(NodeEnum::Constraint(c)) if constraint(c, None).is_some_and(|c| c.not_valid)
-    );
+/// `ALTER DOMAIN`: `ADD CONSTRAINT` (subtype `C`), `SET NOT NULL` (`O`),
+/// `VALIDATE CONSTRAINT` (`V`); the others change no stored value.
+pub(super) fn alter_domain(s: &pb::AlterDomainStmt) -> Classified {
+    let op = match s.subtype.as_str() {
+        "C" => DomainOp::AddConstraint {
+            not_valid: matches!(
+                s.def.as_deref().and_then(|d| d.node.as_ref()),
+                Some(NodeEnum::Constraint(c)) if constraint(c, None).is_some_and(|c| c.not_valid)
+            ),
+        },
+        "O" => DomainOp::SetNotNull,
+        "V" => DomainOp::Validate {
+            name: s.name.clone(),
+        },
+        _ => DomainOp::Other,
+    };
     one(
         "ALTER DOMAIN",
-        Action::DomainConstraint {
+        Action::AlterDomain {
             domain: Rel::from_names(&s.type_name),
-            not_valid,
+            op,
         },
     )
 }

@@ -1,7 +1,7 @@
 //! `authz`: changes who may see or do what, or bypasses integrity checks.
 
 use super::Found;
-use crate::hazard::action::{Action, ObjKind, TableCmd};
+use crate::hazard::action::{Action, ObjKind, TableCmd, TriggerMode};
 use crate::hazard::context::Cx;
 use crate::hazard::{HazardId::Authz, Severity};
 
@@ -16,6 +16,10 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
             "changes the owner of {what}: the owner bypasses grants and row security"
         )),
         Action::Role { what } => w(format!("{what}: changes roles and their rights")),
+        Action::ReassignOwned { roles, to } => w(format!(
+            "gives every object {} own in this database (and the databases they own) to {to}: the owner bypasses grants and row security",
+            roles.join(", ")
+        )),
         Action::Policy { rel, verb, name } => w(format!(
             "{verb} row-security policy {name} on {}: changes which rows users see",
             cx.name(rel)
@@ -60,13 +64,33 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 cx.name(rel)
             )),
             TableCmd::Trigger {
-                disable: true,
+                mode: TriggerMode::Replica,
+                name,
+            } => w(format!(
+                "trigger {name} on {} now fires only where session_replication_role = replica (replication apply): ordinary writes stop firing it",
+                cx.name(rel)
+            )),
+            TableCmd::Trigger {
+                mode: TriggerMode::Always,
+                name,
+            } => w(format!(
+                "trigger {name} on {} now fires in every session, replication apply included (session_replication_role = replica no longer skips it)",
+                cx.name(rel)
+            )),
+            TableCmd::Trigger {
+                mode: TriggerMode::Disable,
                 name,
             } => {
-                let mut f = w(format!(
-                    "disables trigger {name} on {}: rows written meanwhile skip it (foreign keys too with ALL)",
-                    cx.name(rel)
-                ));
+                let t = cx.name(rel);
+                let mut f = w(match name.as_str() {
+                    "ALL" => format!(
+                        "disables every trigger on {t}, the foreign-key checks included: rows written meanwhile are not checked and fire nothing"
+                    ),
+                    "USER" => format!(
+                        "disables the user-defined triggers on {t} (not the foreign-key checks): rows written meanwhile skip them"
+                    ),
+                    _ => format!("disables trigger {name} on {t}: rows written meanwhile skip it"),
+                });
                 f[0].help = Some("re-enable it in the same transaction; prefer a batched backfill that keeps triggers".into());
                 f
             }
@@ -90,6 +114,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn disabling_triggers_says_which() {
+        let detail = |sql| {
+            super::super::testing::findings(check, sql)[0]
+                .detail
+                .clone()
+        };
+        assert!(
+            detail("ALTER TABLE t DISABLE TRIGGER USER").contains("not the foreign-key checks")
+        );
+        assert!(
+            detail("ALTER TABLE t DISABLE TRIGGER ALL").contains("foreign-key checks included")
+        );
+        assert!(detail("ALTER TABLE t DISABLE TRIGGER tr").contains("trigger tr on t"));
+    }
+
+    #[test]
     fn privilege_and_integrity_changes() {
         for sql in [
             "GRANT SELECT ON t TO app",
@@ -101,6 +141,9 @@ mod tests {
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'",
             "SET session_replication_role = replica",
             "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app",
+            "REASSIGN OWNED BY old_app TO new_app",
+            "ALTER TABLE t ENABLE REPLICA TRIGGER tr",
+            "ALTER TABLE t ENABLE ALWAYS TRIGGER tr",
         ] {
             assert_eq!(ids(check, sql), vec![(Authz, Severity::Warning)], "{sql}");
         }

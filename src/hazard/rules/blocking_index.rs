@@ -132,6 +132,8 @@ mod tests {
             "REINDEX TABLE t",
             "REINDEX INDEX i",
             "REFRESH MATERIALIZED VIEW mv",
+            "REINDEX (CONCURRENTLY false) TABLE t",
+            "REINDEX (VERBOSE) INDEX i",
         ] {
             assert_eq!(
                 ids(check, sql),

@@ -32,6 +32,38 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 .help(EXPAND)
             })
             .collect(),
+        Action::SetSchema {
+            kind:
+                kind @ (ObjKind::Table
+                | ObjKind::View
+                | ObjKind::MatView
+                | ObjKind::Sequence
+                | ObjKind::Function
+                | ObjKind::Type
+                | ObjKind::Domain),
+            rel,
+            object,
+            schema,
+        } => {
+            if rel.as_ref().is_some_and(|r| cx.is_new(r)) {
+                return vec![];
+            }
+            let name = rel.as_ref().map(|r| cx.name(r)).unwrap_or(object.clone());
+            vec![w(format!("moves {} {name} to schema {schema}: running application versions that name it by its old schema, or find it through search_path, fail", kind.word()))
+                .help(EXPAND)]
+        }
+        Action::CreateRule {
+            rel,
+            name,
+            event,
+            instead: true,
+            nothing: false,
+            ..
+        } => vec![w(format!(
+            "rule {name}: {event} on {} runs the rule's statements instead, so clients' {} redirected",
+            cx.name(rel),
+            if *event == "SELECT" { "reads are" } else { "writes are" }
+        ))],
         Action::Rename {
             kind:
                 kind @ (ObjKind::Table
@@ -40,7 +72,8 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 | ObjKind::MatView
                 | ObjKind::Function
                 | ObjKind::Type
-                | ObjKind::Schema),
+                | ObjKind::Schema
+                | ObjKind::Database),
             rel,
             object,
             new,
@@ -55,6 +88,14 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
             vec![w(format!("renames {} {object}{on} to {new}: running application versions still use the old name", kind.word()))
                 .help("add the new name beside the old (a view, or a new column kept in sync), move clients over, then drop the old")]
         }
+        Action::AlterTable {
+            rel,
+            cmd: TableCmd::DropAttribute { attribute, cascade: true },
+        } => vec![w(format!(
+            "drops column {attribute} of {}: running application versions that read or write it fail",
+            cx.name(&crate::hazard::context::Reach::TypedTables(rel.clone()).rel())
+        ))
+        .help(EXPAND)],
         Action::AlterTable { rel, cmd } if !cx.is_new(rel) => match cmd {
             TableCmd::DropColumn { column, .. } => {
                 vec![w(format!("drops column {}.{column}: running application versions that read or write it fail", cx.name(rel))).help(EXPAND)]
@@ -94,6 +135,10 @@ mod tests {
             "DROP FUNCTION f(int)",
             "ALTER TABLE t ALTER COLUMN c TYPE bigint",
             "ALTER TABLE t ALTER COLUMN c DROP DEFAULT",
+            "ALTER TABLE t SET SCHEMA archive",
+            "ALTER FUNCTION f(int) SET SCHEMA archive",
+            "ALTER DATABASE shop RENAME TO shop_old",
+            "CREATE RULE r AS ON INSERT TO t DO INSTEAD INSERT INTO u VALUES (NEW.id)",
         ] {
             assert_eq!(
                 ids(check, sql),

@@ -2,7 +2,7 @@
 
 use super::{Found, Sizing};
 use crate::hazard::action::{Action, ObjKind, TableCmd};
-use crate::hazard::context::{Cx, Outcome, ProbeKey};
+use crate::hazard::context::{Cx, Outcome, ProbeKey, Reach};
 use crate::hazard::{HazardId::DataLoss, Severity};
 
 const HELP_DROP: &str =
@@ -44,6 +44,7 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                         ),
                     )
                     .help(HELP_DROP),
+                    ObjKind::Extension if *cascade => extension(rel, cx),
                     ObjKind::Type | ObjKind::Domain if *cascade => Found::new(
                         DataLoss,
                         Severity::Danger,
@@ -65,6 +66,93 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 };
                 out.push(f);
             }
+        }
+        Action::CreateRule {
+            rel,
+            name,
+            event: event @ ("INSERT" | "UPDATE" | "DELETE"),
+            instead: true,
+            nothing: true,
+            conditional,
+        } => out.push(
+            Found::new(
+                DataLoss,
+                Severity::Danger,
+                format!(
+                    "rule {name}: every {event} on {}{} is silently discarded (DO INSTEAD NOTHING)",
+                    cx.name(rel),
+                    if *conditional {
+                        " that meets its WHERE"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .help(
+                "refuse the writes with a trigger that raises an error, so clients see them fail",
+            ),
+        ),
+        Action::DropDatabase { name } => {
+            let reach = Reach::Database(name.clone()).rel();
+            out.push(
+                Found::new(
+                    DataLoss,
+                    Severity::Danger,
+                    format!("drops {} and everything in it", cx.name(&reach)),
+                )
+                .sized(&reach, Sizing::Fixed)
+                .help("keep a verified backup (pg_dump -Fc) and drop it in a window of its own"),
+            );
+        }
+        Action::DropOwned { roles, .. } => {
+            let reach = Reach::OwnedBy(roles.clone()).rel();
+            let who = roles.join(", ");
+            let f = match cx.table(&reach) {
+                Some(t) if t.members.is_empty() => Found::new(
+                    DataLoss,
+                    Severity::Warning,
+                    format!("drops every object owned by {who} in this database (functions, types, sequences …; no table)"),
+                ),
+                _ => Found::new(
+                    DataLoss,
+                    Severity::Danger,
+                    format!(
+                        "drops every object owned by {who} in this database, tables with their rows: {}",
+                        cx.name(&reach)
+                    ),
+                )
+                .sized(&reach, Sizing::EmptyIsInfo),
+            };
+            out.push(f.help(
+                "REASSIGN OWNED BY … TO … first, so that DROP OWNED only revokes privileges",
+            ));
+        }
+        Action::AlterTable {
+            rel,
+            cmd:
+                TableCmd::DropAttribute {
+                    attribute,
+                    cascade: true,
+                },
+        } => {
+            let reach = Reach::TypedTables(rel.clone()).rel();
+            let f = match cx.table(&reach) {
+                Some(t) if t.members.is_empty() => Found::new(
+                    DataLoss,
+                    Severity::Info,
+                    format!("drops attribute {attribute} of type {rel}: no typed table uses it"),
+                ),
+                _ => Found::new(
+                    DataLoss,
+                    Severity::Danger,
+                    format!(
+                        "drops attribute {attribute} of type {rel} with CASCADE: column {attribute} of {} is dropped with its values",
+                        cx.name(&reach)
+                    ),
+                )
+                .sized(&reach, Sizing::EmptyIsInfo),
+            };
+            out.push(f);
         }
         Action::Truncate { rels, cascade } => {
             for rel in rels {
@@ -185,6 +273,29 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     out
 }
 
+/// `DROP EXTENSION … CASCADE`: the columns of its types go with it.
+fn extension(ext: &crate::hazard::ast::Rel, cx: &Cx) -> Found {
+    let reach = Reach::ExtensionColumns(ext.name.clone()).rel();
+    match cx.table(&reach) {
+        Some(t) if t.members.is_empty() => Found::new(
+            DataLoss,
+            Severity::Warning,
+            format!("drops extension {ext} with CASCADE: the objects that use it are dropped too (no column uses its types)"),
+        )
+        .help("drop the dependents by name first, then drop without CASCADE"),
+        _ => Found::new(
+            DataLoss,
+            Severity::Danger,
+            format!(
+                "drops extension {ext} with CASCADE: the columns of its types are dropped with their values ({})",
+                cx.name(&reach)
+            ),
+        )
+        .sized(&reach, Sizing::EmptyIsInfo)
+        .help("move the columns off its types first, then drop the extension without CASCADE"),
+    }
+}
+
 /// 1234567 → "1.2M".
 pub fn human(n: i64) -> String {
     match n {
@@ -209,6 +320,11 @@ mod tests {
             "DELETE FROM t",
             "UPDATE t SET a = 1",
             "DROP SCHEMA s CASCADE",
+            "DROP DATABASE shop",
+            "DROP OWNED BY app",
+            "ALTER TYPE addr DROP ATTRIBUTE zip CASCADE",
+            "DROP EXTENSION hstore CASCADE",
+            "CREATE RULE r AS ON DELETE TO t DO INSTEAD NOTHING",
         ] {
             assert_eq!(ids(check, sql), vec![(DataLoss, Severity::Danger)], "{sql}");
         }
@@ -221,6 +337,8 @@ mod tests {
             "UPDATE t SET a = 1 WHERE id = 2",
             "DROP VIEW v",
             "DROP INDEX i",
+            "ALTER TYPE addr DROP ATTRIBUTE zip",
+            "DROP EXTENSION hstore",
         ] {
             assert!(ids(check, sql).is_empty(), "{sql}");
         }

@@ -24,9 +24,13 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
         Some(Op::DropTable) if !e.others.is_empty() => {
             detail.push_str("; dropping a table locks the tables its foreign keys point to")
         }
-        Some(Op::CreateTableWithFk | Op::AddForeignKey | Op::AddForeignKeyNotValid) => {
-            detail.push_str("; a foreign key locks the referenced table too")
-        }
+        Some(
+            Op::CreateTableWithFk
+            | Op::AddForeignKey
+            | Op::AddForeignKeyNotValid
+            | Op::AddColumnForeignKey
+            | Op::AddColumnForeignKeyDefault,
+        ) => detail.push_str("; a foreign key locks the referenced table too"),
         _ => {}
     }
     let f = if cx.lock_timeout() {
@@ -73,6 +77,17 @@ mod tests {
         assert!(
             f[0].detail
                 .contains("ACCESS EXCLUSIVE on t and ACCESS EXCLUSIVE on")
+        );
+    }
+
+    #[test]
+    fn a_column_with_a_foreign_key_takes_access_exclusive() {
+        let f = findings(check, "ALTER TABLE t ADD COLUMN pid int REFERENCES p");
+        assert!(
+            f[0].detail
+                .starts_with("takes ACCESS EXCLUSIVE on t and SHARE ROW EXCLUSIVE on p"),
+            "{}",
+            f[0].detail
         );
     }
 

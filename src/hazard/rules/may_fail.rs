@@ -2,8 +2,10 @@
 //! shows it will certainly fail.
 
 use super::{Found, Sizing};
-use crate::hazard::action::{Action, ConKind, ObjKind, TableCmd};
+use crate::hazard::action::{Action, ConKind, DomainOp, ObjKind, TableCmd};
+use crate::hazard::context::Reach;
 use crate::hazard::context::{Cx, Outcome, ProbeKey};
+use crate::hazard::effects::pk_columns_not_null;
 use crate::hazard::rules::data_loss::human;
 use crate::hazard::{HazardId::MayFail, Severity};
 
@@ -38,6 +40,54 @@ fn duplicates(rel: &crate::hazard::ast::Rel, cols: &[String], what: &str, cx: &C
     f
 }
 
+/// `ADD PRIMARY KEY USING INDEX` over columns that may hold NULLs: it sets
+/// them NOT NULL and fails on a NULL (probed per column when they are known).
+fn pk_nulls(rel: &crate::hazard::ast::Rel, c: &crate::hazard::action::Con, cx: &Cx) -> Found {
+    let name = cx.name(rel);
+    let index = c.using_index.clone().unwrap_or_default();
+    let cols = cx.index_columns(rel, &index);
+    let list = cols
+        .as_ref()
+        .map(|c| c.join(", "))
+        .unwrap_or_else(|| "the index's columns".into());
+    let mut f = Found::new(
+        MayFail,
+        Severity::Warning,
+        format!("ADD PRIMARY KEY USING INDEX {index} fails if {list} of {name} hold NULLs"),
+    )
+    .sized(rel, Sizing::EmptyIsInfo)
+    .help("backfill the NULLs and make the columns NOT NULL first");
+    let Some(cols) = cols else { return f };
+    let outcomes: Vec<_> = cols
+        .iter()
+        .filter(|col| cx.column_not_null(rel, col) != Some(true))
+        .map(|col| cx.probe(ProbeKey::Nulls(rel.clone(), col.clone())))
+        .collect();
+    let counts: Option<Vec<i64>> = outcomes
+        .iter()
+        .map(|o| match o {
+            Some(Outcome::Count(n)) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    match counts {
+        Some(n) if n.iter().all(|n| *n == 0) => {
+            f.severity = Severity::Info;
+            f.detail =
+                format!("ADD PRIMARY KEY USING INDEX {index} on {name}: no NULLs in {list} now");
+        }
+        Some(n) => {
+            f.severity = Severity::Blocker;
+            f.detail = format!(
+                "ADD PRIMARY KEY USING INDEX {index} will fail: {list} of {name} hold {} NULLs",
+                human(n.iter().sum())
+            );
+        }
+        None => {}
+    }
+    f
+}
+
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     let mut out = vec![];
     match action {
@@ -67,6 +117,13 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                     _ => {}
                 }
                 out.push(f);
+            }
+            TableCmd::AddConstraint(c)
+                if c.kind == ConKind::PrimaryKey
+                    && c.using_index.is_some()
+                    && !pk_columns_not_null(rel, c, cx) =>
+            {
+                out.push(pk_nulls(rel, c, cx));
             }
             TableCmd::AddConstraint(c)
                 if matches!(c.kind, ConKind::Unique | ConKind::PrimaryKey)
@@ -131,6 +188,24 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
             }
             _ => {}
         },
+        Action::AlterDomain { domain, op } => {
+            let what = match op {
+                DomainOp::SetNotNull => "a column of the domain holds NULLs",
+                DomainOp::Validate { .. } => "a stored value violates the constraint",
+                _ => return out,
+            };
+            out.push(
+                Found::new(
+                    MayFail,
+                    Severity::Warning,
+                    format!("ALTER DOMAIN {domain} fails if {what}"),
+                )
+                .sized(
+                    &Reach::DomainUsers(domain.clone()).rel(),
+                    Sizing::EmptyIsInfo,
+                ),
+            );
+        }
         Action::CreateIndex {
             rel,
             unique: true,
@@ -220,6 +295,9 @@ mod tests {
             "ALTER TABLE t VALIDATE CONSTRAINT c",
             "ALTER TABLE t ADD COLUMN c int NOT NULL",
             "CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
+            "ALTER TABLE t ADD CONSTRAINT t_pk PRIMARY KEY USING INDEX t_id_key",
+            "ALTER DOMAIN d SET NOT NULL",
+            "ALTER DOMAIN d VALIDATE CONSTRAINT c",
         ] {
             assert_eq!(ids(check, sql), vec![(MayFail, Severity::Warning)], "{sql}");
         }

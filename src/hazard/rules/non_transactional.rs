@@ -65,6 +65,11 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
             "if interrupted, finish it with DETACH PARTITION … FINALIZE",
         ),
         Action::Vacuum { .. } => outside_tx("VACUUM".into(), cx, "it cannot be rolled back"),
+        Action::Cluster { rel: None } => outside_tx(
+            "CLUSTER without a table".into(),
+            cx,
+            "each table is clustered and committed in a transaction of its own",
+        ),
         Action::NoTransaction { what } => outside_tx(what.clone(), cx, "it cannot be rolled back"),
         Action::AddEnumValue { typ, value } => {
             if cx.file.in_tx.is_some() && cx.major < 12 {

@@ -28,6 +28,17 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
         }
         return vec![];
     }
+    if let Action::CopyProgram { from, command } = action {
+        return vec![Found::new(
+            Ops,
+            Severity::Blocker,
+            format!(
+                "COPY … {} PROGRAM runs the shell command '{command}' on the database server, as its operating-system user: a migration must not",
+                if *from { "FROM" } else { "TO" }
+            ),
+        )
+        .help("load or export the data from the client (psql \\copy), outside the migration")];
+    }
     if let Action::Update {
         rel,
         has_where: false,
@@ -69,5 +80,16 @@ mod tests {
             vec![(Ops, Severity::Info)]
         );
         assert!(ids(check, "ALTER TABLE t ADD COLUMN c int").is_empty());
+    }
+
+    #[test]
+    fn copy_program_runs_a_shell_command() {
+        for sql in [
+            "COPY t FROM PROGRAM 'curl https://example.com/t.csv'",
+            "COPY (SELECT 1) TO PROGRAM 'gzip > /tmp/x.gz'",
+        ] {
+            assert_eq!(ids(check, sql), vec![(Ops, Severity::Blocker)], "{sql}");
+        }
+        assert!(ids(check, "COPY t FROM '/tmp/t.csv'").is_empty());
     }
 }

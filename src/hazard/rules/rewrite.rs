@@ -1,7 +1,7 @@
 //! `rewrite`: the whole table is rewritten under ACCESS EXCLUSIVE.
 
 use super::{Found, Sizing};
-use crate::hazard::action::Action;
+use crate::hazard::action::{Action, TableCmd, Using};
 use crate::hazard::context::Cx;
 use crate::hazard::effects::effect;
 use crate::hazard::locks::Op;
@@ -21,7 +21,7 @@ fn help(op: Op) -> Option<&'static str> {
         Op::AddColumnStoredGenerated => {
             "add a plain column, backfill it in batches, keep it current with a trigger"
         }
-        Op::VacuumFull | Op::Cluster => {
+        Op::VacuumFull | Op::Cluster | Op::ClusterAll => {
             "use pg_repack or pg_squeeze: they hold the strong lock only briefly"
         }
         Op::AddColumn => "upgrade to PostgreSQL 11+ where a constant default needs no rewrite",
@@ -43,11 +43,22 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     {
         return vec![];
     }
+    let computed = match action {
+        Action::AlterTable {
+            cmd:
+                TableCmd::AlterType {
+                    using: Some(Using::AtTimeZone(_) | Using::Expr),
+                    ..
+                },
+            ..
+        } => "; the USING expression is computed for every row",
+        _ => "",
+    };
     let mut f = Found::new(
         Rewrite,
         Severity::Warning,
         format!(
-            "rewrites {} under {} ({} for the whole rewrite)",
+            "rewrites {} under {} ({} for the whole rewrite){computed}",
             cx.name(&e.table),
             e.mode,
             e.mode.blocks()
@@ -75,9 +86,69 @@ mod tests {
             "ALTER TABLE t SET LOGGED",
             "VACUUM FULL t",
             "CLUSTER t USING t_pkey",
+            "CLUSTER",
+            "VACUUM (FULL) t",
+            "VACUUM (FULL true) t",
         ] {
             assert_eq!(ids(check, sql), vec![(Rewrite, Severity::Warning)], "{sql}");
         }
+    }
+
+    #[test]
+    fn a_using_expression_rewrites_even_where_the_cast_would_not() {
+        use crate::hazard::ast::{Rel, TypeSpec};
+        use crate::hazard::context::{ColFacts, DbFacts, FileState, LintContext, TableFacts};
+        let col = |name: &str, mods: &[i64]| ColFacts {
+            typ: TypeSpec::with_mods(name, mods),
+            not_null: false,
+            enum_labels: None,
+        };
+        let mut db = DbFacts {
+            major: 15,
+            ..Default::default()
+        };
+        db.tables.insert(
+            Rel::new(None, "t"),
+            TableFacts {
+                name: "public.t".into(),
+                kind: 'r',
+                columns: [
+                    ("ts".into(), col("timestamp", &[])),
+                    ("v".into(), col("varchar", &[5])),
+                ]
+                .into(),
+                ..Default::default()
+            },
+        );
+        let ctx = LintContext {
+            db: Some(db),
+            ..Default::default()
+        };
+        let utc = FileState {
+            timezone_utc: Some(true),
+            ..Default::default()
+        };
+        // Measured on 15: under UTC the plain conversion and `USING v::text`
+        // keep the table's file; `AT TIME ZONE` rewrites it.
+        let found = |sql| super::super::testing::findings_with(check, sql, &ctx, &utc);
+        let at_zone =
+            found("ALTER TABLE t ALTER COLUMN ts TYPE timestamptz USING ts AT TIME ZONE 'UTC'");
+        assert!(
+            at_zone[0].detail.contains("computed for every row"),
+            "{at_zone:?}"
+        );
+        assert!(found("ALTER TABLE t ALTER COLUMN ts TYPE timestamptz").is_empty());
+        assert!(found("ALTER TABLE t ALTER COLUMN v TYPE text USING v::text").is_empty());
+        assert_eq!(
+            found("ALTER TABLE t ALTER COLUMN v TYPE text USING lower(v)").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn options_turned_off_are_off() {
+        assert!(ids(check, "VACUUM (FULL false) t").is_empty());
+        assert!(ids(check, "VACUUM (FULL off, ANALYZE) t").is_empty());
     }
 
     #[test]

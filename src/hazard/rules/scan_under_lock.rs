@@ -1,24 +1,15 @@
 //! `scan-under-lock`: a validating scan of the whole table while writes wait.
 
 use super::{Found, Sizing};
-use crate::hazard::action::{Action, TableCmd};
+use crate::hazard::action::{Action, DomainOp, TableCmd};
 use crate::hazard::context::Cx;
 use crate::hazard::effects::effect;
 use crate::hazard::locks::Op;
 use crate::hazard::{HazardId::ScanUnderLock, Severity};
 
 pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
-    if let Action::DomainConstraint {
-        domain,
-        not_valid: false,
-    } = action
-    {
-        return vec![Found::new(
-            ScanUnderLock,
-            Severity::Warning,
-            format!("ALTER DOMAIN {domain} ADD CONSTRAINT scans every column of that type while writes wait"),
-        )
-        .help("ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT")];
+    if let Some(f) = validate_under_held_lock(action, cx) {
+        return vec![f];
     }
     let Some(e) = effect(action, cx) else {
         return vec![];
@@ -49,6 +40,39 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
         ),
         (Op::SetNotNull, _) => (format!("adding NOT NULL scans {name}"), "add a CHECK (c IS NOT NULL) NOT VALID and VALIDATE it first".into()),
         (Op::AddCheck, _) => (format!("ADD CHECK scans {name}"), "ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT (takes only SHARE UPDATE EXCLUSIVE)".into()),
+        (Op::AddColumnForeignKeyDefault, Action::AlterTable { cmd: TableCmd::AddColumn(c), .. }) => (
+            format!("ADD COLUMN {} with a DEFAULT and REFERENCES checks every row of {name}", c.name),
+            "add the column with its default, then ADD CONSTRAINT … FOREIGN KEY … NOT VALID and VALIDATE CONSTRAINT in a later transaction".into(),
+        ),
+        (Op::AddColumnCheck, Action::AlterTable { cmd: TableCmd::AddColumn(c), .. }) => (
+            format!("ADD COLUMN {} with a CHECK checks every row of {name}", c.name),
+            "add the column without the CHECK, then ADD CONSTRAINT … CHECK (…) NOT VALID and VALIDATE CONSTRAINT in a later transaction".into(),
+        ),
+        (Op::AddPrimaryKeyUsingIndex, Action::AlterTable { rel, cmd: TableCmd::AddConstraint(c) }) => {
+            let index = c.using_index.clone().unwrap_or_default();
+            let what = match cx.index_columns(rel, &index) {
+                Some(cols) => format!("sets NOT NULL on {}", cols.join(", ")),
+                None => "sets NOT NULL on the index's columns unless they are NOT NULL already".into(),
+            };
+            (
+                format!("ADD PRIMARY KEY USING INDEX {index} {what}: it scans {name}"),
+                "make the columns NOT NULL first without the scan (CHECK (c IS NOT NULL) NOT VALID, VALIDATE it, SET NOT NULL), then ADD PRIMARY KEY USING INDEX".into(),
+            )
+        }
+        (
+            Op::DomainAddConstraint | Op::DomainSetNotNull | Op::DomainValidateConstraint,
+            Action::AlterDomain { domain, op },
+        ) => {
+            let what = match op {
+                DomainOp::SetNotNull => "SET NOT NULL",
+                DomainOp::Validate { .. } => "VALIDATE CONSTRAINT",
+                _ => "ADD CONSTRAINT",
+            };
+            (
+                format!("ALTER DOMAIN {domain} {what} checks every stored value of the domain"),
+                "a domain has no online form (its VALIDATE CONSTRAINT takes SHARE too): run it while writes can wait, or check each column with a table CHECK … NOT VALID and VALIDATE that".into(),
+            )
+        }
         (Op::AddForeignKey, _) => (
             format!("ADD FOREIGN KEY scans {name}"),
             "ADD CONSTRAINT … FOREIGN KEY … NOT VALID, then VALIDATE CONSTRAINT in a separate statement".into(),
@@ -74,6 +98,38 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
     ]
 }
 
+/// `VALIDATE CONSTRAINT` in an explicit transaction that already holds a
+/// write-blocking lock on the table (typically from the `ADD … NOT VALID`
+/// just before it): the validating scan runs under that lock until COMMIT.
+fn validate_under_held_lock(action: &Action, cx: &Cx) -> Option<Found> {
+    let Action::AlterTable {
+        rel,
+        cmd: TableCmd::ValidateConstraint { name },
+    } = action
+    else {
+        return None;
+    };
+    cx.file.in_tx?;
+    let table = cx.name(rel);
+    let (mode, line) = cx
+        .file
+        .tx_locks
+        .get(&table)
+        .filter(|(m, _)| m.blocks_writes())?;
+    Some(
+        Found::new(
+            ScanUnderLock,
+            Severity::Warning,
+            format!(
+                "VALIDATE CONSTRAINT {name} scans {table} while the {mode} lock taken at line {line} in this transaction is still held ({} until COMMIT)",
+                mode.blocks()
+            ),
+        )
+        .sized(rel, Sizing::BySize)
+        .help("COMMIT before validating: VALIDATE CONSTRAINT in a transaction of its own takes only SHARE UPDATE EXCLUSIVE"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{findings_with, ids};
@@ -88,6 +144,11 @@ mod tests {
             "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id)",
             "ALTER TABLE p ATTACH PARTITION p1 FOR VALUES FROM (1) TO (2)",
             "ALTER DOMAIN d ADD CONSTRAINT c CHECK (VALUE > 0)",
+            "ALTER DOMAIN d SET NOT NULL",
+            "ALTER DOMAIN d VALIDATE CONSTRAINT c",
+            "ALTER TABLE t ADD COLUMN c int CHECK (c > 0)",
+            "ALTER TABLE t ADD COLUMN c int DEFAULT 1 REFERENCES p",
+            "ALTER TABLE t ADD CONSTRAINT t_pk PRIMARY KEY USING INDEX t_id_key",
         ] {
             assert_eq!(
                 ids(check, sql),
@@ -105,6 +166,10 @@ mod tests {
             "ALTER TABLE t VALIDATE CONSTRAINT c",
             "ALTER TABLE t ADD CONSTRAINT c_nn NOT NULL c NOT VALID",
             "ALTER TABLE t VALIDATE CONSTRAINT t_c_not_null",
+            "ALTER DOMAIN d ADD CONSTRAINT c CHECK (VALUE > 0) NOT VALID",
+            "ALTER DOMAIN d DROP NOT NULL",
+            "ALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX t_id_key",
+            "ALTER TABLE t ADD COLUMN c int REFERENCES p",
         ] {
             assert!(ids(check, sql).is_empty(), "{sql}");
         }

@@ -3,7 +3,7 @@
 //! which sees the whole file.)
 
 use super::Found;
-use crate::hazard::action::{Action, Tx};
+use crate::hazard::action::{Action, TableCmd, Tx};
 use crate::hazard::context::Cx;
 use crate::hazard::{HazardId::Session, Severity};
 
@@ -29,6 +29,19 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
             )),
             None => vec![],
         },
+        Action::AlterTable {
+            cmd: TableCmd::ValidateConstraint { name },
+            ..
+        } if cx.file.in_tx.is_some() && cx.file.tx_not_valid.contains_key(name) => {
+            let line = cx.file.tx_not_valid[name];
+            let mut f = w(format!(
+                "VALIDATE CONSTRAINT {name} runs in the transaction that added it NOT VALID at line {line}: the lock of the ADD is held through the validating scan, which defeats NOT VALID"
+            ));
+            f[0].help = Some(
+                "COMMIT after the ADD … NOT VALID and validate in a transaction of its own".into(),
+            );
+            f
+        }
         Action::Tx(Tx::Commit | Tx::Rollback) if cx.file.in_tx.is_none() => {
             vec![Found::new(
                 Session,
