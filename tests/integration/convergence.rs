@@ -4,6 +4,7 @@
 
 mod kinds;
 mod rebuild;
+mod round2;
 mod settings;
 
 use crate::support::*;

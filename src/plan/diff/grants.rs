@@ -191,16 +191,23 @@ impl Builder<'_> {
     }
 
     pub(super) fn privileges(&mut self) {
-        let targets: BTreeSet<&String> = self
+        // Routines are keyed by their kind (`FUNCTION …`, `PROCEDURE …`): a
+        // routine whose kind changes is one target, named by its desired kind
+        // (`GRANT … ON FUNCTION` refuses a procedure and the other way round).
+        let mut targets: BTreeSet<String> = self
             .desired
             .privileges
             .keys()
             .chain(self.live.model.privileges.keys())
+            .map(|k| routine_target(self.desired, k).unwrap_or_else(|| k.clone()))
             .collect();
+        // Objects the plan creates start with PostgreSQL's defaults (EXECUTE
+        // or USAGE to PUBLIC); a desired side that revoked them has no entry.
+        targets.extend(self.fresh_with_default_privileges());
         // A table-level REVOKE also revokes the same privilege on every column:
         // column targets go after table targets.
         let (columns, others): (Vec<&String>, Vec<&String>) =
-            targets.into_iter().partition(|t| t.starts_with("COLUMN "));
+            targets.iter().partition(|t| t.starts_with("COLUMN "));
         for target in others.into_iter().chain(columns) {
             let Some(t) = parse_target(target) else {
                 continue;
@@ -208,6 +215,17 @@ impl Builder<'_> {
             if !exists(self.desired, &t) {
                 continue;
             }
+            // The live entry of a routine is under its live kind.
+            let live_key = match &t {
+                Target::Routine(key) => self
+                    .live
+                    .model
+                    .functions
+                    .get(*key)
+                    .map(|f| format!("{} {key}", f.kind.to_uppercase()))
+                    .unwrap_or_else(|| target.clone()),
+                _ => target.clone(),
+            };
             let defaults: Vec<String> = match &t {
                 Target::Routine(..) | Target::Aggregate(..) => vec!["PUBLIC:EXECUTE".into()],
                 Target::Type(..) => vec!["PUBLIC:USAGE".into()],
@@ -219,14 +237,14 @@ impl Builder<'_> {
                 self.live
                     .model
                     .privileges
-                    .get(target)
+                    .get(&live_key)
                     .map(|v| v.iter().map(String::as_str).collect())
                     .unwrap_or_default()
             };
             let want: BTreeSet<&str> = self
                 .desired
                 .privileges
-                .get(target)
+                .get(target.as_str())
                 .map(|v| v.iter().map(String::as_str).collect())
                 .unwrap_or_default();
             if have == want {
@@ -296,6 +314,29 @@ impl Builder<'_> {
         }
     }
 
+    /// Targets of the routines, aggregates and types the plan creates or
+    /// recreates, which start with PostgreSQL's default privileges.
+    fn fresh_with_default_privileges(&self) -> Vec<String> {
+        let d = self.desired;
+        let routines = d
+            .functions
+            .iter()
+            .map(|(k, f)| format!("{} {k}", f.kind.to_uppercase()));
+        let aggregates = d.aggregates.keys().map(|k| format!("AGGREGATE {k}"));
+        let types = d
+            .enums
+            .keys()
+            .chain(d.composites.keys())
+            .chain(d.ranges.keys())
+            .map(|q| format!("TYPE {}", q.sql()))
+            .chain(d.domains.keys().map(|q| format!("DOMAIN {}", q.sql())));
+        routines
+            .chain(aggregates)
+            .chain(types)
+            .filter(|target| parse_target(target).is_some_and(|t| self.fresh(&t)))
+            .collect()
+    }
+
     fn grant_step(&mut self, sql: String, title: String) {
         self.push(
             Phase::Grant,
@@ -308,6 +349,17 @@ impl Builder<'_> {
             )],
         );
     }
+}
+
+/// A routine's privilege key (`FUNCTION k` or `PROCEDURE k`) under the kind
+/// the desired side gives routine `k`; `None` for other targets or routines
+/// the desired side does not have.
+fn routine_target(desired: &Model, target: &str) -> Option<String> {
+    let Some(Target::Routine(key)) = parse_target(target) else {
+        return None;
+    };
+    let f = desired.functions.get(key)?;
+    Some(format!("{} {key}", f.kind.to_uppercase()))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod comments;
 mod deps;
 mod event_triggers;
 mod grants;
+mod identity;
 mod inherit;
 mod notnull;
 mod objects;
@@ -59,6 +60,9 @@ enum Phase {
     Untype,
     CreateExtension,
     CreateType,
+    /// Identities whose implicit sequence holds the name of a sequence the
+    /// plan creates are dropped first (see `identity`).
+    ReleaseIdentity,
     CreateSequence,
     DropTrigger,
     DropPolicy,
@@ -120,6 +124,9 @@ struct Builder<'a> {
     deps: deps::Rebuilds,
     /// Tables rebuilt because their partitioning changes.
     rebuild: rebuild::Rebuilds,
+    /// Identity columns `(table, column)` whose identity is dropped before the
+    /// sequences are created (its implicit sequence holds a name the plan needs).
+    early_identity_drops: BTreeSet<(QName, String)>,
 }
 
 /// Computes the plan that turns `live` into `desired`.
@@ -250,6 +257,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         new_tables,
         deps,
         rebuild,
+        early_identity_drops: BTreeSet::new(),
     };
     for (title, sql) in rename_steps {
         let hz = vec![h(
@@ -271,6 +279,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.composites();
     b.ranges(ranges::Pass::AfterTypes);
     b.replace_types();
+    b.release_identities();
     b.sequences();
     b.views();
     b.rebuilds();

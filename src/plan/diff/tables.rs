@@ -497,7 +497,12 @@ impl Builder<'_> {
             return;
         }
         let alter = |rest: String| format!("ALTER TABLE {ts} ALTER COLUMN {cname} {rest};");
-        if old.identity.is_some() && old.identity != new.identity {
+        if old.identity.is_some()
+            && old.identity != new.identity
+            && !self
+                .early_identity_drops
+                .contains(&(t.clone(), new.name.clone()))
+        {
             self.push(
                 Phase::AlterColumn,
                 format!("drop identity of {full}"),
@@ -649,6 +654,7 @@ impl Builder<'_> {
                 }),
                 vec![self.lock(t, "briefly")],
             );
+            self.continue_added_identity(t, &new.name);
         }
         if have_not_null && !want_not_null && old.not_null {
             self.push(

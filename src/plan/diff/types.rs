@@ -359,6 +359,7 @@ impl Builder<'_> {
                             ddl::sequence_owned_by(want),
                             vec![],
                         );
+                        self.continue_created_sequence(want);
                     }
                 }
                 Some(have) => {
