@@ -94,12 +94,91 @@ impl Builder<'_> {
             }
     }
 
+    /// Before `ALTER SEQUENCE s OWNED BY t.c`, which PostgreSQL refuses
+    /// unless `s` and `t` have one owner: with owners in scope, `s` gets the
+    /// owner `t` has at that point (the owner steps later give `t` its desired
+    /// owner, which its sequences follow); without, a blocker that says so.
+    pub(super) fn match_sequence_owner(&mut self, s: &Sequence, created: bool) {
+        let Some((table, _)) = &s.owned_by else {
+            return;
+        };
+        let me = &self.live.current_user;
+        if me.is_empty() {
+            return; // a model read from JSON: who applies the plan is unknown
+        }
+        let seq_owner = if created {
+            Some(me)
+        } else {
+            self.live_owners.get(&format!("SEQUENCE {}", s.name.sql()))
+        };
+        let table_owner = if self.new_tables.contains(table) {
+            Some(me)
+        } else {
+            self.live_owners.get(&format!("TABLE {}", table.sql()))
+        };
+        let (Some(seq_owner), Some(table_owner)) = (seq_owner, table_owner) else {
+            return;
+        };
+        if seq_owner == table_owner {
+            return;
+        }
+        let (seq_owner, table_owner) = (seq_owner.clone(), table_owner.clone());
+        let how = if created {
+            "is created by"
+        } else {
+            "is owned by"
+        };
+        if self.opts.scope.with_owners {
+            self.push(
+                Phase::SequenceOwner,
+                format!(
+                    "set owner of sequence {} to {table_owner}, the owner of {table}, before it is linked to it",
+                    s.name
+                ),
+                format!("ALTER SEQUENCE {} OWNER TO {table_owner};", s.name.sql()),
+                vec![h(
+                    HazardId::Authz,
+                    Severity::Warning,
+                    format!(
+                        "{table_owner} becomes the owner of sequence {}, with every right on it",
+                        s.name
+                    ),
+                )],
+            );
+        } else {
+            self.blocker(
+                Phase::SequenceOwner,
+                format!("link sequence {} to {table}", s.name),
+                format!(
+                    "sequence {} {how} {seq_owner} but {table}, which is to own it, is owned by {table_owner}, and PostgreSQL links a sequence only to a table of the same owner; plan with --with-owners so that the sequence gets {table_owner} first",
+                    s.name
+                ),
+            );
+        }
+    }
+
+    /// True when the owner step of `target` is left to its table: a sequence
+    /// the desired side links to a table column with the table's owner
+    /// follows that table's owner (`ALTER TABLE … OWNER TO` moves it too, and
+    /// PostgreSQL refuses to move it alone).
+    fn owner_follows_table(&self, t: &Target, owner: &str) -> bool {
+        let Target::Sequence(q) = t else {
+            return false;
+        };
+        self.desired
+            .sequences
+            .get(q)
+            .and_then(|s| s.owned_by.as_ref())
+            .and_then(|(table, _)| self.desired.owners.get(&format!("TABLE {}", table.sql())))
+            .is_some_and(|o| o == owner)
+    }
+
     pub(super) fn owners(&mut self) {
         for (target, owner) in &self.desired.owners {
             let Some(t) = parse_target(target) else {
                 continue;
             };
-            if !exists(self.desired, &t) {
+            if !exists(self.desired, &t) || self.owner_follows_table(&t, owner) {
                 continue;
             }
             let have = if self.fresh(&t) {

@@ -127,18 +127,21 @@ struct Builder<'a> {
     /// Identity columns `(table, column)` whose identity is dropped before the
     /// sequences are created (its implicit sequence holds a name the plan needs).
     early_identity_drops: BTreeSet<(QName, String)>,
+    /// The live side's owners, in scope or not (see [`diff_models`]).
+    live_owners: &'a BTreeMap<String, String>,
 }
 
 /// Computes the plan that turns `live` into `desired`.
 pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
     if opts.scope.is_everything() {
-        return diff_models(live, desired, opts);
+        return diff_models(live, desired, opts, &live.model.owners);
     }
+    let owners = &live.model.owners;
     let mut live = live.clone();
     let mut desired = desired.clone();
     opts.scope.apply(&mut live.model);
     opts.scope.apply(&mut desired);
-    let mut plan = diff_models(&live, &desired, opts);
+    let mut plan = diff_models(&live, &desired, opts, owners);
     plan.scope = opts.scope.clone();
     plan
 }
@@ -170,7 +173,12 @@ pub fn diff_in_place(live: &mut Inspected, desired: &mut Model, opts: &PlanOptio
     };
     let live_saved = take(&mut live.model);
     let desired_saved = take(desired);
-    let mut plan = diff_models(live, desired, opts);
+    let owners = if s.with_owners {
+        &live.model.owners
+    } else {
+        &live_saved.1
+    };
+    let mut plan = diff_models(live, desired, opts, owners);
     plan.scope = opts.scope.clone();
     let restore = |m: &mut Model, (privileges, owners)| {
         if !s.with_privileges {
@@ -185,14 +193,21 @@ pub fn diff_in_place(live: &mut Inspected, desired: &mut Model, opts: &PlanOptio
     plan
 }
 
-/// The plan between two models already narrowed to the scope.
-fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+/// The plan between two models already narrowed to the scope. `owners` are
+/// the live side's owners whether or not they are compared (what a statement
+/// that needs owners to match will meet).
+fn diff_models(
+    original: &Inspected,
+    desired: &Model,
+    opts: &PlanOptions,
+    owners: &BTreeMap<String, String>,
+) -> Plan {
     // The two fingerprints (a serialisation of each whole model) are computed
     // on their own threads while the steps are planned.
     std::thread::scope(|s| {
         let live = s.spawn(|| original.model.fingerprint());
         let want = s.spawn(|| desired.fingerprint());
-        let mut plan = plan_steps(original, desired, opts);
+        let mut plan = plan_steps(original, desired, opts, owners);
         plan.live_fingerprint = live.join().expect("fingerprinting never panics");
         plan.desired_fingerprint = want.join().expect("fingerprinting never panics");
         plan
@@ -200,7 +215,12 @@ fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Pla
 }
 
 /// The plan's steps and notes (fingerprints left empty).
-fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+fn plan_steps(
+    original: &Inspected,
+    desired: &Model,
+    opts: &PlanOptions,
+    owners: &BTreeMap<String, String>,
+) -> Plan {
     // Without rename hints the live side is read as it is (no copy of it).
     let renamed;
     let (live, rename_steps, rename_notes) = if opts.renames.is_empty() {
@@ -258,6 +278,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         deps,
         rebuild,
         early_identity_drops: BTreeSet::new(),
+        live_owners: owners,
     };
     for (title, sql) in rename_steps {
         let hz = vec![h(

@@ -217,3 +217,110 @@ fn procedures_get_their_grants_revokes_owners_and_comments_by_kind() {
     );
     assert!(plan.contains("COMMENT ON PROCEDURE app.f() IS"), "{plan}");
 }
+
+// --- 6. owners across roles -------------------------------------------------
+
+/// A pagila-style pair: everything owned by a role other than the one that
+/// applies the plan; sequences are created, linked to tables of that owner
+/// (new, kept, and one whose owner changes), and an existing sequence of the
+/// applying role is linked to such a table.
+const OWNERS_A: &str = "CREATE TABLE film (film_id int PRIMARY KEY, title text);
+     INSERT INTO film SELECT g, 'film ' || g FROM generate_series(1, 25) g;
+     ALTER TABLE film OWNER TO pgalign_r2_owner;
+     CREATE TABLE store (store_id int PRIMARY KEY);
+     INSERT INTO store SELECT g FROM generate_series(1, 3) g;
+     CREATE TABLE staff (staff_id int PRIMARY KEY, name text);
+     INSERT INTO staff SELECT g, 's' FROM generate_series(1, 4) g;
+     ALTER TABLE staff OWNER TO pgalign_r2_owner;
+     CREATE SEQUENCE staff_staff_id_seq;";
+
+const OWNERS_B: &str = "CREATE SEQUENCE film_film_id_seq;
+     ALTER SEQUENCE film_film_id_seq OWNER TO pgalign_r2_owner;
+     CREATE TABLE film (film_id int PRIMARY KEY DEFAULT nextval('film_film_id_seq'), title text);
+     ALTER TABLE film OWNER TO pgalign_r2_owner;
+     ALTER SEQUENCE film_film_id_seq OWNED BY film.film_id;
+     CREATE TABLE store (store_id serial PRIMARY KEY);
+     ALTER TABLE store OWNER TO pgalign_r2_owner;
+     CREATE SEQUENCE staff_staff_id_seq;
+     ALTER SEQUENCE staff_staff_id_seq OWNER TO pgalign_r2_owner;
+     CREATE TABLE staff (staff_id int PRIMARY KEY DEFAULT nextval('staff_staff_id_seq'), name text);
+     ALTER TABLE staff OWNER TO pgalign_r2_owner;
+     ALTER SEQUENCE staff_staff_id_seq OWNED BY staff.staff_id;
+     CREATE TABLE actor (actor_id serial PRIMARY KEY, name text);
+     ALTER TABLE actor OWNER TO pgalign_r2_owner;";
+
+#[test]
+fn sequences_linked_to_tables_of_another_owner_get_that_owner_first() {
+    roles();
+    let plan = converge_scoped(
+        "owners_across_roles",
+        OWNERS_A,
+        OWNERS_B,
+        Scope {
+            with_owners: true,
+            ..Default::default()
+        },
+    );
+    assert!(
+        pos(
+            plan.as_str(),
+            "ALTER SEQUENCE public.film_film_id_seq OWNER TO pgalign_r2_owner;"
+        ) < pos(
+            &plan,
+            "ALTER SEQUENCE public.film_film_id_seq OWNED BY public.film.film_id;"
+        ),
+        "{plan}"
+    );
+    // A sequence follows its table's owner: never moved alone.
+    assert!(
+        !plan.contains("ALTER SEQUENCE public.actor_actor_id_seq OWNER TO"),
+        "{plan}"
+    );
+    // With privileges too.
+    converge_scoped(
+        "owners_across_roles_grants",
+        OWNERS_A,
+        OWNERS_B,
+        with_privileges_and_owners(),
+    );
+}
+
+#[test]
+fn owners_out_of_scope_make_a_clear_blocker_for_a_link_they_would_refuse() {
+    roles();
+    let live = test_db("owners_blocker_a");
+    let want = test_db("owners_blocker_b");
+    live.load(OWNERS_A);
+    want.load(OWNERS_B);
+    let (before, desired) = block_on(async {
+        (
+            catalog::inspect(&live.settings).await.unwrap(),
+            catalog::inspect(&want.settings).await.unwrap(),
+        )
+    });
+    let plan = plan::diff(&before, &desired.model, &PlanOptions::default());
+    let blockers: Vec<String> = plan
+        .steps
+        .iter()
+        .flat_map(|s| &s.hazards)
+        .filter(|h| h.severity == pgalign::hazard::Severity::Blocker)
+        .map(|h| h.detail.clone())
+        .collect();
+    // film and staff are owned by another role; store's sequence is created
+    // with its new table, by the same role.
+    assert_eq!(blockers.len(), 2, "{blockers:?}");
+    assert!(
+        blockers.iter().any(
+            |b| b.contains("sequence public.film_film_id_seq is created by")
+                && b.contains("public.film, which is to own it, is owned by pgalign_r2_owner")
+                && b.contains("--with-owners")
+        ),
+        "{blockers:?}"
+    );
+    assert!(
+        blockers
+            .iter()
+            .any(|b| b.contains("sequence public.staff_staff_id_seq is owned by")),
+        "{blockers:?}"
+    );
+}
