@@ -214,6 +214,9 @@ impl Builder<'_> {
             if wanted.is_some_and(|w| w.same_as(c)) && !self.uses_replaced_type(&c.definition) {
                 continue;
             }
+            if wanted.is_none() && self.check_kept_for_parent(have, c) {
+                continue; // becomes the check it inherits from the parent it joins
+            }
             let title = format!("drop {} {} on {t}", c.kind.describe(), c.name);
             let hz = vec![self.lock(t, "")];
             // Dropping a constraint whose columns go anyway is part of that drop.
@@ -754,6 +757,7 @@ impl Builder<'_> {
 
     /// Partition key, partition bound and inheritance changes of a kept table.
     pub(super) fn partitioning(&mut self, have: &Table, want: &Table) {
+        self.prepare_to_join(have, want);
         let t = &have.name;
         if have.partition_key != want.partition_key {
             // Rebuilt tables never get here (see `rebuild`): these are the others.

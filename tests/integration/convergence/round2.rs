@@ -324,3 +324,49 @@ fn owners_out_of_scope_make_a_clear_blocker_for_a_link_they_would_refuse() {
         "{blockers:?}"
     );
 }
+
+// --- 5. tables that join an inheritance tree --------------------------------
+
+#[test]
+fn populated_tables_join_an_inheritance_tree_and_a_partitioned_table() {
+    let plan = converge(
+        "join_inheritance",
+        "CREATE TABLE gp (g int NOT NULL, CONSTRAINT gp_g CHECK (g >= 0));
+         CREATE TABLE p (id int NOT NULL, a text NOT NULL, CHECK (id > 0)) INHERITS (gp);
+         INSERT INTO p VALUES (0, 9, 'p');
+         -- nullable where the parents are NOT NULL, another type, a column
+         -- missing, one of the parent's checks already there, one of its own
+         CREATE TABLE c (id int, a varchar(10), b int, g bigint,
+                         CONSTRAINT p_id_check CHECK (id > 0), CONSTRAINT own CHECK (b <> 7));
+         INSERT INTO c SELECT g, 'x' || g, g * 2, g FROM generate_series(1, 20) g;
+         CREATE TABLE d (id int, a text, g int);
+         INSERT INTO d VALUES (3, 'y', 0);
+         CREATE TABLE m (k int NOT NULL, at date NOT NULL, v text, CHECK (k > 0)) PARTITION BY RANGE (at);
+         CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+         INSERT INTO m VALUES (1, '2020-02-01', 'a');
+         CREATE TABLE m2 (k bigint, at date, v varchar(5));
+         INSERT INTO m2 VALUES (1, '2021-03-01', 'q'), (2, '2021-04-01', 'r');",
+        "CREATE TABLE gp (g int NOT NULL, CONSTRAINT gp_g CHECK (g >= 0));
+         -- the parent gains a column in the same plan
+         CREATE TABLE p (id int NOT NULL, a text NOT NULL, z int DEFAULT 0 NOT NULL, CHECK (id > 0)) INHERITS (gp);
+         CREATE TABLE c (b int, CONSTRAINT own CHECK (b <> 7)) INHERITS (p);
+         -- a parent the plan creates
+         CREATE TABLE p2 (w text DEFAULT 'w', CHECK (w <> ''));
+         CREATE TABLE d (id int, a text, g int) INHERITS (p2);
+         CREATE TABLE m (k int NOT NULL, at date NOT NULL, v text, CHECK (k > 0)) PARTITION BY RANGE (at);
+         CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+         CREATE TABLE m2 PARTITION OF m FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');",
+    );
+    assert!(
+        pos(&plan, "ALTER TABLE public.c ALTER COLUMN id SET NOT NULL;")
+            < pos(&plan, "ALTER TABLE public.c INHERIT public.p;"),
+        "{plan}"
+    );
+    assert!(
+        pos(&plan, "ALTER TABLE public.m2 ALTER COLUMN at SET NOT NULL;")
+            < pos(&plan, "ATTACH PARTITION public.m2"),
+        "{plan}"
+    );
+    // The child's own copy of the parent's check stays (it becomes the inherited one).
+    assert!(!plan.contains("DROP CONSTRAINT p_id_check"), "{plan}");
+}
