@@ -6,6 +6,7 @@
 
 mod kinds;
 mod notnull;
+mod reparse;
 mod settings;
 mod sql;
 mod unmanaged;
@@ -179,6 +180,7 @@ pub async fn introspect_pair(
         }
     }
     roll_up_partition_sizes(&mut out);
+    reparse::normalise(client, &mut out.model).await;
     Ok(out)
 }
 
