@@ -514,6 +514,7 @@ mod tests {
             of_type: Some(QName::new("s", "row")),
             cluster_on: None,
             inherited_column_settings: BTreeMap::new(),
+            partition_indexes: BTreeMap::new(),
         };
         assert_eq!(
             create_table(&t),

@@ -6,6 +6,7 @@
 
 mod kinds;
 mod notnull;
+mod partitions;
 mod reparse;
 mod settings;
 mod sql;
@@ -195,6 +196,7 @@ async fn first_half(
     let mut tables = read_tables(tx, &mut m).await?;
     read_types(tx, &mut m).await?;
     read_columns_and_constraints(tx, &mut tables).await?;
+    partitions::read(tx, &mut tables).await?;
     let names: HashMap<u32, QName> = tables
         .iter()
         .map(|(oid, t)| (*oid, t.name.clone()))
@@ -323,6 +325,7 @@ async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32,
                 of_type: None,
                 cluster_on: None,
                 inherited_column_settings: BTreeMap::new(),
+                partition_indexes: BTreeMap::new(),
             },
         );
         Ok(())

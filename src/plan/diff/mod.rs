@@ -16,6 +16,7 @@ mod inherit;
 mod notnull;
 mod objects;
 mod online;
+mod partitions;
 mod ranges;
 mod rebuild;
 mod renames;
@@ -72,6 +73,9 @@ enum Phase {
     RebuildAside,
     RecreateType,
     CreateFunction,
+    /// Tables that leave a parent (`DETACH PARTITION`, `NO INHERIT`), before
+    /// what they keep from it is dropped or changed (see `partitions`).
+    Detach,
     ReleaseIndex,
     DropForeignKey,
     DropIndex,
@@ -88,6 +92,8 @@ enum Phase {
     ViewFunction,
     CreateIndex,
     UseIndex,
+    /// Partitions' indexes get the names the desired side gives them.
+    PartitionIndexName,
     AddForeignKey,
     Validate,
     AfterValidate,
@@ -129,6 +135,8 @@ struct Builder<'a> {
     early_identity_drops: BTreeSet<(QName, String)>,
     /// The live side's owners, in scope or not (see [`diff_models`]).
     live_owners: &'a BTreeMap<String, String>,
+    /// What tables that leave a parent keep, renamed to the desired names.
+    detach_renames: Vec<partitions::Rename>,
 }
 
 /// Computes the plan that turns `live` into `desired`.
@@ -253,6 +261,15 @@ fn plan_steps(
         }
         None => live,
     };
+    // Tables that leave a parent: the rest of the plan sees what they keep.
+    let detached;
+    let (live, detach_renames) = match partitions::prepare(live, desired) {
+        Some((view, renames)) => {
+            detached = view;
+            (&detached, renames)
+        }
+        None => (live, Vec::new()),
+    };
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -279,6 +296,7 @@ fn plan_steps(
         rebuild,
         early_identity_drops: BTreeSet::new(),
         live_owners: owners,
+        detach_renames,
     };
     for (title, sql) in rename_steps {
         let hz = vec![h(
@@ -308,6 +326,7 @@ fn plan_steps(
     b.aggregates();
     b.tables();
     b.indexes();
+    b.partition_index_names();
     b.table_settings();
     b.policies();
     b.triggers();

@@ -217,6 +217,9 @@ impl Builder<'_> {
             if wanted.is_none() && self.check_kept_for_parent(have, c) {
                 continue; // becomes the check it inherits from the parent it joins
             }
+            if wanted.is_none() && self.key_attached_by_partition(t, c) {
+                continue; // ATTACH PARTITION attaches it to the parent's key
+            }
             let title = format!("drop {} {} on {t}", c.kind.describe(), c.name);
             let hz = vec![self.lock(t, "")];
             // Dropping a constraint whose columns go anyway is part of that drop.
@@ -679,6 +682,9 @@ impl Builder<'_> {
             if want.is_some_and(|w| w.same_as(have)) && !self.uses_replaced_type(&have.definition) {
                 continue;
             }
+            if want.is_none() && self.attached_by_partition(have).is_some() {
+                continue; // ATTACH PARTITION attaches it to the parent's index
+            }
             let hz = vec![
                 self.lock(&have.table, "briefly"),
                 h(
@@ -771,7 +777,7 @@ impl Builder<'_> {
         if have.partition_of != want.partition_of {
             if let Some((parent, _)) = &have.partition_of {
                 self.push(
-                    Phase::DropConstraint,
+                    Phase::Detach,
                     format!("detach partition {t} from {parent}"),
                     format!("ALTER TABLE {} DETACH PARTITION {};", parent.sql(), t.sql()),
                     vec![
@@ -803,12 +809,13 @@ impl Builder<'_> {
         }
         for p in have.inherits.iter().filter(|p| !want.inherits.contains(p)) {
             self.push(
-                Phase::DropConstraint,
+                Phase::Detach,
                 format!("stop {t} inheriting from {p}"),
                 format!("ALTER TABLE {} NO INHERIT {};", t.sql(), p.sql()),
                 vec![self.lock(t, "and on the parent")],
             );
         }
+        self.rename_kept_after_detach(t);
         for p in want.inherits.iter().filter(|p| !have.inherits.contains(p)) {
             self.push(
                 Phase::AddConstraint,

@@ -456,3 +456,99 @@ fn definitions_are_read_in_the_form_that_survives_a_round_trip() {
     let again = block_on(catalog::inspect(&db.settings)).unwrap().model;
     assert_eq!(again, m);
 }
+
+// --- 4. partitions moved in and out ------------------------------------------
+
+/// A partitioned table with a key, an index, a check and a foreign key:
+/// partitions detached (keeping their index, key, check and foreign key under
+/// the desired names, or dropping them), populated tables attached (one with
+/// a matching index and key, one without any), partitions created, a parent
+/// index created, and partition indexes named otherwise than PostgreSQL would.
+const PARTITIONS_A: &str = "CREATE TABLE ref (id int PRIMARY KEY);
+     INSERT INTO ref SELECT g FROM generate_series(1, 10) g;
+     CREATE TABLE m (id int, at date NOT NULL, r int REFERENCES ref, v text DEFAULT 'd', PRIMARY KEY (id, at), CONSTRAINT vchk CHECK (v <> '')) PARTITION BY RANGE (at);
+     CREATE INDEX m_v_idx ON m (v);
+     CREATE TABLE m_2020 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+     CREATE TABLE m_old PARTITION OF m FOR VALUES FROM ('2019-01-01') TO ('2020-01-01');
+     CREATE TABLE m_2021 PARTITION OF m FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');
+     INSERT INTO m SELECT g, date '2019-01-01' + g * 3, g % 10 + 1, 'v' || g FROM generate_series(1, 300) g;
+     CREATE TABLE m_2022 (id int, at date NOT NULL, r int, v text DEFAULT 'd', CONSTRAINT m22_pk PRIMARY KEY (id, at), CONSTRAINT vchk CHECK (v <> ''));
+     CREATE INDEX m22_v ON m_2022 (v);
+     CREATE INDEX m22_other ON m_2022 (r, v);
+     INSERT INTO m_2022 SELECT g, date '2022-01-01' + g, 1, 'x' FROM generate_series(1, 50) g;
+     CREATE TABLE m_2023 (id int, at date, r int, v text);
+     INSERT INTO m_2023 SELECT g, date '2023-01-01' + g, 2, 'y' FROM generate_series(1, 50) g;";
+
+const PARTITIONS_B: &str = "CREATE TABLE ref (id int PRIMARY KEY);
+     CREATE TABLE m (id int, at date NOT NULL, r int REFERENCES ref, v text DEFAULT 'd', PRIMARY KEY (id, at), CONSTRAINT vchk CHECK (v <> '')) PARTITION BY RANGE (at);
+     CREATE INDEX m_v_idx ON m (v);
+     CREATE TABLE m_2021 PARTITION OF m FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');
+     ALTER INDEX m_2021_v_idx RENAME TO m_2021_v_custom;
+     CREATE TABLE m_2022 (id int, at date NOT NULL, r int, v text DEFAULT 'd', CONSTRAINT m22_pk PRIMARY KEY (id, at), CONSTRAINT vchk CHECK (v <> ''));
+     CREATE INDEX m22_v ON m_2022 (v);
+     CREATE INDEX m22_other ON m_2022 (r, v);
+     ALTER TABLE m ATTACH PARTITION m_2022 FOR VALUES FROM ('2022-01-01') TO ('2023-01-01');
+     CREATE TABLE m_2023 PARTITION OF m FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+     CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+     ALTER INDEX m_2024_v_idx RENAME TO m_2024_v_renamed;
+     CREATE INDEX m_id_idx ON m (id);
+     ALTER INDEX m_2021_id_idx RENAME TO m_2021_by_id;
+     -- detached, keeping their index, key, check and foreign key
+     CREATE TABLE m_2020 (id int NOT NULL, at date NOT NULL, r int, v text DEFAULT 'd', CONSTRAINT m_2020_pkey PRIMARY KEY (id, at), CONSTRAINT vchk CHECK (v <> ''), CONSTRAINT m_r_fkey FOREIGN KEY (r) REFERENCES ref);
+     CREATE INDEX m_2020_by_v ON m_2020 (v);
+     CREATE TABLE m_old (id int NOT NULL, at date NOT NULL, r int, v text);";
+
+#[test]
+fn partitions_detached_and_attached_keep_their_indexes_and_take_the_desired_names() {
+    let plan = converge("partitions_moved", PARTITIONS_A, PARTITIONS_B);
+    // The detached partition keeps its index: renamed, not built again.
+    assert!(
+        plan.contains("ALTER INDEX public.m_2020_v_idx RENAME TO m_2020_by_v;"),
+        "{plan}"
+    );
+    assert!(!plan.contains("CREATE INDEX m_2020_by_v"), "{plan}");
+    // The attached table's matching index and key are attached, not rebuilt.
+    assert!(
+        !plan.contains("DROP INDEX CONCURRENTLY public.m22_v"),
+        "{plan}"
+    );
+    assert!(!plan.contains("DROP CONSTRAINT m22_pk"), "{plan}");
+    assert!(
+        pos(&plan, "DETACH PARTITION public.m_old")
+            < pos(&plan, "DROP INDEX CONCURRENTLY public.m_old_v_idx"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn partition_index_names_survive_a_script_from_an_empty_database() {
+    let src = test_db("partition_names_src");
+    src.load(PARTITIONS_B);
+    let model = block_on(catalog::inspect(&src.settings)).unwrap().model;
+    let p = &model.tables[&pgalign::catalog::QName::new("public", "m_2024")];
+    assert_eq!(
+        p.partition_indexes
+            .get(&pgalign::catalog::QName::new("public", "m_v_idx")),
+        Some(&"m_2024_v_renamed".to_string())
+    );
+    let dst = test_db("partition_names_dst");
+    dst.load(&plan::script::from_empty(&model));
+    let again = block_on(catalog::inspect(&dst.settings)).unwrap().model;
+    assert_eq!(again.fingerprint(), model.fingerprint());
+}
+
+#[test]
+fn a_child_that_leaves_an_inheritance_tree_keeps_the_checks_it_had() {
+    converge(
+        "inheritance_left",
+        "CREATE TABLE p (id int NOT NULL, a text, CONSTRAINT a_ok CHECK (a <> ''), CONSTRAINT id_ok CHECK (id > 0));
+         CREATE TABLE c (b int) INHERITS (p);
+         INSERT INTO c SELECT g, 'a', g FROM generate_series(1, 20) g;
+         CREATE TABLE d (b int) INHERITS (p);
+         INSERT INTO d SELECT g, 'a', g FROM generate_series(1, 5) g;",
+        "CREATE TABLE p (id int NOT NULL, a text, CONSTRAINT a_ok CHECK (a <> ''), CONSTRAINT id_ok CHECK (id > 0));
+         -- c keeps one check, and its columns as its own
+         CREATE TABLE c (id int NOT NULL, a text, b int, CONSTRAINT a_ok CHECK (a <> ''));
+         CREATE TABLE d (b int) INHERITS (p);",
+    );
+}
