@@ -46,6 +46,42 @@ pub fn sequence_owned_by(s: &Sequence) -> String {
     }
 }
 
+/// Moves sequence `seq` past the highest value of `table`.`column` (when the
+/// column holds values and the sequence counts upwards), so that a sequence
+/// created for a column that already holds values does not hand them out again.
+pub fn continue_sequence(seq: &QName, table: &QName, column: &str) -> String {
+    continue_after_max(
+        &format!("{}::regclass", quote_literal(&seq.sql())),
+        table,
+        column,
+    )
+}
+
+/// [`continue_sequence`] for the sequence of identity column `table`.`column`
+/// (found through its internal dependency: a serial sequence the column still
+/// owns until it is dropped is not it).
+pub fn continue_identity(table: &QName, column: &str) -> String {
+    let t = quote_literal(&table.sql());
+    let seq = format!(
+        "(SELECT d.objid FROM pg_catalog.pg_depend d\n       \
+         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass\n         \
+         AND d.refobjid = {t}::regclass AND d.deptype = 'i'\n         \
+         AND d.refobjsubid = (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = {t}::regclass AND attname = {}))",
+        quote_literal(column)
+    );
+    continue_after_max(&seq, table, column)
+}
+
+fn continue_after_max(seq: &str, table: &QName, column: &str) -> String {
+    format!(
+        "SELECT pg_catalog.setval(s.seqrelid, m.v)\nFROM pg_catalog.pg_sequence s,\n     \
+         (SELECT max({})::bigint AS v FROM {}) m\nWHERE s.seqrelid = {seq}\n  \
+         AND s.seqincrement > 0 AND m.v >= s.seqmin AND m.v <= s.seqmax;",
+        quote_ident(column),
+        table.sql()
+    )
+}
+
 /// A column as it appears in `CREATE TABLE` or `ADD COLUMN`.
 pub fn column_def(c: &Column) -> String {
     format!(
@@ -478,6 +514,7 @@ mod tests {
             of_type: Some(QName::new("s", "row")),
             cluster_on: None,
             inherited_column_settings: BTreeMap::new(),
+            partition_indexes: BTreeMap::new(),
         };
         assert_eq!(
             create_table(&t),

@@ -143,7 +143,7 @@ impl Serialize for CanonicalTable<'_> {
         let t = self.0;
         let mut columns: Vec<&model::Column> = t.columns.iter().collect();
         columns.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut st = s.serialize_struct("Table", 16)?;
+        let mut st = s.serialize_struct("Table", 17)?;
         st.serialize_field("name", &t.name)?;
         st.serialize_field("unlogged", &t.unlogged)?;
         st.serialize_field("columns", &columns)?;
@@ -180,6 +180,11 @@ impl Serialize for CanonicalTable<'_> {
             st.skip_field("inherited_column_settings")?;
         } else {
             st.serialize_field("inherited_column_settings", &t.inherited_column_settings)?;
+        }
+        if t.partition_indexes.is_empty() {
+            st.skip_field("partition_indexes")?;
+        } else {
+            st.serialize_field("partition_indexes", &t.partition_indexes)?;
         }
         st.end()
     }
@@ -249,6 +254,7 @@ pub(crate) mod tests {
                     of_type: None,
                     cluster_on: None,
                     inherited_column_settings: BTreeMap::new(),
+                    partition_indexes: BTreeMap::new(),
                 },
             );
             m.privileges.insert(

@@ -277,6 +277,12 @@ pub struct Table {
     /// type's defaults. Its own columns carry theirs in `columns`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inherited_column_settings: BTreeMap<String, ColumnSettings>,
+    /// For a partition: the name of its index attached to each index of its
+    /// parent (keyed by the parent's index; the partition's index is in the
+    /// partition's schema), those that back constraints included. PostgreSQL
+    /// names them when it creates them; a schema may name them otherwise.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partition_indexes: BTreeMap<QName, String>,
 }
 
 /// `REPLICA IDENTITY` other than `DEFAULT`.

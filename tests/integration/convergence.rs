@@ -4,6 +4,7 @@
 
 mod kinds;
 mod rebuild;
+mod round2;
 mod settings;
 
 use crate::support::*;
@@ -53,7 +54,7 @@ pub fn converge_to(live: &TestDb, desired: &Model, opts: &PlanOptions) -> Result
     let before = block_on(catalog::inspect(&live.settings))
         .map_err(|e| format!("inspecting A failed: {e:#}"))?;
     let mut kept = kept_columns(&before.model, desired);
-    kept.retain(|(name, _)| opts.scope.covers(name));
+    kept.retain(|(name, _, _)| opts.scope.covers(name));
     let rows_before = row_checksums(live, &kept)?;
     let mut plan = plan::diff(&before, desired, opts);
     gate_accepts(live, &mut plan)?;
@@ -165,8 +166,9 @@ fn clip(s: &str, n: usize) -> String {
     out
 }
 
-/// A kept table and its kept columns (quoted name, desired type when it changes).
-type KeptTable = (QName, Vec<(String, Option<String>)>);
+/// A kept table, its kept columns (quoted name, desired type when it
+/// changes), and whether its own rows are read alone (`FROM ONLY`).
+type KeptTable = (QName, Vec<(String, Option<String>)>, bool);
 
 /// Tables both sides have, with the columns both sides have (by name) and, for
 /// a column whose type changes, the desired type to read A's values as.
@@ -175,6 +177,7 @@ fn kept_columns(live: &Model, desired: &Model) -> Vec<KeptTable> {
         .tables
         .iter()
         .filter(|(name, _)| !rerouted(live, desired, name))
+        .filter(|(name, _)| !repartitioned(live, desired, name))
         .filter_map(|(name, t)| {
             let have = live.tables.get(name)?;
             let cols = t
@@ -188,9 +191,27 @@ fn kept_columns(live: &Model, desired: &Model) -> Vec<KeptTable> {
                     Some((quote_ident(&c.name), cast))
                 })
                 .collect();
-            Some((name.clone(), cols))
+            // A plain table is read alone: the rows of its inheritance children
+            // are theirs (a table that joins a tree as a child is checked as itself).
+            let only = have.partition_key.is_none() && t.partition_key.is_none();
+            Some((name.clone(), cols, only))
         })
         .collect()
+}
+
+/// True when partitioned table `name` gains or loses partitions (attached,
+/// detached): what it reads through them changes, and each partition is
+/// checked as a table of its own.
+fn repartitioned(live: &Model, desired: &Model, name: &QName) -> bool {
+    let partitions = |m: &Model| -> Vec<QName> {
+        m.tables
+            .values()
+            .filter(|t| t.partition_of.as_ref().is_some_and(|(p, _)| p == name))
+            .map(|t| t.name.clone())
+            .filter(|t| live.tables.contains_key(t))
+            .collect()
+    };
+    desired.tables[name].partition_key.is_some() && partitions(live) != partitions(desired)
 }
 
 /// True when desired table `name` hangs from a table whose partitioning
@@ -214,7 +235,7 @@ fn rerouted(live: &Model, desired: &Model, name: &QName) -> bool {
 /// The checksum query of one kept table: row count and an md5 of the kept
 /// columns' values as text, each read as the desired type (so `char(n)` →
 /// `text`, `int` → `bigint` or `timestamp` → `timestamptz` keep their values).
-fn checksum_query(name: &QName, cols: &[(String, Option<String>)]) -> String {
+fn checksum_query(name: &QName, cols: &[(String, Option<String>)], only: bool) -> String {
     let sum = if cols.is_empty() {
         "count(*)::text".to_string()
     } else {
@@ -228,7 +249,8 @@ fn checksum_query(name: &QName, cols: &[(String, Option<String>)]) -> String {
         let row = format!("ROW({})::text", vals.join(", "));
         format!("count(*)::text || ':' || coalesce(md5(string_agg({row}, ',' ORDER BY {row})), '')")
     };
-    format!("SELECT {sum} FROM {}", name.sql())
+    let only = if only { "ONLY " } else { "" };
+    format!("SELECT {sum} FROM {only}{}", name.sql())
 }
 
 /// Checksums of the kept tables before the plan: `(table, query, value)`. A
@@ -241,12 +263,12 @@ fn row_checksums(db: &TestDb, kept: &[KeptTable]) -> Result<Vec<(String, String,
             .await
             .map_err(|e| format!("connecting for row checksums: {e:#}"))?;
         let mut out = Vec::new();
-        for (name, cols) in kept {
-            let mut sql = checksum_query(&name, &cols);
+        for (name, cols, only) in kept {
+            let mut sql = checksum_query(&name, &cols, only);
             let mut row = client.query_one(&sql, &[]).await;
             if row.is_err() && cols.iter().any(|c| c.1.is_some()) {
                 let plain: Vec<_> = cols.into_iter().filter(|c| c.1.is_none()).collect();
-                sql = checksum_query(&name, &plain);
+                sql = checksum_query(&name, &plain, only);
                 row = client.query_one(&sql, &[]).await;
             }
             let row = row.map_err(|e| {

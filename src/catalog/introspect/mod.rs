@@ -6,6 +6,8 @@
 
 mod kinds;
 mod notnull;
+mod partitions;
+mod reparse;
 mod settings;
 mod sql;
 mod unmanaged;
@@ -179,6 +181,7 @@ pub async fn introspect_pair(
         }
     }
     roll_up_partition_sizes(&mut out);
+    reparse::normalise(client, &mut out.model).await;
     Ok(out)
 }
 
@@ -193,6 +196,7 @@ async fn first_half(
     let mut tables = read_tables(tx, &mut m).await?;
     read_types(tx, &mut m).await?;
     read_columns_and_constraints(tx, &mut tables).await?;
+    partitions::read(tx, &mut tables).await?;
     let names: HashMap<u32, QName> = tables
         .iter()
         .map(|(oid, t)| (*oid, t.name.clone()))
@@ -321,6 +325,7 @@ async fn read_tables(tx: &Transaction<'_>, m: &mut Model) -> Result<HashMap<u32,
                 of_type: None,
                 cluster_on: None,
                 inherited_column_settings: BTreeMap::new(),
+                partition_indexes: BTreeMap::new(),
             },
         );
         Ok(())

@@ -94,12 +94,91 @@ impl Builder<'_> {
             }
     }
 
+    /// Before `ALTER SEQUENCE s OWNED BY t.c`, which PostgreSQL refuses
+    /// unless `s` and `t` have one owner: with owners in scope, `s` gets the
+    /// owner `t` has at that point (the owner steps later give `t` its desired
+    /// owner, which its sequences follow); without, a blocker that says so.
+    pub(super) fn match_sequence_owner(&mut self, s: &Sequence, created: bool) {
+        let Some((table, _)) = &s.owned_by else {
+            return;
+        };
+        let me = &self.live.current_user;
+        if me.is_empty() {
+            return; // a model read from JSON: who applies the plan is unknown
+        }
+        let seq_owner = if created {
+            Some(me)
+        } else {
+            self.live_owners.get(&format!("SEQUENCE {}", s.name.sql()))
+        };
+        let table_owner = if self.new_tables.contains(table) {
+            Some(me)
+        } else {
+            self.live_owners.get(&format!("TABLE {}", table.sql()))
+        };
+        let (Some(seq_owner), Some(table_owner)) = (seq_owner, table_owner) else {
+            return;
+        };
+        if seq_owner == table_owner {
+            return;
+        }
+        let (seq_owner, table_owner) = (seq_owner.clone(), table_owner.clone());
+        let how = if created {
+            "is created by"
+        } else {
+            "is owned by"
+        };
+        if self.opts.scope.with_owners {
+            self.push(
+                Phase::SequenceOwner,
+                format!(
+                    "set owner of sequence {} to {table_owner}, the owner of {table}, before it is linked to it",
+                    s.name
+                ),
+                format!("ALTER SEQUENCE {} OWNER TO {table_owner};", s.name.sql()),
+                vec![h(
+                    HazardId::Authz,
+                    Severity::Warning,
+                    format!(
+                        "{table_owner} becomes the owner of sequence {}, with every right on it",
+                        s.name
+                    ),
+                )],
+            );
+        } else {
+            self.blocker(
+                Phase::SequenceOwner,
+                format!("link sequence {} to {table}", s.name),
+                format!(
+                    "sequence {} {how} {seq_owner} but {table}, which is to own it, is owned by {table_owner}, and PostgreSQL links a sequence only to a table of the same owner; plan with --with-owners so that the sequence gets {table_owner} first",
+                    s.name
+                ),
+            );
+        }
+    }
+
+    /// True when the owner step of `target` is left to its table: a sequence
+    /// the desired side links to a table column with the table's owner
+    /// follows that table's owner (`ALTER TABLE … OWNER TO` moves it too, and
+    /// PostgreSQL refuses to move it alone).
+    fn owner_follows_table(&self, t: &Target, owner: &str) -> bool {
+        let Target::Sequence(q) = t else {
+            return false;
+        };
+        self.desired
+            .sequences
+            .get(q)
+            .and_then(|s| s.owned_by.as_ref())
+            .and_then(|(table, _)| self.desired.owners.get(&format!("TABLE {}", table.sql())))
+            .is_some_and(|o| o == owner)
+    }
+
     pub(super) fn owners(&mut self) {
         for (target, owner) in &self.desired.owners {
             let Some(t) = parse_target(target) else {
                 continue;
             };
-            if !exists(self.desired, &t) {
+            if !exists(self.desired, &t) || self.owner_follows_table(&t, owner) {
                 continue;
             }
             let have = if self.fresh(&t) {
@@ -191,16 +270,23 @@ impl Builder<'_> {
     }
 
     pub(super) fn privileges(&mut self) {
-        let targets: BTreeSet<&String> = self
+        // Routines are keyed by their kind (`FUNCTION …`, `PROCEDURE …`): a
+        // routine whose kind changes is one target, named by its desired kind
+        // (`GRANT … ON FUNCTION` refuses a procedure and the other way round).
+        let mut targets: BTreeSet<String> = self
             .desired
             .privileges
             .keys()
             .chain(self.live.model.privileges.keys())
+            .map(|k| routine_target(self.desired, k).unwrap_or_else(|| k.clone()))
             .collect();
+        // Objects the plan creates start with PostgreSQL's defaults (EXECUTE
+        // or USAGE to PUBLIC); a desired side that revoked them has no entry.
+        targets.extend(self.fresh_with_default_privileges());
         // A table-level REVOKE also revokes the same privilege on every column:
         // column targets go after table targets.
         let (columns, others): (Vec<&String>, Vec<&String>) =
-            targets.into_iter().partition(|t| t.starts_with("COLUMN "));
+            targets.iter().partition(|t| t.starts_with("COLUMN "));
         for target in others.into_iter().chain(columns) {
             let Some(t) = parse_target(target) else {
                 continue;
@@ -208,6 +294,17 @@ impl Builder<'_> {
             if !exists(self.desired, &t) {
                 continue;
             }
+            // The live entry of a routine is under its live kind.
+            let live_key = match &t {
+                Target::Routine(key) => self
+                    .live
+                    .model
+                    .functions
+                    .get(*key)
+                    .map(|f| format!("{} {key}", f.kind.to_uppercase()))
+                    .unwrap_or_else(|| target.clone()),
+                _ => target.clone(),
+            };
             let defaults: Vec<String> = match &t {
                 Target::Routine(..) | Target::Aggregate(..) => vec!["PUBLIC:EXECUTE".into()],
                 Target::Type(..) => vec!["PUBLIC:USAGE".into()],
@@ -219,14 +316,14 @@ impl Builder<'_> {
                 self.live
                     .model
                     .privileges
-                    .get(target)
+                    .get(&live_key)
                     .map(|v| v.iter().map(String::as_str).collect())
                     .unwrap_or_default()
             };
             let want: BTreeSet<&str> = self
                 .desired
                 .privileges
-                .get(target)
+                .get(target.as_str())
                 .map(|v| v.iter().map(String::as_str).collect())
                 .unwrap_or_default();
             if have == want {
@@ -296,6 +393,29 @@ impl Builder<'_> {
         }
     }
 
+    /// Targets of the routines, aggregates and types the plan creates or
+    /// recreates, which start with PostgreSQL's default privileges.
+    fn fresh_with_default_privileges(&self) -> Vec<String> {
+        let d = self.desired;
+        let routines = d
+            .functions
+            .iter()
+            .map(|(k, f)| format!("{} {k}", f.kind.to_uppercase()));
+        let aggregates = d.aggregates.keys().map(|k| format!("AGGREGATE {k}"));
+        let types = d
+            .enums
+            .keys()
+            .chain(d.composites.keys())
+            .chain(d.ranges.keys())
+            .map(|q| format!("TYPE {}", q.sql()))
+            .chain(d.domains.keys().map(|q| format!("DOMAIN {}", q.sql())));
+        routines
+            .chain(aggregates)
+            .chain(types)
+            .filter(|target| parse_target(target).is_some_and(|t| self.fresh(&t)))
+            .collect()
+    }
+
     fn grant_step(&mut self, sql: String, title: String) {
         self.push(
             Phase::Grant,
@@ -308,6 +428,17 @@ impl Builder<'_> {
             )],
         );
     }
+}
+
+/// A routine's privilege key (`FUNCTION k` or `PROCEDURE k`) under the kind
+/// the desired side gives routine `k`; `None` for other targets or routines
+/// the desired side does not have.
+fn routine_target(desired: &Model, target: &str) -> Option<String> {
+    let Some(Target::Routine(key)) = parse_target(target) else {
+        return None;
+    };
+    let f = desired.functions.get(key)?;
+    Some(format!("{} {key}", f.kind.to_uppercase()))
 }
 
 #[cfg(test)]

@@ -12,10 +12,12 @@ mod deps;
 mod drop_all;
 mod event_triggers;
 mod grants;
+mod identity;
 mod inherit;
 mod notnull;
 mod objects;
 mod online;
+mod partitions;
 mod ranges;
 mod rebuild;
 mod renames;
@@ -65,6 +67,9 @@ enum Phase {
     Untype,
     CreateExtension,
     CreateType,
+    /// Identities whose implicit sequence holds the name of a sequence the
+    /// plan creates are dropped first (see `identity`).
+    ReleaseIdentity,
     CreateSequence,
     DropTrigger,
     DropPolicy,
@@ -74,6 +79,9 @@ enum Phase {
     RebuildAside,
     RecreateType,
     CreateFunction,
+    /// Tables that leave a parent (`DETACH PARTITION`, `NO INHERIT`), before
+    /// what they keep from it is dropped or changed (see `partitions`).
+    Detach,
     ReleaseIndex,
     DropForeignKey,
     DropIndex,
@@ -90,6 +98,8 @@ enum Phase {
     ViewFunction,
     CreateIndex,
     UseIndex,
+    /// Partitions' indexes get the names the desired side gives them.
+    PartitionIndexName,
     AddForeignKey,
     Validate,
     AfterValidate,
@@ -126,18 +136,26 @@ struct Builder<'a> {
     deps: deps::Rebuilds,
     /// Tables rebuilt because their partitioning changes.
     rebuild: rebuild::Rebuilds,
+    /// Identity columns `(table, column)` whose identity is dropped before the
+    /// sequences are created (its implicit sequence holds a name the plan needs).
+    early_identity_drops: BTreeSet<(QName, String)>,
+    /// The live side's owners, in scope or not (see [`diff_models`]).
+    live_owners: &'a BTreeMap<String, String>,
+    /// What tables that leave a parent keep, renamed to the desired names.
+    detach_renames: Vec<partitions::Rename>,
 }
 
 /// Computes the plan that turns `live` into `desired`.
 pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
     if opts.scope.is_everything() {
-        return diff_models(live, desired, opts);
+        return diff_models(live, desired, opts, &live.model.owners);
     }
+    let owners = &live.model.owners;
     let mut live = live.clone();
     let mut desired = desired.clone();
     opts.scope.apply(&mut live.model);
     opts.scope.apply(&mut desired);
-    let mut plan = diff_models(&live, &desired, opts);
+    let mut plan = diff_models(&live, &desired, opts, owners);
     plan.scope = opts.scope.clone();
     plan
 }
@@ -169,7 +187,12 @@ pub fn diff_in_place(live: &mut Inspected, desired: &mut Model, opts: &PlanOptio
     };
     let live_saved = take(&mut live.model);
     let desired_saved = take(desired);
-    let mut plan = diff_models(live, desired, opts);
+    let owners = if s.with_owners {
+        &live.model.owners
+    } else {
+        &live_saved.1
+    };
+    let mut plan = diff_models(live, desired, opts, owners);
     plan.scope = opts.scope.clone();
     let restore = |m: &mut Model, (privileges, owners)| {
         if !s.with_privileges {
@@ -184,14 +207,21 @@ pub fn diff_in_place(live: &mut Inspected, desired: &mut Model, opts: &PlanOptio
     plan
 }
 
-/// The plan between two models already narrowed to the scope.
-fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+/// The plan between two models already narrowed to the scope. `owners` are
+/// the live side's owners whether or not they are compared (what a statement
+/// that needs owners to match will meet).
+fn diff_models(
+    original: &Inspected,
+    desired: &Model,
+    opts: &PlanOptions,
+    owners: &BTreeMap<String, String>,
+) -> Plan {
     // The two fingerprints (a serialisation of each whole model) are computed
     // on their own threads while the steps are planned.
     std::thread::scope(|s| {
         let live = s.spawn(|| original.model.fingerprint());
         let want = s.spawn(|| desired.fingerprint());
-        let mut plan = plan_steps(original, desired, opts);
+        let mut plan = plan_steps(original, desired, opts, owners);
         plan.live_fingerprint = live.join().expect("fingerprinting never panics");
         plan.desired_fingerprint = want.join().expect("fingerprinting never panics");
         plan
@@ -199,7 +229,12 @@ fn diff_models(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Pla
 }
 
 /// The plan's steps and notes (fingerprints left empty).
-fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+fn plan_steps(
+    original: &Inspected,
+    desired: &Model,
+    opts: &PlanOptions,
+    owners: &BTreeMap<String, String>,
+) -> Plan {
     // Without rename hints the live side is read as it is (no copy of it).
     let renamed;
     let (live, rename_steps, rename_notes) = if opts.renames.is_empty() {
@@ -233,6 +268,15 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         }
         None => live,
     };
+    // Tables that leave a parent: the rest of the plan sees what they keep.
+    let detached;
+    let (live, detach_renames) = match partitions::prepare(live, desired) {
+        Some((view, renames)) => {
+            detached = view;
+            (&detached, renames)
+        }
+        None => (live, Vec::new()),
+    };
     let deps = deps::Rebuilds::compute(&live.model, desired);
     let mut new_tables: BTreeSet<QName> = desired
         .tables
@@ -257,6 +301,9 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
         new_tables,
         deps,
         rebuild,
+        early_identity_drops: BTreeSet::new(),
+        live_owners: owners,
+        detach_renames,
     };
     for (title, sql) in rename_steps {
         let hz = vec![h(
@@ -278,6 +325,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.composites();
     b.ranges(ranges::Pass::AfterTypes);
     b.replace_types();
+    b.release_identities();
     b.sequences();
     b.views();
     b.rebuilds();
@@ -285,6 +333,7 @@ fn plan_steps(original: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan
     b.aggregates();
     b.tables();
     b.indexes();
+    b.partition_index_names();
     b.table_settings();
     b.policies();
     b.triggers();

@@ -214,6 +214,12 @@ impl Builder<'_> {
             if wanted.is_some_and(|w| w.same_as(c)) && !self.uses_replaced_type(&c.definition) {
                 continue;
             }
+            if wanted.is_none() && self.check_kept_for_parent(have, c) {
+                continue; // becomes the check it inherits from the parent it joins
+            }
+            if wanted.is_none() && self.key_attached_by_partition(t, c) {
+                continue; // ATTACH PARTITION attaches it to the parent's key
+            }
             let title = format!("drop {} {} on {t}", c.kind.describe(), c.name);
             let hz = vec![self.lock(t, "")];
             // Dropping a constraint whose columns go anyway is part of that drop.
@@ -497,7 +503,12 @@ impl Builder<'_> {
             return;
         }
         let alter = |rest: String| format!("ALTER TABLE {ts} ALTER COLUMN {cname} {rest};");
-        if old.identity.is_some() && old.identity != new.identity {
+        if old.identity.is_some()
+            && old.identity != new.identity
+            && !self
+                .early_identity_drops
+                .contains(&(t.clone(), new.name.clone()))
+        {
             self.push(
                 Phase::AlterColumn,
                 format!("drop identity of {full}"),
@@ -649,6 +660,7 @@ impl Builder<'_> {
                 }),
                 vec![self.lock(t, "briefly")],
             );
+            self.continue_added_identity(t, &new.name);
         }
         if have_not_null && !want_not_null && old.not_null {
             self.push(
@@ -669,6 +681,9 @@ impl Builder<'_> {
             }
             if want.is_some_and(|w| w.same_as(have)) && !self.uses_replaced_type(&have.definition) {
                 continue;
+            }
+            if want.is_none() && self.attached_by_partition(have).is_some() {
+                continue; // ATTACH PARTITION attaches it to the parent's index
             }
             let hz = vec![
                 self.lock(&have.table, "briefly"),
@@ -748,6 +763,7 @@ impl Builder<'_> {
 
     /// Partition key, partition bound and inheritance changes of a kept table.
     pub(super) fn partitioning(&mut self, have: &Table, want: &Table) {
+        self.prepare_to_join(have, want);
         let t = &have.name;
         if have.partition_key != want.partition_key {
             // Rebuilt tables never get here (see `rebuild`): these are the others.
@@ -761,7 +777,7 @@ impl Builder<'_> {
         if have.partition_of != want.partition_of {
             if let Some((parent, _)) = &have.partition_of {
                 self.push(
-                    Phase::DropConstraint,
+                    Phase::Detach,
                     format!("detach partition {t} from {parent}"),
                     format!("ALTER TABLE {} DETACH PARTITION {};", parent.sql(), t.sql()),
                     vec![
@@ -793,12 +809,13 @@ impl Builder<'_> {
         }
         for p in have.inherits.iter().filter(|p| !want.inherits.contains(p)) {
             self.push(
-                Phase::DropConstraint,
+                Phase::Detach,
                 format!("stop {t} inheriting from {p}"),
                 format!("ALTER TABLE {} NO INHERIT {};", t.sql(), p.sql()),
                 vec![self.lock(t, "and on the parent")],
             );
         }
+        self.rename_kept_after_detach(t);
         for p in want.inherits.iter().filter(|p| !have.inherits.contains(p)) {
             self.push(
                 Phase::AddConstraint,

@@ -353,12 +353,14 @@ impl Builder<'_> {
                         vec![],
                     );
                     if want.owned_by.is_some() {
+                        self.match_sequence_owner(want, true);
                         self.push(
                             Phase::SequenceOwner,
                             format!("set owner column of sequence {name}"),
                             ddl::sequence_owned_by(want),
                             vec![],
                         );
+                        self.continue_created_sequence(want);
                     }
                 }
                 Some(have) => {
@@ -397,6 +399,7 @@ impl Builder<'_> {
                         );
                     }
                     if have.owned_by != want.owned_by {
+                        self.match_sequence_owner(want, false);
                         self.push(
                             Phase::SequenceOwner,
                             format!("set owner column of sequence {name}"),
