@@ -141,7 +141,8 @@ pub enum Command {
     ///
     /// Example: pgalign diff --db postgres://app@db/shop --desired schema.sql --output plan.sql
     Diff(DiffArgs),
-    /// Re-diff and print what still differs. Exit 0: in sync; 2: differences remain; 1: error.
+    /// Re-diff and print what still differs. Exit 0: in sync (with --post-checks:
+    /// and every check passed); 2: differences remain or a post-check failed; 1: error.
     ///
     /// Example: pgalign verify --db postgres://app@db/shop --desired schema.sql
     Verify(VerifyArgs),
@@ -252,6 +253,14 @@ pub struct VerifyArgs {
     pub desired: DesiredArgs,
     #[command(flatten)]
     pub scope: ScopeArgs,
+    /// After the re-diff, run the `[[post_check]]`s of pgalign.toml (http,
+    /// command, sql, ledger). Exit 0 only when in sync and every check passes;
+    /// a failed check exits 2, like remaining differences.
+    #[arg(long)]
+    pub post_checks: bool,
+    /// Configuration file (default: ./pgalign.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -338,26 +347,7 @@ pub struct ReportArgs {
 
 /// Parses `5s`, `500ms`, `2min`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration '{s}' (examples: 5s, 500ms, 2min)"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit '{other}' in '{s}' (use ms, s, min or h)"
-            ));
-        }
-    };
-    Ok(std::time::Duration::from_secs_f64(secs))
+    crate::config::parse_duration(s)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ mod external;
 mod lint;
 mod rehearse;
 mod report;
-mod security_io;
 mod security_cluster;
+mod security_io;
 mod tui;
 mod unmanaged;
