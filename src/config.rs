@@ -66,8 +66,11 @@ pub struct FileConfig {
     pub checklist: ChecklistConfig,
     #[serde(default)]
     pub apply: ApplyConfig,
-    #[serde(default, rename = "post_check")]
+    /// `[[post_check]]`, checked by [`FileConfig::parse`].
+    #[serde(skip)]
     pub post_checks: Vec<PostCheck>,
+    #[serde(default, rename = "post_check")]
+    raw_post_checks: Vec<toml::Spanned<RawPostCheck>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -197,8 +200,7 @@ impl CheckKind {
 }
 
 /// One `[[post_check]]`: exactly one of `http`, `command`, `sql`, `ledger`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "RawPostCheck")]
+#[derive(Debug, Clone)]
 pub struct PostCheck {
     pub name: String,
     pub kind: CheckKind,
@@ -207,7 +209,7 @@ pub struct PostCheck {
     pub env: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPostCheck {
     name: String,
@@ -323,6 +325,23 @@ pub struct ConfigError(pub String);
 impl FileConfig {
     /// Parses `text` read from `path` (named in errors).
     pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+        let mut c: FileConfig = FileConfig::parse_toml(text, path)?;
+        for raw in std::mem::take(&mut c.raw_post_checks) {
+            let start = raw.span().start.min(text.len());
+            let line_no = text[..start].matches('\n').count() + 1;
+            let check = PostCheck::try_from(raw.into_inner()).map_err(|msg| {
+                ConfigError(format!(
+                    "{} line {line_no}: {}",
+                    path.display(),
+                    crate::util::printable(&crate::util::redact(&msg))
+                ))
+            })?;
+            c.post_checks.push(check);
+        }
+        Ok(c)
+    }
+
+    fn parse_toml(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         toml::from_str(text).map_err(|e| {
             let msg = e.message().trim_end().to_string();
             let Some(span) = e.span() else {
@@ -335,7 +354,7 @@ impl FileConfig {
                 .split_once('=')
                 .map(|(k, _)| k.trim())
                 .filter(|k| !k.is_empty() && !k.starts_with('['));
-            let msg = crate::util::redact(&msg);
+            let msg = crate::util::redact(&msg).replace("unknown field", "unknown key");
             match key {
                 Some(k) => ConfigError(format!(
                     "{} line {line_no}, key `{}`: {msg}",
