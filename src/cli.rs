@@ -297,10 +297,12 @@ pub struct ApplyArgs {
     /// Refuse unless the plan body's SHA-256 is exactly this (the reviewed plan).
     #[arg(long)]
     pub expect_sha256: Option<String>,
-    /// lock_timeout for each statement, e.g. 5s, 500ms, 1min.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub lock_timeout: std::time::Duration,
-    /// statement_timeout for each statement (default: none).
+    /// lock_timeout for each statement, e.g. 5s, 500ms, 1min (default: `[apply]
+    /// lock_timeout` of pgalign.toml, else 5s).
+    #[arg(long, value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+    /// statement_timeout for each statement (default: `[apply]
+    /// statement_timeout` of pgalign.toml, else none).
     #[arg(long, value_parser = parse_duration)]
     pub statement_timeout: Option<std::time::Duration>,
     /// Continue an interrupted run from its journal: committed groups are never
@@ -308,9 +310,14 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// How many times a group that failed on a lock timeout is retried from its
-    /// start (waiting 1 s, then 2 s, 4 s… between tries).
-    #[arg(long, default_value_t = 3)]
-    pub lock_retries: u32,
+    /// start (waiting 1 s, then 2 s, 4 s… between tries; default: `[apply]
+    /// lock_retries` of pgalign.toml, else 3).
+    #[arg(long)]
+    pub lock_retries: Option<u32>,
+    /// Configuration file for the `[apply]` defaults (default: ./pgalign.toml
+    /// when present); flags win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Where the journal goes (default: a new session folder).
     #[arg(long)]
     pub session_dir: Option<PathBuf>,

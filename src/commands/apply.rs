@@ -33,13 +33,22 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
     if let Some(code) = confirm(&args, &settings)? {
         return Ok(code);
     }
+    // `[apply]` of pgalign.toml gives the defaults; flags win.
+    let file = crate::config::FileConfig::load(args.config.as_deref())?.apply;
+    let defaults = ApplyOptions::default();
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let opts = ApplyOptions {
-        lock_timeout: args.lock_timeout,
-        statement_timeout: args.statement_timeout,
+        lock_timeout: args
+            .lock_timeout
+            .or(file.lock_timeout)
+            .unwrap_or(defaults.lock_timeout),
+        statement_timeout: args.statement_timeout.or(file.statement_timeout),
         allowed: args.allow_hazards.iter().copied().collect(),
         expect_sha256: args.expect_sha256.clone(),
-        lock_retries: args.lock_retries,
+        lock_retries: args
+            .lock_retries
+            .or(file.lock_retries)
+            .unwrap_or(defaults.lock_retries),
         plan_path: Some(plan_path.clone()),
         cancel: Some(cancel_rx),
         ..ApplyOptions::default()

@@ -7,11 +7,7 @@ use anyhow::{Result, bail};
 
 pub async fn run(args: VerifyArgs) -> Result<u8> {
     // Read (and checked) before connecting: a bad pgalign.toml stops here.
-    let file = if args.post_checks || args.config.is_some() {
-        FileConfig::load(args.config.as_deref())?
-    } else {
-        FileConfig::default()
-    };
+    let file = FileConfig::load(args.config.as_deref())?;
     if args.post_checks && file.post_checks.is_empty() {
         bail!(
             "--post-checks was given but {} has no [[post_check]]",

@@ -109,3 +109,79 @@ fn a_missing_config_file_is_an_error() {
         stderr(&o)
     );
 }
+
+fn apply_started(journal: &std::path::Path) -> (u64, Option<u64>) {
+    use pgalign::session::journal::{self, Entry};
+    journal::read(journal)
+        .unwrap()
+        .into_iter()
+        .find_map(|r| match r.entry {
+            Entry::ApplyStarted {
+                lock_timeout_ms,
+                statement_timeout_ms,
+                ..
+            } => Some((lock_timeout_ms, statement_timeout_ms)),
+            _ => None,
+        })
+        .expect("an ApplyStarted entry")
+}
+
+/// `[apply]` gives apply's defaults; flags win over it.
+#[test]
+fn apply_takes_its_timeouts_from_the_config_and_flags_win() {
+    let db = test_db("cfg_apply");
+    let dir = temp_dir();
+    let cfg = write(
+        &dir,
+        "[apply]\nlock_timeout = \"1500ms\"\nstatement_timeout = \"300ms\"\nlock_retries = 0\n",
+    );
+    let plan = dir.path().join("slow.sql");
+    let settings = db.settings.clone();
+    let live = block_on(async move { pgalign::catalog::inspect(&settings).await.unwrap() });
+    let p = pgalign::plan::Plan {
+        live_fingerprint: pgalign::catalog::Scope::default().fingerprint(&live.model),
+        desired_fingerprint: "hand-made".into(),
+        steps: vec![pgalign::plan::Step {
+            number: 1,
+            title: "a slow step".into(),
+            sql: "SELECT pg_sleep(5);".into(),
+            hazards: vec![],
+            transactional: true,
+            group: 1,
+        }],
+        notes: vec![],
+        scope: Default::default(),
+    };
+    std::fs::write(
+        &plan,
+        pgalign::plan::render_plan(&p, &db.settings.to_string(), "2026-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let apply = |session: &str, extra: &[&str]| {
+        let session = dir.path().join(session);
+        let o = pgalign()
+            .args(["apply", "--db", &db.url(), "--confirm-target", &db.name])
+            .args(["--plan", plan.to_str().unwrap()])
+            .args(["--config", &cfg, "--session-dir", session.to_str().unwrap()])
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (o, session.join("journal.jsonl"))
+    };
+    let (o, journal) = apply("a", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("57014"),
+        "the config's statement timeout fired: {}",
+        stderr(&o)
+    );
+    assert_eq!(apply_started(&journal), (1500, Some(300)));
+
+    let (o, journal) = apply(
+        "b",
+        &["--lock-timeout", "2s", "--statement-timeout", "200ms"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(apply_started(&journal), (2000, Some(200)));
+}
