@@ -179,7 +179,7 @@ fn a_command_that_outlives_its_timeout_is_killed_with_its_group() {
     // The background sleep was in the group: gone (or a zombie) soon after.
     let gone = (0..40).any(|_| {
         let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| !s.split_whitespace().nth(2).is_some_and(|st| st == "Z"))
+            .map(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"))
             .unwrap_or(false);
         if alive {
             std::thread::sleep(Duration::from_millis(50));
