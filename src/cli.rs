@@ -141,7 +141,8 @@ pub enum Command {
     ///
     /// Example: pgalign diff --db postgres://app@db/shop --desired schema.sql --output plan.sql
     Diff(DiffArgs),
-    /// Re-diff and print what still differs. Exit 0: in sync; 2: differences remain; 1: error.
+    /// Re-diff and print what still differs. Exit 0: in sync (with --post-checks:
+    /// and every check passed); 2: differences remain or a post-check failed; 1: error.
     ///
     /// Example: pgalign verify --db postgres://app@db/shop --desired schema.sql
     Verify(VerifyArgs),
@@ -262,6 +263,14 @@ pub struct VerifyArgs {
     pub desired: DesiredArgs,
     #[command(flatten)]
     pub scope: ScopeArgs,
+    /// After the re-diff, run the `[[post_check]]`s of pgalign.toml (http,
+    /// command, sql, ledger). Exit 0 only when in sync and every check passes;
+    /// a failed check exits 2, like remaining differences.
+    #[arg(long)]
+    pub post_checks: bool,
+    /// Configuration file (default: ./pgalign.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -298,12 +307,13 @@ pub struct ApplyArgs {
     /// Refuse unless the plan body's SHA-256 is exactly this (the reviewed plan).
     #[arg(long)]
     pub expect_sha256: Option<String>,
-    /// lock_timeout for each statement, e.g. 5s, 500ms, 1min; at least 1ms
-    /// (0 would mean "wait forever" to PostgreSQL, so it is refused).
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub lock_timeout: std::time::Duration,
-    /// statement_timeout for each statement (default: none; leave it out for
-    /// none, 0 is refused).
+    /// lock_timeout for each statement, e.g. 5s, 500ms, 1min; at least 1ms (0
+    /// would mean "wait forever" to PostgreSQL, so it is refused). Default:
+    /// `[apply] lock_timeout` of pgalign.toml, else 5s.
+    #[arg(long, value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+    /// statement_timeout for each statement (default: `[apply]
+    /// statement_timeout` of pgalign.toml, else none; 0 is refused).
     #[arg(long, value_parser = parse_duration)]
     pub statement_timeout: Option<std::time::Duration>,
     /// Continue an interrupted run from its journal: committed groups are never
@@ -311,9 +321,14 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// How many times a group that failed on a lock timeout is retried from its
-    /// start (waiting 1 s, then 2 s, 4 s… between tries).
-    #[arg(long, default_value_t = 3)]
-    pub lock_retries: u32,
+    /// start (waiting 1 s, then 2 s, 4 s… between tries; default: `[apply]
+    /// lock_retries` of pgalign.toml, else 3).
+    #[arg(long)]
+    pub lock_retries: Option<u32>,
+    /// Configuration file for the `[apply]` defaults (default: ./pgalign.toml
+    /// when present); flags win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Where the journal goes (default: a new session folder).
     #[arg(long)]
     pub session_dir: Option<PathBuf>,
@@ -350,26 +365,7 @@ pub struct ReportArgs {
 
 /// Parses `5s`, `500ms`, `2min`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration '{s}' (examples: 5s, 500ms, 2min)"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit '{other}' in '{s}' (use ms, s, min or h)"
-            ));
-        }
-    };
-    Ok(std::time::Duration::from_secs_f64(secs))
+    crate::config::parse_duration(s)
 }
 
 #[cfg(test)]

@@ -42,13 +42,24 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
         eprintln!("pgalign: refused: {e}");
         return Ok(exit::REFUSED);
     }
+    // `[apply]` of pgalign.toml gives the defaults; flags win.
+    let file = crate::config::FileConfig::load(args.config.as_deref())?.apply;
+    check_timeout_values(file.lock_timeout, file.statement_timeout)
+        .context("[apply] of the configuration file")?;
+    let defaults = ApplyOptions::default();
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let opts = ApplyOptions {
-        lock_timeout: args.lock_timeout,
-        statement_timeout: args.statement_timeout,
+        lock_timeout: args
+            .lock_timeout
+            .or(file.lock_timeout)
+            .unwrap_or(defaults.lock_timeout),
+        statement_timeout: args.statement_timeout.or(file.statement_timeout),
         allowed: args.allow_hazards.iter().copied().collect(),
         expect_sha256: args.expect_sha256.clone(),
-        lock_retries: args.lock_retries,
+        lock_retries: args
+            .lock_retries
+            .or(file.lock_retries)
+            .unwrap_or(defaults.lock_retries),
         plan_path: Some(plan_path.clone()),
         cancel: Some(cancel_rx),
         ..ApplyOptions::default()
@@ -142,13 +153,23 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
 /// `--lock-timeout 0` would be PostgreSQL's "wait forever", the opposite of
 /// what a lock timeout is for; below a millisecond it rounds to 0.
 fn check_timeouts(args: &ApplyArgs) -> Result<()> {
-    if args.lock_timeout < std::time::Duration::from_millis(1) {
+    check_timeout_values(args.lock_timeout, args.statement_timeout)
+}
+
+/// [`check_timeouts`] for values from the flags or from `[apply]` of pgalign.toml.
+fn check_timeout_values(
+    lock_timeout: Option<std::time::Duration>,
+    statement_timeout: Option<std::time::Duration>,
+) -> Result<()> {
+    if let Some(lock_timeout) = lock_timeout
+        && lock_timeout < std::time::Duration::from_millis(1)
+    {
         anyhow::bail!(
             "--lock-timeout {} ms would let every statement wait for its lock forever (0 means no timeout to PostgreSQL); give at least 1ms, e.g. --lock-timeout 5s",
-            args.lock_timeout.as_millis()
+            lock_timeout.as_millis()
         );
     }
-    if let Some(d) = args.statement_timeout
+    if let Some(d) = statement_timeout
         && d < std::time::Duration::from_millis(1)
     {
         anyhow::bail!(
@@ -289,18 +310,14 @@ fn resume_hint(args: &ApplyArgs, settings: &ConnSettings, journal: &Path) -> Str
     if let Some(sha) = &args.expect_sha256 {
         out.push_str(&format!(" --expect-sha256 {}", word(sha)));
     }
-    let defaults = ApplyOptions::default();
-    if args.lock_timeout != defaults.lock_timeout {
-        out.push_str(&format!(
-            " --lock-timeout {}ms",
-            args.lock_timeout.as_millis()
-        ));
+    if let Some(d) = args.lock_timeout {
+        out.push_str(&format!(" --lock-timeout {}ms", d.as_millis()));
     }
     if let Some(d) = args.statement_timeout {
         out.push_str(&format!(" --statement-timeout {}ms", d.as_millis()));
     }
-    if args.lock_retries != defaults.lock_retries {
-        out.push_str(&format!(" --lock-retries {}", args.lock_retries));
+    if let Some(n) = args.lock_retries {
+        out.push_str(&format!(" --lock-retries {n}"));
     }
     out
 }

@@ -1,13 +1,32 @@
 use super::exit;
 use crate::cli::VerifyArgs;
+use crate::config::FileConfig;
+use crate::db::ConnSettings;
 use crate::plan::PlanOptions;
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 pub async fn run(args: VerifyArgs) -> Result<u8> {
+    // Read (and checked) before connecting: a bad pgalign.toml stops here.
+    let file = FileConfig::load(args.config.as_deref())?;
+    if args.post_checks && file.post_checks.is_empty() {
+        bail!(
+            "--post-checks was given but {} has no [[post_check]]",
+            args.config
+                .as_deref()
+                .map_or("./pgalign.toml".into(), |p| p.display().to_string())
+        );
+    }
+    // Flags win over the file.
+    let db = if args.db.db.is_empty() {
+        file.db.clone().unwrap_or_default()
+    } else {
+        args.db.db.clone()
+    };
+    let shadow = args.desired.shadow.clone().or(file.shadow.clone());
     let (settings, computed) = super::diff::compute(
-        &args.db.db,
+        &db,
         &args.desired.desired,
-        args.desired.shadow.as_deref(),
+        shadow.as_deref(),
         &PlanOptions {
             scope: args.scope.scope(),
             ..Default::default()
@@ -20,17 +39,46 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
     std::mem::forget(computed.desired);
     // Names are shown escaped: a table named `t\n0 differences` prints one line.
     let target = crate::util::printable(&settings.to_string());
-    if plan.is_empty() {
+    let mut code = if plan.is_empty() {
         eprintln!(
             "pgalign: {target} is in sync with the desired schema (fingerprint {})",
             plan.live_fingerprint
         );
-        return Ok(exit::OK);
+        exit::OK
+    } else {
+        let mut out = format!("{} difference(s) remain on {target}:\n", plan.steps.len());
+        for step in &plan.steps {
+            out.push_str(&format!("  - {}\n", crate::util::printable(&step.title)));
+        }
+        super::print_stdout(&out)?;
+        exit::DIFFERENCES
+    };
+    if args.post_checks && !post_checks(&file, &settings).await? {
+        code = exit::DIFFERENCES;
     }
-    let mut out = format!("{} difference(s) remain on {target}:\n", plan.steps.len());
-    for step in &plan.steps {
-        out.push_str(&format!("  - {}\n", crate::util::printable(&step.title)));
+    Ok(code)
+}
+
+/// Runs the post-checks after the re-diff, one line each; true when all pass.
+/// On a failure, says how to roll back.
+async fn post_checks(file: &FileConfig, target: &ConnSettings) -> Result<bool> {
+    let results = crate::postcheck::run_all(&file.post_checks, target).await;
+    let mut out = String::from("post-checks:\n");
+    for r in &results {
+        out.push_str(&format!("  {}\n", r.line()));
+    }
+    let failed = results.iter().filter(|r| !r.ok).count();
+    if failed > 0 {
+        out.push_str(&format!(
+            "{failed} of {} post-check(s) failed: applied, post-checks failed.\n",
+            results.len()
+        ));
     }
     super::print_stdout(&out)?;
-    Ok(exit::DIFFERENCES)
+    if failed > 0 {
+        eprintln!(
+            "pgalign: to roll back, restore the backup taken before the apply (the session folder's backup, or `pgalign backup`'s file): pgalign restore --db URL --backup FILE --into DBNAME"
+        );
+    }
+    Ok(failed == 0)
 }

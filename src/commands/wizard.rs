@@ -1,40 +1,17 @@
 //! `pgalign wizard`: opens the interactive wizard on a live database.
 
 use crate::cli::WizardArgs;
+use crate::config::FileConfig;
 use crate::db::ConnSettings;
 use crate::session::{Config, Wizard};
 use anyhow::{Context, Result, bail};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-
-/// Settings read from `pgalign.toml` (flags win over it).
-#[derive(Debug, Default, serde::Deserialize)]
-struct FileConfig {
-    db: Option<String>,
-    desired: Option<String>,
-    plan: Option<PathBuf>,
-    shadow: Option<String>,
-    session_dir: Option<PathBuf>,
-}
-
-fn read_config(path: Option<&Path>) -> Result<FileConfig> {
-    let (path, required) = match path {
-        Some(p) => (p.to_path_buf(), true),
-        None => (PathBuf::from("pgalign.toml"), false),
-    };
-    if !path.is_file() {
-        if required {
-            bail!("configuration file {} does not exist", path.display());
-        }
-        return Ok(FileConfig::default());
-    }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-}
+use std::path::Path;
 
 pub async fn run(args: WizardArgs) -> Result<u8> {
-    let file = read_config(args.config.as_deref())?;
+    // The whole pgalign.toml is checked here (unknown keys, passwords);
+    // flags win over it.
+    let file = FileConfig::load(args.config.as_deref())?;
     if let Some(journal) = args.resume.clone() {
         return resume(args, file, &journal).await;
     }
