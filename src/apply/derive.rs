@@ -191,29 +191,10 @@ pub fn check_derived(
             });
         }
     }
-    let mut missing = BTreeSet::new();
-    for (step, found) in steps() {
-        for h in step.hazards.iter().chain(found) {
-            match h.severity {
-                Severity::Blocker => {
-                    return Err(Refusal::Blocker {
-                        step: step.number,
-                        detail: h.detail.clone(),
-                    });
-                }
-                Severity::Danger if !opts.allowed.contains(&h.id) => {
-                    missing.insert(h.id);
-                }
-                _ => {}
-            }
-        }
-    }
-    if !missing.is_empty() {
-        return Err(Refusal::HazardsNotAllowed {
-            missing: missing.into_iter().collect(),
-        });
-    }
-    Ok(())
+    super::gate::gate_hazards(
+        steps().flat_map(|(s, found)| s.hazards.iter().chain(found).map(move |h| (s.number, h))),
+        opts,
+    )
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use super::{ApplyOptions, Refusal};
 use crate::catalog::{Inspected, Model};
-use crate::hazard::Severity;
+use crate::hazard::{Hazard, Severity};
 use crate::plan::{self, PlanFile, PlanOptions};
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
@@ -28,21 +28,33 @@ pub fn check_plan(plan: &PlanFile, opts: &ApplyOptions) -> Result<(), Refusal> {
             actual: plan.actual_sha256.clone(),
         });
     }
+    gate_hazards(
+        plan.steps
+            .iter()
+            .flat_map(|s| s.hazards.iter().map(move |h| (s.number, h))),
+        opts,
+    )
+}
+
+/// The hazard gate over `(step, hazard)` pairs: any `blocker` refuses (the
+/// first one is named), and every `danger` id must be in `--allow-hazards`.
+pub(super) fn gate_hazards<'a>(
+    hazards: impl IntoIterator<Item = (usize, &'a Hazard)>,
+    opts: &ApplyOptions,
+) -> Result<(), Refusal> {
     let mut missing = BTreeSet::new();
-    for step in &plan.steps {
-        for h in &step.hazards {
-            match h.severity {
-                Severity::Blocker => {
-                    return Err(Refusal::Blocker {
-                        step: step.number,
-                        detail: h.detail.clone(),
-                    });
-                }
-                Severity::Danger if !opts.allowed.contains(&h.id) => {
-                    missing.insert(h.id);
-                }
-                _ => {}
+    for (step, h) in hazards {
+        match h.severity {
+            Severity::Blocker => {
+                return Err(Refusal::Blocker {
+                    step,
+                    detail: h.detail.clone(),
+                });
             }
+            Severity::Danger if !opts.allowed.contains(&h.id) => {
+                missing.insert(h.id);
+            }
+            _ => {}
         }
     }
     if !missing.is_empty() {
