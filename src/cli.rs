@@ -241,6 +241,11 @@ pub struct DiffArgs {
     /// `offline`: the plain forms, for a window with writes paused.
     #[arg(long, value_enum, default_value = "online")]
     pub strategy: StrategyArg,
+    /// Do not run the data probes (NULL, duplicate and value counts, each
+    /// under a 3 s statement timeout) that decide some hazards' severity;
+    /// the tables are still sized.
+    #[arg(long)]
+    pub no_probes: bool,
 }
 
 #[derive(Debug, Clone, Args)]

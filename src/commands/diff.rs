@@ -40,6 +40,11 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         additive: args.additive,
         scope: args.scope.scope(),
         strategy: args.strategy.into(),
+        measure: if args.no_probes {
+            plan::Measure::Sizes
+        } else {
+            plan::Measure::Probes
+        },
         ..Default::default()
     };
     let (settings, computed) = compute(

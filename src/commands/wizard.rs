@@ -87,6 +87,7 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
         plan_options: crate::plan::PlanOptions {
             scope: args.scope.scope(),
             strategy: args.strategy.into(),
+            measure: crate::plan::Measure::Probes,
             ..Default::default()
         },
     };

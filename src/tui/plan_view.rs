@@ -81,7 +81,7 @@ impl PlanView {
                 }
                 notes.extend(hazards.iter().map(|h| Annotation {
                     severity: h.severity,
-                    text: format!("{}: {}", h.id, h.detail),
+                    text: format!("{}: {}", h.id, h.shown()),
                 }));
                 let line = line.saturating_sub(1);
                 StatementMark {

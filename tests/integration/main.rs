@@ -14,5 +14,6 @@ mod external;
 mod lint;
 mod rehearse;
 mod report;
+mod sizing;
 mod tui;
 mod unmanaged;
