@@ -101,12 +101,21 @@ async fn measure_and_replan(
         if tables.is_empty() && checks.is_empty() && plan.is_some() {
             break;
         }
+        let started = std::time::Instant::now();
         measured.sizes.extend(sizes(&client, &tables).await?);
         for p in &checks {
             let sql = crate::hazard::probe::sql(&p.table.sql(), &p.check);
             let outcome = crate::hazard::probe::count(&client, &sql).await;
             measured.probes.insert(p.clone(), outcome);
         }
+        timing(
+            &format!(
+                "sizing {} table(s) and {} probe(s)",
+                tables.len(),
+                checks.len()
+            ),
+            started,
+        );
         tried_tables.extend(tables);
         tried_probes.extend(checks);
         opts.measured = Arc::new(measured.clone());
