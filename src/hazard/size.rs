@@ -208,7 +208,7 @@ pub async fn measure(client: &Client, oids: &[u32]) -> Result<HashMap<u32, Table
     if !parted.is_empty() {
         let rows = client
             .query(
-                "SELECT p.oid, t.relid FROM unnest($1::oid[]) AS p(oid), pg_partition_tree(p.oid) t
+                "SELECT p.oid, t.relid::oid FROM unnest($1::oid[]) AS p(oid), pg_partition_tree(p.oid) t
                  WHERE t.isleaf AND t.relid <> p.oid",
                 &[&parted],
             )

@@ -254,6 +254,37 @@ fn lint_sizes_an_unanalysed_table_by_counting_it() {
 }
 
 #[test]
+fn lint_sizes_a_partitioned_table_by_its_partitions() {
+    let db = test_db("lint_parted");
+    db.exec(
+        "CREATE TABLE ev (id int, k int) PARTITION BY RANGE (k);
+         CREATE TABLE ev1 PARTITION OF ev FOR VALUES FROM (0) TO (100);
+         CREATE TABLE ev2 PARTITION OF ev FOR VALUES FROM (100) TO (200);
+         INSERT INTO ev SELECT g, g % 200 FROM generate_series(1, 1200) g;",
+    );
+    let sql = "SET lock_timeout = '1s';\nALTER TABLE ev ALTER COLUMN id TYPE bigint;";
+    let r = block_on(async {
+        let client = pgalign::db::connect(&db.settings).await.unwrap();
+        pgalign::hazard::db::lint_live(sql, "f.sql", &client, true)
+            .await
+            .unwrap()
+    });
+    let figures = r
+        .statements
+        .iter()
+        .flat_map(|s| &s.hazards)
+        .find(|h| h.id == pgalign::hazard::HazardId::Rewrite)
+        .and_then(|h| h.figures.clone())
+        .unwrap();
+    // Counted, or estimated if autovacuum analysed the partitions meanwhile.
+    assert!(
+        figures.contains("public.ev: ")
+            && (figures.contains("1,200 rows (counted)") || figures.contains("~1200 rows")),
+        "{figures}"
+    );
+}
+
+#[test]
 fn lint_lock_facts_match_the_server() {
     let db = test_db("lint_locks");
     let major: u32 = db
