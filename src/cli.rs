@@ -253,6 +253,10 @@ pub struct DiffArgs {
     /// with it, the first drop carries a danger naming the count.
     #[arg(long)]
     pub allow_drop_all: bool,
+    /// Do not run the data probes (NULL, duplicate and value counts, each
+    /// under a 3 s statement timeout) that decide some hazards' severity;
+    /// the tables are still sized.
+    pub no_probes: bool,
 }
 
 #[derive(Debug, Clone, Args)]

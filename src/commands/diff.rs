@@ -51,6 +51,11 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         scope: args.scope.scope(),
         strategy: args.strategy.into(),
         drop_all: drop_all(args.allow_drop_all),
+        measure: if args.no_probes {
+            plan::Measure::Sizes
+        } else {
+            plan::Measure::Probes
+        },
         ..Default::default()
     };
     let (settings, computed) = compute(

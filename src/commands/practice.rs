@@ -82,7 +82,10 @@ async fn practice(
         shadow: Some(cluster.url("postgres")),
         session_dir,
         mode: "practice".into(),
-        plan_options: Default::default(),
+        plan_options: crate::plan::PlanOptions {
+            measure: crate::plan::Measure::Probes,
+            ..Default::default()
+        },
     };
     super::wizard::open(config).await
 }

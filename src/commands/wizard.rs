@@ -65,6 +65,7 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
             scope: args.scope.scope(),
             strategy: args.strategy.into(),
             drop_all: super::diff::drop_all(args.allow_drop_all),
+            measure: crate::plan::Measure::Probes,
             ..Default::default()
         },
     };

@@ -37,6 +37,8 @@ pub struct Con {
     pub references: Option<Rel>,
     /// For `CHECK (c IS NOT NULL)`: `c`.
     pub not_null_of: Option<String>,
+    /// For a CHECK: its expression as SQL (for the probe of violating rows).
+    pub check: Option<String>,
 }
 
 impl Con {

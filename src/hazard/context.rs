@@ -5,6 +5,7 @@
 use super::action::ColumnInfo;
 use super::ast::{Rel, TypeSpec};
 use super::locks::LockMode;
+use super::size::TableSize;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -14,13 +15,13 @@ pub struct TableFacts {
     /// `schema.name` as resolved through `search_path`.
     pub name: String,
     pub kind: char,
-    pub rows: Option<f64>,
-    pub bytes: i64,
-    /// Known to hold no rows (heap is 0 bytes, or a probe found none).
-    pub empty: bool,
+    /// Rows and bytes, measured by the one sizing function ([`super::size::measure`]).
+    pub size: TableSize,
     pub columns: HashMap<String, ColFacts>,
     /// Columns with a validated `CHECK (c IS NOT NULL)`.
     pub not_null_checks: HashSet<String>,
+    /// CHECK constraint name → its expression (as SQL).
+    pub check_exprs: HashMap<String, String>,
     /// Constraint name → (contype, referenced table).
     pub constraints: HashMap<String, (char, Option<String>)>,
     /// Tables whose foreign keys point here.
@@ -88,6 +89,22 @@ pub enum ProbeKey {
     Duplicates(Rel, Vec<String>),
     NonNull(Rel, String),
     EnumUses(Rel, String, Vec<String>),
+    /// Rows for which a CHECK expression is false.
+    Violates(Rel, String),
+}
+
+impl ProbeKey {
+    /// The table probed and what is counted on it.
+    pub fn parts(&self) -> (&Rel, super::probe::Check) {
+        use super::probe::Check;
+        match self {
+            ProbeKey::Nulls(r, c) => (r, Check::Nulls(c.clone())),
+            ProbeKey::Duplicates(r, c) => (r, Check::Duplicates(c.clone())),
+            ProbeKey::NonNull(r, c) => (r, Check::NonNull(c.clone())),
+            ProbeKey::EnumUses(r, c, l) => (r, Check::EnumUses(c.clone(), l.clone())),
+            ProbeKey::Violates(r, e) => (r, Check::Violates(e.clone())),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +172,8 @@ pub struct FileState {
     pub tx_locks: HashMap<String, (LockMode, usize)>,
     /// Constraints added `NOT VALID` in the open transaction, with their line.
     pub tx_not_valid: HashMap<String, usize>,
+    /// CHECK constraints added by the file (by name): their expressions.
+    pub check_exprs: HashMap<String, String>,
 }
 
 /// The view a rule gets of one statement's surroundings.
@@ -219,6 +238,14 @@ impl<'a> Cx<'a> {
         (!facts.index_columns.is_empty()).then(|| facts.index_columns.clone())
     }
 
+    /// The expression of the CHECK constraint `name` of `rel`, from the file or the database.
+    pub fn check_expr(&self, rel: &Rel, name: &str) -> Option<String> {
+        if let Some(e) = self.file.check_exprs.get(name) {
+            return Some(e.clone());
+        }
+        self.table(rel)?.check_exprs.get(name).cloned()
+    }
+
     pub fn column(&self, rel: &Rel, col: &str) -> Option<&'a ColFacts> {
         self.table(rel)?.columns.get(col)
     }
@@ -249,12 +276,7 @@ impl<'a> Cx<'a> {
     /// A probe's result when it ran; otherwise the rule's wish is recorded.
     pub fn probe(&self, key: ProbeKey) -> Option<&'a Outcome> {
         let db = self.db?;
-        let table = db.tables.get(match &key {
-            ProbeKey::Nulls(r, _)
-            | ProbeKey::Duplicates(r, _)
-            | ProbeKey::NonNull(r, _)
-            | ProbeKey::EnumUses(r, _, _) => r,
-        })?;
+        let table = db.tables.get(key.parts().0)?;
         if table.kind != 'r' && table.kind != 'p' {
             return None;
         }

@@ -152,44 +152,37 @@ async fn reach_members(client: &Client, reach: &Reach) -> Result<Vec<u32>> {
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// Size facts of relations by oid: name, kind, rows, total bytes, whether empty.
+/// Names, kinds and sizes (the one sizing function) of relations by oid.
 async fn sizes(client: &Client, oids: &[u32]) -> Result<HashMap<u32, TableFacts>> {
+    if oids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows = client
         .query(
-            "SELECT c.oid, n.nspname || '.' || c.relname, c.relkind::text, c.reltuples::float8,
-                    pg_total_relation_size(c.oid), pg_relation_size(c.oid), s.n_live_tup::float8
+            "SELECT c.oid, n.nspname || '.' || c.relname, c.relkind::text
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
              WHERE c.oid = ANY($1)",
             &[&oids],
         )
         .await
         .map_err(err)
-        .context("reading table sizes")?;
-    let mut out = HashMap::new();
-    for r in rows {
-        let reltuples: f64 = r.get(3);
-        let live: Option<f64> = r.get(6);
-        let heap: i64 = r.get(5);
-        let kind = r.get::<_, String>(2).chars().next().unwrap_or('r');
-        let rows = if reltuples >= 0.0 && !(reltuples == 0.0 && live.unwrap_or(0.0) > 0.0) {
-            Some(reltuples)
-        } else {
-            live
-        };
-        out.insert(
-            r.get::<_, u32>(0),
-            TableFacts {
-                name: r.get(1),
-                kind,
-                rows,
-                bytes: r.get(4),
-                empty: heap == 0 && kind != 'p' && kind != 'i' && kind != 'v',
-                ..Default::default()
-            },
-        );
-    }
-    Ok(out)
+        .context("reading relation names")?;
+    let mut measured = super::size::measure(client, oids).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let oid: u32 = r.get(0);
+            (
+                oid,
+                TableFacts {
+                    name: r.get(1),
+                    kind: r.get::<_, String>(2).chars().next().unwrap_or('r'),
+                    size: measured.remove(&oid).unwrap_or_default(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect())
 }
 
 /// The facts of a reach: its tables' sizes summed, named by their names (a
@@ -207,7 +200,10 @@ async fn reach_facts(client: &Client, reach: &Reach) -> Result<Option<TableFacts
         return Ok(row.map(|r| TableFacts {
             name: reach.words(),
             kind: 'd',
-            bytes: r.get(0),
+            size: super::size::TableSize {
+                bytes: r.get(0),
+                ..Default::default()
+            },
             ..Default::default()
         }));
     }
@@ -215,7 +211,6 @@ async fn reach_facts(client: &Client, reach: &Reach) -> Result<Option<TableFacts
     let sized = sizes(client, &members).await?;
     let mut names: Vec<String> = sized.values().map(|t| t.name.clone()).collect();
     names.sort();
-    let rows = sized.values().map(|t| t.rows).sum::<Option<f64>>();
     Ok(Some(TableFacts {
         name: if names.is_empty() {
             "no table".into()
@@ -223,9 +218,7 @@ async fn reach_facts(client: &Client, reach: &Reach) -> Result<Option<TableFacts
             names.join(", ")
         },
         kind: 'r',
-        rows,
-        bytes: sized.values().map(|t| t.bytes).sum(),
-        empty: sized.values().all(|t| t.empty),
+        size: super::size::TableSize::sum(sized.values().map(|t| &t.size)),
         members: names,
         ..Default::default()
     }))
@@ -258,6 +251,11 @@ pub async fn gather(
         ),
         ..Default::default()
     };
+    // Counts (of tables never analysed) run under the probes' timeouts.
+    super::probe::prepare(client)
+        .await
+        .map_err(|e| anyhow!("{e}"))
+        .context("setting up the session for sizing")?;
     let names: Vec<String> = rels.iter().map(|r| r.sql()).collect();
     let rows = client
         .query(
@@ -351,6 +349,13 @@ pub async fn gather(
             let target: Option<String> = (contype == 'f').then(|| r.get(4));
             t.constraints.insert(r.get(1), (contype, target));
             let def: String = r.get(5);
+            if contype == 'c' {
+                let mut expr = def.strip_prefix("CHECK ").unwrap_or(&def).trim();
+                for suffix in [" NOT VALID", " NO INHERIT"] {
+                    expr = expr.strip_suffix(suffix).unwrap_or(expr).trim();
+                }
+                t.check_exprs.insert(r.get(1), expr.to_string());
+            }
             if contype == 'c'
                 && r.get::<_, bool>(3)
                 && let Some(col) = def

@@ -15,7 +15,13 @@ use serde::Serialize;
 pub struct Finding {
     pub id: HazardId,
     pub severity: Severity,
+    /// What it does; the same whatever the table's size, short of crossing a
+    /// threshold (empty, 1 GB, 10M rows) that changes the severity.
     pub detail: String,
+    /// The figures behind the severity: the table's size and how it was found
+    /// out (counted, estimated), probe counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figures: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// The reason given in a `-- pgalign:allow <id> <reason>` comment.
@@ -48,7 +54,9 @@ impl StatementReport {
     pub fn hazards(&self) -> Vec<Hazard> {
         self.hazards
             .iter()
-            .map(|f| Hazard::new(f.id, f.severity, f.detail.clone()))
+            .map(|f| {
+                Hazard::new(f.id, f.severity, f.detail.clone()).with_figures(f.figures.clone())
+            })
             .collect()
     }
 }
@@ -193,6 +201,7 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
                 id: HazardId::Session,
                 severity: Severity::Warning,
                 detail: format!("BEGIN at line {line} is never committed: at the end of the script the session ends and everything after it is rolled back"),
+                figures: None,
                 help: Some("end the file with COMMIT".into()),
                 acknowledged: None,
             });
@@ -235,29 +244,33 @@ fn meta_statement(line: usize, text: &str, f: Found, state: &FileState) -> State
             id: f.id,
             severity: f.severity,
             detail: f.detail,
+            figures: None,
             help: f.help,
             acknowledged: None,
         }],
     }
 }
 
-/// Applies the table's size to a finding and names the figures.
+/// Applies the table's size to a finding; its figures go beside the detail.
 fn sized(f: Found, cx: &Cx) -> Finding {
     let mut detail = f.detail;
     let mut severity = f.severity;
+    let mut figures = Vec::new();
     if let Some(rel) = &f.table {
         let facts = cx.table(rel);
-        severity = size::adjust(severity, f.sizing, cx.is_new(rel), facts);
+        severity = size::adjust(severity, f.sizing, cx.is_new(rel), facts.map(|t| &t.size));
         if let Some(t) = facts {
-            detail = detail.replacen(&t.name, &format!("{} ({})", t.name, size::describe(t)), 1);
+            figures.push(format!("{}: {}", t.name, size::describe(&t.size)));
         } else if cx.is_new(rel) && f.sizing != rules::Sizing::Fixed {
             detail.push_str(" — created in this file, so empty");
         }
     }
+    figures.extend(f.figures);
     Finding {
         id: f.id,
         severity,
         detail,
+        figures: (!figures.is_empty()).then(|| figures.join("; ")),
         help: f.help,
         acknowledged: None,
     }
@@ -331,6 +344,9 @@ fn advance(state: &mut FileState, actions: &[Action], line: usize) {
                     }
                 }
                 TableCmd::AddConstraint(c) => {
+                    if let (Some(n), Some(e)) = (&c.name, &c.check) {
+                        state.check_exprs.insert(n.clone(), e.clone());
+                    }
                     if let (true, Some(_), Some(n)) = (c.not_valid, state.in_tx, &c.name) {
                         state.tx_not_valid.insert(n.clone(), line);
                     }

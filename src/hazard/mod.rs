@@ -182,7 +182,15 @@ impl FromStr for HazardId {
 pub struct Hazard {
     pub id: HazardId,
     pub severity: Severity,
+    /// What it does, in words that depend only on the schemas and the
+    /// severity: this is what a plan's body carries.
     pub detail: String,
+    /// The figures behind the severity (rows, bytes, probe counts, and whether
+    /// each is an estimate), for the review screen, `--format json` and the
+    /// report; never written into a plan's body, so that the same two schemas
+    /// give the same plan bytes after an ANALYZE or a load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figures: Option<String>,
 }
 
 impl Hazard {
@@ -191,6 +199,20 @@ impl Hazard {
             id,
             severity,
             detail: detail.into(),
+            figures: None,
+        }
+    }
+
+    pub fn with_figures(mut self, figures: Option<String>) -> Self {
+        self.figures = figures.filter(|f| !f.is_empty());
+        self
+    }
+
+    /// The detail with its figures, as a person reads it beside the plan.
+    pub fn shown(&self) -> String {
+        match &self.figures {
+            Some(f) => format!("{} ({f})", self.detail),
+            None => self.detail.clone(),
         }
     }
 }

@@ -111,6 +111,9 @@ fn statement(out: &mut String, file: &str, s: &StatementReport, style: Style) {
             style.paint(style.severity(h.severity), &tag),
             h.detail
         );
+        if let Some(figures) = &h.figures {
+            let _ = writeln!(out, "{pad}   {} {figures}", style.paint("35", "figures:"));
+        }
         if let Some(reason) = &h.acknowledged {
             let _ = writeln!(out, "{pad}   {} {reason}", style.paint("32", "reason:"));
         }

@@ -4,11 +4,15 @@
 //! stops the other: a wrong password or a missing database is reported at
 //! once, not after a minute of loading the desired schema.
 
+use super::diff::{Measure, Probe, Wanted};
 use super::{Plan, PlanOptions};
 use crate::catalog::Inspected;
+use crate::catalog::model::QName;
 use crate::db::ConnSettings;
 use crate::db::shadow::{DesiredSource, inspect_desired_until};
 use anyhow::{Context, Result};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Both sides as inspected, and the plan between them.
 pub struct Computed {
@@ -80,14 +84,116 @@ pub async fn compute(
     }
     let started = std::time::Instant::now();
     let kept = super::diff::keep_live_names(&live, &mut desired);
-    let mut plan = super::diff::diff_in_place(&mut live, &mut desired.model, &opts);
-    plan.notes.extend(kept);
+    let (mut plan, wanted) =
+        super::diff::diff_in_place_wanting(&mut live, &mut desired.model, &opts);
     timing("planning", started);
+    if opts.measure != Measure::Off && !(wanted.tables.is_empty() && wanted.probes.is_empty()) {
+        let started = std::time::Instant::now();
+        plan = measure_and_replan(target, &mut live, &mut desired, &mut opts, wanted).await?;
+        timing("measuring and re-planning", started);
+    }
+    plan.notes.extend(kept);
     Ok(Computed {
         live,
         desired,
         plan,
     })
+}
+
+/// Measures what the plan's hazards named (the one sizing function, and the
+/// probes unless `--no-probes`) on the live database, and plans again with
+/// the measurements: a severity then follows the data as it is, while the
+/// plan's body still depends only on the schemas and those severities. A plan
+/// whose steps change with what was measured (a table found empty) may name
+/// more; that is measured too, a few rounds at most.
+async fn measure_and_replan(
+    target: &ConnSettings,
+    live: &mut Inspected,
+    desired: &mut Inspected,
+    opts: &mut PlanOptions,
+    mut wanted: Wanted,
+) -> Result<Plan> {
+    let probes = opts.measure == Measure::Probes;
+    let client = crate::db::connect(target)
+        .await
+        .with_context(|| format!("connecting to {target} to size the plan's hazards"))?;
+    crate::hazard::probe::prepare(&client)
+        .await
+        .map_err(|e| anyhow::anyhow!("setting up the session to size the plan's hazards: {e}"))?;
+    let mut measured = (*opts.measured).clone();
+    let mut tried_tables = BTreeSet::new();
+    let mut tried_probes = BTreeSet::new();
+    let mut plan = None;
+    for _ in 0..3 {
+        let tables: Vec<QName> = wanted.tables.difference(&tried_tables).cloned().collect();
+        let checks: Vec<Probe> = if probes {
+            wanted.probes.difference(&tried_probes).cloned().collect()
+        } else {
+            vec![]
+        };
+        if tables.is_empty() && checks.is_empty() && plan.is_some() {
+            break;
+        }
+        let started = std::time::Instant::now();
+        measured.sizes.extend(sizes(&client, &tables).await?);
+        for p in &checks {
+            let sql = crate::hazard::probe::sql(&p.table.sql(), &p.check);
+            let outcome = crate::hazard::probe::count(&client, &sql).await;
+            measured.probes.insert(p.clone(), outcome);
+        }
+        timing(
+            &format!(
+                "sizing {} table(s) and {} probe(s)",
+                tables.len(),
+                checks.len()
+            ),
+            started,
+        );
+        tried_tables.extend(tables);
+        tried_probes.extend(checks);
+        opts.measured = Arc::new(measured.clone());
+        let (p, w) = super::diff::diff_in_place_wanting(live, &mut desired.model, opts);
+        plan = Some(p);
+        wanted = w;
+    }
+    Ok(plan.expect("planned at least once"))
+}
+
+/// The sizes of `tables` that exist on the live side (a table the plan
+/// renames or moves aside has no live name yet: its inspected statistics stand).
+async fn sizes(
+    client: &tokio_postgres::Client,
+    tables: &[QName],
+) -> Result<Vec<(QName, crate::hazard::size::TableSize)>> {
+    if tables.is_empty() {
+        return Ok(vec![]);
+    }
+    let names: Vec<String> = tables.iter().map(QName::sql).collect();
+    let rows = client
+        .query(
+            "SELECT i, c.oid FROM unnest($1::text[]) WITH ORDINALITY AS x(name, i)
+             JOIN pg_class c ON c.oid = to_regclass(x.name)",
+            &[&names],
+        )
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "resolving the tables to size: {}",
+                crate::db::describe_error(&e)
+            )
+        })?;
+    let found: Vec<(usize, u32)> = rows
+        .iter()
+        .map(|r| ((r.get::<_, i64>(0) - 1) as usize, r.get::<_, u32>(1)))
+        .collect();
+    let oids: Vec<u32> = found.iter().map(|(_, o)| *o).collect();
+    let mut measured = crate::hazard::size::measure(client, &oids)
+        .await
+        .context("sizing the tables the plan's hazards name")?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(i, oid)| Some((tables[i].clone(), measured.remove(&oid)?)))
+        .collect())
 }
 
 /// Prints how long a phase took when `PGALIGN_TIMINGS` is set.

@@ -208,7 +208,7 @@ fn hazards(s: &StatementReport) -> Vec<Hazard> {
                 ),
                 None => f.detail.clone(),
             };
-            Hazard::new(f.id, f.severity, detail)
+            Hazard::new(f.id, f.severity, detail).with_figures(f.figures.clone())
         })
         .collect()
 }

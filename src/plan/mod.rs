@@ -13,7 +13,7 @@ pub mod script;
 use crate::hazard::{Hazard, Summary};
 use serde::{Deserialize, Serialize};
 
-pub use diff::{DropAll, PlanOptions, Strategy, diff};
+pub use diff::{DropAll, Measure, PlanOptions, Strategy, diff};
 pub use file::{PlanFile, parse_plan, render_plan};
 
 /// One statement of a plan with what it does and what it risks.

@@ -115,6 +115,9 @@ pub struct Plan {
     pub desired_fingerprint: String,
     pub statements: usize,
     pub summary: Summary,
+    /// The figures behind the hazards (not in the plan's body).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -366,6 +369,7 @@ pub fn gather(records: &[Record]) -> Facts {
                 desired_fingerprint,
                 statements,
                 summary,
+                figures,
             } => {
                 f.plan = Some(Plan {
                     path,
@@ -374,6 +378,7 @@ pub fn gather(records: &[Record]) -> Facts {
                     desired_fingerprint,
                     statements,
                     summary,
+                    figures,
                 })
             }
             Entry::SignedOff {

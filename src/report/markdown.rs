@@ -199,6 +199,12 @@ pub fn render(f: &Facts) -> String {
                 s.blocker, s.danger, s.warning, s.info
             );
             line(&mut o, "Hazards", &counts);
+            if !p.figures.is_empty() {
+                o.push_str("- **Figures behind the hazards** (measured when the plan was made):\n");
+                for fig in &p.figures {
+                    o.push_str(&format!("  - {}\n", one_line(fig)));
+                }
+            }
         }
         None => o.push_str("No plan was recorded.\n"),
     }

@@ -38,6 +38,7 @@ fn plan(statements: usize) -> Record {
                 danger: 1,
                 blocker: 0,
             },
+            figures: vec!["step 1 data-loss: shop.t: 48 kB, 1,000 rows (counted)".into()],
         },
     )
 }
@@ -193,6 +194,11 @@ fn success() -> Vec<Record> {
 #[test]
 fn a_full_success_is_aligned_with_every_fact() {
     let md = render_markdown(&success());
+    assert!(
+        md.contains("**Figures behind the hazards**")
+            && md.contains("step 1 data-loss: shop.t: 48 kB, 1,000 rows (counted)"),
+        "the figures left out of the plan's body are in the report: {md}"
+    );
     assert!(
         md.starts_with("# Alignment report: shop — ✔ ALIGNED"),
         "{md}"

@@ -109,6 +109,10 @@ pub enum Entry {
         desired_fingerprint: String,
         statements: usize,
         summary: Summary,
+        /// The figures behind the hazards (sizes, counts), which the plan's
+        /// body leaves out: `step 3 data-loss: public.t: 48 kB, 1,000 rows (counted)`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        figures: Vec<String>,
     },
     SignedOff {
         reviewer: String,

@@ -60,7 +60,17 @@ pub async fn generate_plan(config: &Config) -> Result<PlanState> {
     apply::write_live_sidecar(&path, &live.model)?;
     let read = std::fs::read_to_string(&path)
         .with_context(|| format!("reading plan file {}", path.display()))?;
-    let file = plan::parse_plan(&read).with_context(|| format!("plan file {}", path.display()))?;
+    let mut file =
+        plan::parse_plan(&read).with_context(|| format!("plan file {}", path.display()))?;
+    // The figures behind the hazards (sizes, counts) stay out of the file's
+    // body: the review shows them from the plan just computed.
+    for (read, computed) in file.steps.iter_mut().zip(&plan.steps) {
+        for (h, c) in read.hazards.iter_mut().zip(&computed.hazards) {
+            if h.id == c.id && h.detail == c.detail {
+                h.figures = c.figures.clone();
+            }
+        }
+    }
     Ok(PlanState {
         path,
         file,

@@ -225,6 +225,17 @@ impl Wizard {
             desired_fingerprint: f.header.desired_fingerprint.clone(),
             statements: f.steps.len(),
             summary: f.header.summary,
+            figures: f
+                .steps
+                .iter()
+                .flat_map(|s| {
+                    s.hazards.iter().filter_map(move |h| {
+                        h.figures
+                            .as_ref()
+                            .map(|fig| format!("step {} {}: {fig}", s.number, h.id))
+                    })
+                })
+                .collect(),
         })?;
         if let Some(path) = &self.config.external_plan {
             let what = plan.notes.first().cloned().unwrap_or_default();

@@ -83,7 +83,7 @@ impl PlanView {
                 notes.extend(
                     hazards.iter().map(|h| Annotation {
                         severity: h.severity,
-                        text: crate::util::escape_control(&format!("{}: {}", h.id, h.detail))
+                        text: crate::util::escape_control(&format!("{}: {}", h.id, h.shown()))
                             .into_owned(),
                     }),
                 );
@@ -194,4 +194,56 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hazard::{Hazard, HazardId};
+    use crate::plan::{Plan, Step, parse_plan, render_plan};
+
+    #[test]
+    fn the_hazard_column_shows_the_figures_the_plan_body_leaves_out() {
+        let mut plan = Plan {
+            live_fingerprint: "a".into(),
+            desired_fingerprint: "b".into(),
+            steps: vec![Step {
+                number: 1,
+                title: "drop column shop.t.c".into(),
+                sql: "ALTER TABLE shop.t DROP COLUMN c;".into(),
+                hazards: vec![
+                    Hazard::new(
+                        HazardId::DataLoss,
+                        Severity::Danger,
+                        "drops column shop.t.c",
+                    )
+                    .with_figures(Some("shop.t: 48 kB, 1,000 rows (counted)".into())),
+                ],
+                transactional: true,
+                group: 0,
+            }],
+            notes: vec![],
+            scope: Default::default(),
+        };
+        plan.renumber();
+        let text = render_plan(&plan, "t", "2026-01-01T00:00:00Z");
+        assert!(!text.contains("1,000 rows"), "not in the body:\n{text}");
+        let mut file = parse_plan(&text).unwrap();
+        file.steps[0].hazards[0].figures = plan.steps[0].hazards[0].figures.clone();
+        let view = PlanView::new(&PlanState {
+            path: "plan.sql".into(),
+            file,
+            notes: vec![],
+        });
+        let rows: Vec<String> = view
+            .hazard_rows(200, 0..view.len())
+            .into_iter()
+            .map(|r| r.2)
+            .collect();
+        assert!(
+            rows.iter()
+                .any(|r| r.contains("drops column shop.t.c (shop.t: 48 kB, 1,000 rows (counted))")),
+            "{rows:?}"
+        );
+    }
 }

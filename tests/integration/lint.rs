@@ -171,25 +171,43 @@ fn lint_labelled_corpus_with_a_database() {
 fn lint_names_sizes_and_probe_figures() {
     let db = test_db("lint_figures");
     db.exec(DB_FIXTURE);
-    let sql = "SET lock_timeout = '1s';\nALTER TABLE users DROP COLUMN legacy;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;";
+    let sql = "SET lock_timeout = '1s';\nALTER TABLE users DROP COLUMN legacy;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\nALTER TABLE users ADD CONSTRAINT short CHECK (length(email) < 4);";
     let r = block_on(async {
         let client = pgalign::db::connect(&db.settings).await.unwrap();
         pgalign::hazard::db::lint_live(sql, "f.sql", &client, true)
             .await
             .unwrap()
     });
-    let d: Vec<&str> = r
-        .statements
+    let hazards: Vec<_> = r.statements.iter().flat_map(|s| &s.hazards).collect();
+    let figures: Vec<&str> = hazards
         .iter()
-        .flat_map(|s| &s.hazards)
-        .map(|h| h.detail.as_str())
+        .filter_map(|h| h.figures.as_deref())
         .collect();
+    // The table was analysed: rows from statistics, said to be estimated.
     assert!(
-        d.iter()
-            .any(|d| d.contains("public.users (") && d.contains("1000 non-null values")),
-        "{d:#?}"
+        figures.iter().any(|f| f.contains("public.users: ")
+            && f.contains("~1000 rows (estimated from statistics)")
+            && f.contains("1,000 non-null values in legacy (counted)")),
+        "{figures:#?}"
     );
-    assert!(d.iter().any(|d| d.contains("has 100 NULLs")), "{d:#?}");
+    assert!(
+        figures
+            .iter()
+            .any(|f| f.contains("100 NULLs in email (counted)")),
+        "{figures:#?}"
+    );
+    assert!(
+        hazards.iter().any(|h| h.severity == Severity::Blocker
+            && h.detail.contains("ADD CONSTRAINT short will fail")
+            || h.detail.contains("CHECK") && h.detail.contains("will fail")),
+        "a CHECK that rows violate is a blocker: {hazards:#?}"
+    );
+    // The figures never reach the detail (what a plan's body carries).
+    assert!(
+        hazards
+            .iter()
+            .all(|h| !h.detail.contains("1000") && !h.detail.contains("kB"))
+    );
     let no_probes = block_on(async {
         let client = pgalign::db::connect(&db.settings).await.unwrap();
         pgalign::hazard::db::lint_live(sql, "f.sql", &client, false)
@@ -201,7 +219,68 @@ fn lint_names_sizes_and_probe_figures() {
             .statements
             .iter()
             .flat_map(|s| &s.hazards)
-            .any(|h| h.detail.contains("NULLs:") || h.detail.contains("has 100"))
+            .any(|h| h.figures.as_deref().is_some_and(|f| f.contains("NULLs in")))
+    );
+}
+
+#[test]
+fn lint_sizes_an_unanalysed_table_by_counting_it() {
+    let db = test_db("lint_count");
+    db.exec(
+        "CREATE TABLE fresh (id int, note text);
+         INSERT INTO fresh SELECT g, 'x' FROM generate_series(1, 2500) g;",
+    );
+    let sql = "SET lock_timeout = '1s';\nALTER TABLE fresh ALTER COLUMN id TYPE bigint;";
+    let r = block_on(async {
+        let client = pgalign::db::connect(&db.settings).await.unwrap();
+        pgalign::hazard::db::lint_live(sql, "f.sql", &client, true)
+            .await
+            .unwrap()
+    });
+    let rewrite = r
+        .statements
+        .iter()
+        .flat_map(|s| &s.hazards)
+        .find(|h| h.id == pgalign::hazard::HazardId::Rewrite)
+        .unwrap();
+    assert_eq!(rewrite.severity, Severity::Warning);
+    assert!(
+        rewrite
+            .figures
+            .as_deref()
+            .is_some_and(|f| f.contains("2,500 rows (counted)")),
+        "{rewrite:?}"
+    );
+}
+
+#[test]
+fn lint_sizes_a_partitioned_table_by_its_partitions() {
+    let db = test_db("lint_parted");
+    db.exec(
+        "CREATE TABLE ev (id int, k int) PARTITION BY RANGE (k);
+         CREATE TABLE ev1 PARTITION OF ev FOR VALUES FROM (0) TO (100);
+         CREATE TABLE ev2 PARTITION OF ev FOR VALUES FROM (100) TO (200);
+         INSERT INTO ev SELECT g, g % 200 FROM generate_series(1, 1200) g;",
+    );
+    let sql = "SET lock_timeout = '1s';\nALTER TABLE ev ALTER COLUMN id TYPE bigint;";
+    let r = block_on(async {
+        let client = pgalign::db::connect(&db.settings).await.unwrap();
+        pgalign::hazard::db::lint_live(sql, "f.sql", &client, true)
+            .await
+            .unwrap()
+    });
+    let figures = r
+        .statements
+        .iter()
+        .flat_map(|s| &s.hazards)
+        .find(|h| h.id == pgalign::hazard::HazardId::Rewrite)
+        .and_then(|h| h.figures.clone())
+        .unwrap();
+    // Counted, or estimated if autovacuum analysed the partitions meanwhile.
+    assert!(
+        figures.contains("public.ev: ")
+            && (figures.contains("1,200 rows (counted)") || figures.contains("~1200 rows")),
+        "{figures}"
     );
 }
 

@@ -20,5 +20,6 @@ mod security_apply;
 mod security_cluster;
 mod security_desired;
 mod security_io;
+mod sizing;
 mod tui;
 mod unmanaged;

@@ -149,7 +149,26 @@ pub(super) fn constraint(c: &pb::Constraint, column: Option<&str>) -> Option<Con
         columns,
         references: c.pktable.as_ref().map(Rel::from_range),
         not_null_of: c.raw_expr.as_deref().and_then(is_not_null_check),
+        check: match kind {
+            ConKind::Check => c.raw_expr.as_deref().and_then(deparse_expr),
+            _ => None,
+        },
     })
+}
+
+/// An expression as SQL, printed by PostgreSQL's own deparser (as the
+/// condition of an otherwise empty `SELECT`).
+pub(super) fn deparse_expr(expr: &pb::Node) -> Option<String> {
+    let stmt = pb::SelectStmt {
+        where_clause: Some(Box::new(expr.clone())),
+        op: pb::SetOperation::SetopNone as i32,
+        limit_option: pb::LimitOption::Default as i32,
+        ..std::default::Default::default()
+    };
+    let text = NodeEnum::SelectStmt(Box::new(stmt))
+        .deparse(std::default::Default::default())
+        .ok()?;
+    text.strip_prefix("SELECT WHERE ").map(str::to_string)
 }
 
 /// Reads a column definition (of `CREATE TABLE` or `ADD COLUMN`).
@@ -238,4 +257,31 @@ pub(super) fn lock_mode(mode: i32) -> LockMode {
         .get((mode.max(1) - 1) as usize)
         .copied()
         .unwrap_or(LockMode::AccessExclusive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_expressions_deparse_to_sql() {
+        let parsed = pg_query::parse(
+            "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0 AND b IN ('x', 'y''z'))",
+            0,
+        )
+        .unwrap();
+        let Some(NodeEnum::AlterTableStmt(s)) =
+            parsed.protobuf.stmts[0].stmt.as_ref().unwrap().node.clone()
+        else {
+            panic!()
+        };
+        let Some(NodeEnum::AlterTableCmd(c)) = s.cmds[0].node.clone() else {
+            panic!()
+        };
+        let Some(NodeEnum::Constraint(k)) = c.def.unwrap().node else {
+            panic!()
+        };
+        let con = constraint(&k, None).unwrap();
+        assert_eq!(con.check.as_deref(), Some("a > 0 AND b IN ('x', 'y''z')"));
+    }
 }

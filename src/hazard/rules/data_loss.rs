@@ -204,26 +204,25 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
         } => {
             let mut detail = format!("drops {}.{column} and its values", cx.name(rel));
             let mut sev = Severity::Danger;
-            match cx.probe(ProbeKey::NonNull(rel.clone(), column.clone())) {
+            let key = ProbeKey::NonNull(rel.clone(), column.clone());
+            let mut figures = vec![];
+            match cx.probe(key.clone()) {
                 Some(Outcome::Count(0)) => {
                     detail = format!("drops {}.{column}: it holds no values", cx.name(rel));
                     sev = Severity::Info;
                 }
-                Some(Outcome::Count(n)) => {
-                    detail = format!(
-                        "drops {}.{column}: {} non-null values",
-                        cx.name(rel),
-                        human(*n)
-                    )
-                }
-                _ => {}
+                Some(Outcome::Count(n)) => figures.push(key.parts().1.figure(*n)),
+                Some(Outcome::Failed(why)) => figures.push(key.parts().1.failed(why)),
+                None => {}
             }
             if *cascade {
                 detail.push_str("; CASCADE also drops views and constraints using it");
             }
-            out.push(Found::new(DataLoss, sev, detail).sized(rel, Sizing::EmptyIsInfo).help(
-                "stop using the column in the application first, then drop it in a later release",
-            ));
+            let mut f = Found::new(DataLoss, sev, detail)
+                .sized(rel, Sizing::EmptyIsInfo)
+                .help("stop using the column in the application first, then drop it in a later release");
+            f.figures = figures;
+            out.push(f);
         }
         Action::AlterTable {
             rel,
@@ -256,13 +255,18 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                     cx.name(rel)
                 ),
             );
-            if let Some(Outcome::Count(n)) =
-                cx.probe(ProbeKey::EnumUses(rel.clone(), column.clone(), removed))
-            {
-                f.detail.push_str(&format!(": {} rows use them", human(*n)));
-                if *n == 0 {
+            let key = ProbeKey::EnumUses(rel.clone(), column.clone(), removed);
+            match cx.probe(key.clone()) {
+                Some(Outcome::Count(0)) => {
+                    f.detail.push_str(": no row uses them now");
                     f.severity = Severity::Info;
                 }
+                Some(Outcome::Count(n)) => {
+                    f.detail.push_str(": rows use them");
+                    f.figures.push(key.parts().1.figure(*n));
+                }
+                Some(Outcome::Failed(why)) => f.figures.push(key.parts().1.failed(why)),
+                None => {}
             }
             out.push(
                 f.help("migrate the rows using those values first (UPDATE … SET to a kept value)"),

@@ -6,7 +6,6 @@ use crate::hazard::action::{Action, ConKind, DomainOp, ObjKind, TableCmd};
 use crate::hazard::context::Reach;
 use crate::hazard::context::{Cx, Outcome, ProbeKey};
 use crate::hazard::effects::pk_columns_not_null;
-use crate::hazard::rules::data_loss::human;
 use crate::hazard::{HazardId::MayFail, Severity};
 
 fn duplicates(rel: &crate::hazard::ast::Rel, cols: &[String], what: &str, cx: &Cx) -> Found {
@@ -22,19 +21,19 @@ fn duplicates(rel: &crate::hazard::ast::Rel, cols: &[String], what: &str, cx: &C
         "check first: SELECT {list}, count(*) FROM {name} GROUP BY {list} HAVING count(*) > 1"
     ));
     if !cols.is_empty() {
-        match cx.probe(ProbeKey::Duplicates(rel.clone(), cols.to_vec())) {
+        let key = ProbeKey::Duplicates(rel.clone(), cols.to_vec());
+        match cx.probe(key.clone()) {
             Some(Outcome::Count(0)) => {
                 f.severity = Severity::Info;
                 f.detail = format!("{what} on {name} ({list}): no duplicates now");
             }
             Some(Outcome::Count(n)) => {
                 f.severity = Severity::Blocker;
-                f.detail = format!(
-                    "{what} will fail: {name} has {} duplicate groups of ({list})",
-                    human(*n)
-                );
+                f.detail = format!("{what} will fail: {name} has duplicate ({list})");
+                f.figures.push(key.parts().1.figure(*n));
             }
-            _ => {}
+            Some(Outcome::Failed(why)) => f.figures.push(key.parts().1.failed(why)),
+            None => {}
         }
     }
     f
@@ -58,29 +57,36 @@ fn pk_nulls(rel: &crate::hazard::ast::Rel, c: &crate::hazard::action::Con, cx: &
     .sized(rel, Sizing::EmptyIsInfo)
     .help("backfill the NULLs and make the columns NOT NULL first");
     let Some(cols) = cols else { return f };
-    let outcomes: Vec<_> = cols
+    let mut counts = Some(0);
+    for col in cols
         .iter()
         .filter(|col| cx.column_not_null(rel, col) != Some(true))
-        .map(|col| cx.probe(ProbeKey::Nulls(rel.clone(), col.clone())))
-        .collect();
-    let counts: Option<Vec<i64>> = outcomes
-        .iter()
-        .map(|o| match o {
-            Some(Outcome::Count(n)) => Some(*n),
-            _ => None,
-        })
-        .collect();
+    {
+        let key = ProbeKey::Nulls(rel.clone(), col.clone());
+        match cx.probe(key.clone()) {
+            Some(Outcome::Count(n)) => {
+                counts = counts.map(|c| c + n);
+                if *n > 0 {
+                    f.figures.push(key.parts().1.figure(*n));
+                }
+            }
+            Some(Outcome::Failed(why)) => {
+                counts = None;
+                f.figures.push(key.parts().1.failed(why));
+            }
+            None => counts = None,
+        }
+    }
     match counts {
-        Some(n) if n.iter().all(|n| *n == 0) => {
+        Some(0) => {
             f.severity = Severity::Info;
             f.detail =
                 format!("ADD PRIMARY KEY USING INDEX {index} on {name}: no NULLs in {list} now");
         }
-        Some(n) => {
+        Some(_) => {
             f.severity = Severity::Blocker;
             f.detail = format!(
-                "ADD PRIMARY KEY USING INDEX {index} will fail: {list} of {name} hold {} NULLs",
-                human(n.iter().sum())
+                "ADD PRIMARY KEY USING INDEX {index} will fail: {list} of {name} hold NULLs"
             );
         }
         None => {}
@@ -104,17 +110,19 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                     "backfill first; check with SELECT count(*) FROM {} WHERE {column} IS NULL",
                     cx.name(rel)
                 ));
-                match cx.probe(ProbeKey::Nulls(rel.clone(), column.clone())) {
+                let key = ProbeKey::Nulls(rel.clone(), column.clone());
+                match cx.probe(key.clone()) {
                     Some(Outcome::Count(0)) => {
                         f.severity = Severity::Info;
                         f.detail = format!("SET NOT NULL on {name}: no NULLs now");
                     }
                     Some(Outcome::Count(n)) => {
                         f.severity = Severity::Blocker;
-                        f.detail =
-                            format!("SET NOT NULL will fail: {name} has {} NULLs", human(*n));
+                        f.detail = format!("SET NOT NULL will fail: {name} holds NULLs");
+                        f.figures.push(key.parts().1.figure(*n));
                     }
-                    _ => {}
+                    Some(Outcome::Failed(why)) => f.figures.push(key.parts().1.failed(why)),
+                    None => {}
                 }
                 out.push(f);
             }
@@ -136,8 +144,8 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                     cx,
                 ));
             }
-            TableCmd::ValidateConstraint { name } => out.push(
-                Found::new(
+            TableCmd::ValidateConstraint { name } => {
+                let mut f = Found::new(
                     MayFail,
                     Severity::Warning,
                     format!(
@@ -145,8 +153,54 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                         cx.name(rel)
                     ),
                 )
-                .sized(rel, Sizing::EmptyIsInfo),
-            ),
+                .sized(rel, Sizing::EmptyIsInfo);
+                if let Some(expr) = cx.check_expr(rel, name) {
+                    let key = ProbeKey::Violates(rel.clone(), expr);
+                    match cx.probe(key.clone()) {
+                        Some(Outcome::Count(0)) => {
+                            f.severity = Severity::Info;
+                            f.detail = format!(
+                                "VALIDATE CONSTRAINT {name} on {}: no row violates it now",
+                                cx.name(rel)
+                            );
+                        }
+                        Some(Outcome::Count(n)) => {
+                            f.severity = Severity::Blocker;
+                            f.detail = format!(
+                                "VALIDATE CONSTRAINT {name} will fail: rows of {} violate it",
+                                cx.name(rel)
+                            );
+                            f.figures.push(key.parts().1.figure(*n));
+                        }
+                        Some(Outcome::Failed(why)) => f.figures.push(key.parts().1.failed(why)),
+                        None => {}
+                    }
+                }
+                out.push(f);
+            }
+            // A validated CHECK fails on the first violating row: flagged
+            // when the probe finds one (else the scan is the finding).
+            TableCmd::AddConstraint(c)
+                if c.kind == ConKind::Check && !c.not_valid && c.check.is_some() =>
+            {
+                let key = ProbeKey::Violates(rel.clone(), c.check.clone().unwrap_or_default());
+                if let Some(Outcome::Count(n)) = cx.probe(key.clone())
+                    && *n > 0
+                {
+                    out.push(
+                        Found::new(
+                            MayFail,
+                            Severity::Blocker,
+                            format!(
+                                "ADD {} will fail: rows of {} violate it",
+                                c.label(),
+                                cx.name(rel)
+                            ),
+                        )
+                        .figure(key.parts().1.figure(*n)),
+                    );
+                }
+            }
             TableCmd::AddColumn(c)
                 if c.not_null && c.default.is_none() && !c.identity && !c.generated_stored =>
             {
@@ -159,8 +213,7 @@ pub fn check(action: &Action, cx: &Cx) -> Vec<Found> {
                 .sized(rel, Sizing::EmptyIsInfo)
                 .help("add it nullable (or with a DEFAULT), backfill, then SET NOT NULL");
                 if let Some(t) = cx.table(rel)
-                    && !t.empty
-                    && t.rows.unwrap_or(0.0) > 0.0
+                    && t.size.rows.is_some_and(|r| r > 0.0)
                 {
                     f.severity = Severity::Blocker;
                     f.detail = format!(

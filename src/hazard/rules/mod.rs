@@ -41,6 +41,9 @@ pub struct Found {
     /// The table whose size decides severity (`sizing`).
     pub table: Option<Rel>,
     pub sizing: Sizing,
+    /// Figures the rule found (probe counts); the table's size is added by
+    /// `lint`. Kept out of `detail`, which a plan's body carries.
+    pub figures: Vec<String>,
 }
 
 impl Found {
@@ -52,7 +55,13 @@ impl Found {
             help: None,
             table: None,
             sizing: Sizing::Fixed,
+            figures: vec![],
         }
+    }
+
+    pub fn figure(mut self, figure: impl Into<String>) -> Found {
+        self.figures.push(figure.into());
+        self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Found {

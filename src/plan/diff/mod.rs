@@ -34,9 +34,14 @@ pub use online::Strategy;
 use super::{Plan, Step};
 use crate::catalog::ddl;
 use crate::catalog::model::*;
+use crate::hazard::context::Outcome;
+use crate::hazard::probe::Check;
+use crate::hazard::rules::Sizing;
+use crate::hazard::size::{self, Class, RowsFrom, TableSize};
 use crate::hazard::{Hazard, HazardId, Severity};
-use crate::util::{human_bytes, human_rows};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// How to plan.
 #[derive(Debug, Clone, Default)]
@@ -51,6 +56,55 @@ pub struct PlanOptions {
     pub renames: Vec<super::hints::Rename>,
     /// When the plan would drop most of the live tables or schemas.
     pub drop_all: DropAll,
+    /// How much of the live data `plan::compute` reads to size the hazards.
+    pub measure: Measure,
+    /// What it read: the sizes of the tables the hazards name and the probes'
+    /// counts. Empty: the catalog statistics of the inspection only.
+    pub measured: Arc<Measured>,
+}
+
+/// How much of the live data `plan::compute` reads for the plan's hazards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Measure {
+    /// Nothing: the inspection's catalog statistics (`verify`, tests).
+    #[default]
+    Off,
+    /// The one sizing function on the tables the hazards name (`--no-probes`).
+    Sizes,
+    /// And the data probes: NULLs before SET NOT NULL, duplicates before a
+    /// UNIQUE, values in a column to drop, rows using enum values to remove,
+    /// rows violating a new CHECK.
+    Probes,
+}
+
+/// A data probe of a live table the planner would like to see.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Probe {
+    pub table: QName,
+    pub check: Check,
+}
+
+/// Measurements of the live data for the planner (see [`Measure`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measured {
+    pub sizes: BTreeMap<QName, TableSize>,
+    pub probes: BTreeMap<Probe, Outcome>,
+}
+
+/// What a plan's hazards would like measured: the tables whose size decides a
+/// severity, and the probes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub tables: BTreeSet<QName>,
+    pub probes: BTreeSet<Probe>,
+}
+
+impl Wanted {
+    /// Whether `m` holds everything wanted (probes only when `probes`).
+    pub fn met_by(&self, m: &Measured, probes: bool) -> bool {
+        self.tables.iter().all(|t| m.sizes.contains_key(t))
+            && (!probes || self.probes.iter().all(|p| m.probes.contains_key(p)))
+    }
 }
 
 /// The order steps run in. Within a phase, steps keep the order they were
@@ -143,10 +197,20 @@ struct Builder<'a> {
     live_owners: &'a BTreeMap<String, String>,
     /// What tables that leave a parent keep, renamed to the desired names.
     detach_renames: Vec<partitions::Rename>,
+    /// What the hazards would like measured (see [`Wanted`]).
+    wanted: RefCell<Wanted>,
+    /// Tables whose size was described or sized since the last step was
+    /// pushed: their figures go with that step's hazards that name them.
+    described: RefCell<Vec<QName>>,
 }
 
 /// Computes the plan that turns `live` into `desired`.
 pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
+    diff_wanting(live, desired, opts).0
+}
+
+/// [`diff`], and what its hazards would like measured.
+pub fn diff_wanting(live: &Inspected, desired: &Model, opts: &PlanOptions) -> (Plan, Wanted) {
     if opts.scope.is_everything() {
         return diff_models(live, desired, opts, &live.model.owners);
     }
@@ -155,20 +219,29 @@ pub fn diff(live: &Inspected, desired: &Model, opts: &PlanOptions) -> Plan {
     let mut desired = desired.clone();
     opts.scope.apply(&mut live.model);
     opts.scope.apply(&mut desired);
-    let mut plan = diff_models(&live, &desired, opts, owners);
+    let (mut plan, wanted) = diff_models(&live, &desired, opts, owners);
     plan.scope = opts.scope.clone();
-    plan
+    (plan, wanted)
 }
 
 /// Like [`diff`], for a caller that owns both sides: when the scope only leaves
 /// out privileges or owners (the default), they are set aside while planning
 /// instead of both models being copied, and put back afterwards.
 pub fn diff_in_place(live: &mut Inspected, desired: &mut Model, opts: &PlanOptions) -> Plan {
+    diff_in_place_wanting(live, desired, opts).0
+}
+
+/// [`diff_in_place`], and what its hazards would like measured.
+pub fn diff_in_place_wanting(
+    live: &mut Inspected,
+    desired: &mut Model,
+    opts: &PlanOptions,
+) -> (Plan, Wanted) {
     let s = &opts.scope;
     if s.is_everything()
         || !(s.schemas.is_empty() && s.exclude_schemas.is_empty() && s.exclude.is_empty())
     {
-        return diff(live, desired, opts);
+        return diff_wanting(live, desired, opts);
     }
     // Scope::apply of such a scope only empties these maps.
     let take = |m: &mut Model| {
@@ -192,7 +265,7 @@ pub fn diff_in_place(live: &mut Inspected, desired: &mut Model, opts: &PlanOptio
     } else {
         &live_saved.1
     };
-    let mut plan = diff_models(live, desired, opts, owners);
+    let (mut plan, wanted) = diff_models(live, desired, opts, owners);
     plan.scope = opts.scope.clone();
     let restore = |m: &mut Model, (privileges, owners)| {
         if !s.with_privileges {
@@ -204,7 +277,7 @@ pub fn diff_in_place(live: &mut Inspected, desired: &mut Model, opts: &PlanOptio
     };
     restore(&mut live.model, live_saved);
     restore(desired, desired_saved);
-    plan
+    (plan, wanted)
 }
 
 /// The plan between two models already narrowed to the scope. `owners` are
@@ -215,16 +288,16 @@ fn diff_models(
     desired: &Model,
     opts: &PlanOptions,
     owners: &BTreeMap<String, String>,
-) -> Plan {
+) -> (Plan, Wanted) {
     // The two fingerprints (a serialisation of each whole model) are computed
     // on their own threads while the steps are planned.
     std::thread::scope(|s| {
         let live = s.spawn(|| original.model.fingerprint());
         let want = s.spawn(|| desired.fingerprint());
-        let mut plan = plan_steps(original, desired, opts, owners);
+        let (mut plan, wanted) = plan_steps(original, desired, opts, owners);
         plan.live_fingerprint = live.join().expect("fingerprinting never panics");
         plan.desired_fingerprint = want.join().expect("fingerprinting never panics");
-        plan
+        (plan, wanted)
     })
 }
 
@@ -234,7 +307,7 @@ fn plan_steps(
     desired: &Model,
     opts: &PlanOptions,
     owners: &BTreeMap<String, String>,
-) -> Plan {
+) -> (Plan, Wanted) {
     // Without rename hints the live side is read as it is (no copy of it).
     let renamed;
     let (live, rename_steps, rename_notes) = if opts.renames.is_empty() {
@@ -304,6 +377,8 @@ fn plan_steps(
         early_identity_drops: BTreeSet::new(),
         live_owners: owners,
         detach_renames,
+        wanted: RefCell::new(Wanted::default()),
+        described: RefCell::new(Vec::new()),
     };
     for (title, sql) in rename_steps {
         let hz = vec![h(
@@ -395,7 +470,7 @@ fn plan_steps(
         scope: Default::default(),
     };
     plan.renumber_with_breaks(&breaks);
-    plan
+    (plan, b.wanted.into_inner())
 }
 
 /// Adds `IF NOT EXISTS` to the `CREATE` statements that have it, so an additive
@@ -422,6 +497,50 @@ fn if_not_exists(sql: &str) -> String {
     sql.to_string()
 }
 
+/// The expression of a CHECK constraint's definition, as SQL:
+/// `CHECK ((a > 0)) NOT VALID` → `(a > 0)`.
+fn check_expression(definition: &str) -> String {
+    let mut e = definition.trim();
+    e = e.strip_prefix("CHECK ").unwrap_or(e).trim();
+    for suffix in [" NOT VALID", " NO INHERIT"] {
+        e = e.strip_suffix(suffix).unwrap_or(e).trim();
+    }
+    e.to_string()
+}
+
+/// The key columns of a unique index on plain columns, from its
+/// `pg_get_indexdef` text (none for expressions or a predicate, where a
+/// duplicate count would not mean the same).
+fn plain_key_columns(definition: &str) -> Option<Vec<String>> {
+    if definition.contains(" WHERE ") {
+        return None;
+    }
+    let using = definition.find(" USING ")?;
+    let rest = &definition[using..];
+    let open = rest.find('(')?;
+    let close = rest.rfind(')')?;
+    let keys = &rest[open + 1..close];
+    let mut out = Vec::new();
+    for k in keys.split(',') {
+        let k = k.trim();
+        let name = if let Some(q) = k.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+            if q.contains('"') {
+                return None;
+            }
+            q.to_string()
+        } else if !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            k.to_string()
+        } else {
+            return None;
+        };
+        out.push(name);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 fn h(id: HazardId, severity: Severity, detail: impl Into<String>) -> Hazard {
     Hazard::new(id, severity, detail)
 }
@@ -436,9 +555,10 @@ impl Builder<'_> {
         phase: Phase,
         title: String,
         sql: String,
-        hazards: Vec<Hazard>,
+        mut hazards: Vec<Hazard>,
         tx: bool,
     ) {
+        self.attach_figures(&mut hazards);
         let seq = self.steps.len();
         self.steps.push((
             phase,
@@ -457,6 +577,7 @@ impl Builder<'_> {
     /// A destructive change: a step normally, a note in additive mode.
     fn destructive(&mut self, phase: Phase, title: String, sql: String, hazards: Vec<Hazard>) {
         if self.opts.additive {
+            self.described.borrow_mut().clear();
             self.omitted.push(format!("{title}: {sql}"));
         } else {
             self.push(phase, title, sql, hazards);
@@ -475,22 +596,50 @@ impl Builder<'_> {
         );
     }
 
-    fn stats(&self, t: &QName) -> Option<TableStats> {
+    /// The size of `t`: measured when `plan::compute` measured it (the one
+    /// sizing function), else the inspection's statistics; empty when the
+    /// plan creates it. Asking records the wish to measure it.
+    fn size_of(&self, t: &QName) -> Option<TableSize> {
         if self.new_tables.contains(t) {
-            return Some(TableStats {
-                rows: Some(0.0),
-                bytes: 0,
-            });
+            return Some(TableSize::empty());
         }
-        self.live.stats.get(t).copied()
+        self.wanted.borrow_mut().tables.insert(t.clone());
+        if let Some(s) = self.opts.measured.sizes.get(t) {
+            return Some(s.clone());
+        }
+        self.live.stats.get(t).map(|s| TableSize {
+            rows: s.rows,
+            from: if s.rows.is_some() {
+                RowsFrom::Statistics
+            } else {
+                RowsFrom::Unknown
+            },
+            unknown_because: s.rows.is_none().then(|| "never analysed".to_string()),
+            bytes: s.bytes,
+        })
+    }
+
+    fn stats(&self, t: &QName) -> Option<TableStats> {
+        self.size_of(t).map(|s| TableStats {
+            rows: s.rows,
+            bytes: s.bytes,
+        })
     }
 
     fn is_empty(&self, t: &QName) -> bool {
-        self.stats(t).and_then(|s| s.rows).is_some_and(|r| r <= 0.0)
+        self.size_of(t).is_some_and(|s| s.is_empty())
+    }
+
+    /// Notes that a hazard of the step being built was sized on `t`.
+    fn describe_table(&self, t: &QName) {
+        if !self.new_tables.contains(t) {
+            self.described.borrow_mut().push(t.clone());
+        }
     }
 
     /// How bad losing rows or values of `t` is: nothing to lose in an empty table.
     fn data_loss_severity(&self, t: &QName) -> Severity {
+        self.describe_table(t);
         if self.is_empty(t) {
             Severity::Info
         } else {
@@ -498,8 +647,13 @@ impl Builder<'_> {
         }
     }
 
-    /// The hazards of a NOT NULL that is checked by scanning `t` under its lock.
+    /// The hazards of a NOT NULL that is checked by scanning `t` under its lock
+    /// (`column` is `schema.table.column`): the NULLs are probed.
     fn not_null_scan_hazards(&self, t: &QName, column: &str) -> Vec<Hazard> {
+        let bare = column
+            .strip_prefix(&format!("{t}."))
+            .unwrap_or(column)
+            .to_string();
         vec![
             h(
                 HazardId::ScanUnderLock,
@@ -509,41 +663,111 @@ impl Builder<'_> {
                     self.size(t)
                 ),
             ),
-            h(
-                HazardId::MayFail,
-                Severity::Warning,
-                format!("fails if {column} holds NULLs"),
+            self.probed(
+                h(
+                    HazardId::MayFail,
+                    Severity::Warning,
+                    format!("fails if {column} holds NULLs"),
+                ),
+                t,
+                Check::Nulls(bare),
+                || format!("{column} holds no NULLs now"),
+                || format!("will fail: {column} holds NULLs"),
             ),
         ]
     }
 
-    /// `41.0 GB, ~310M rows` for a live table, or `empty`.
+    /// The size class of `t` in words, for a hazard's detail: it changes only
+    /// where the severity does (empty, 1 GB or 10M rows), so the plan's body
+    /// stays the same while the data changes below a threshold. The figures
+    /// go with the hazard (see [`Self::attach_figures`]).
     fn size(&self, t: &QName) -> String {
-        match self.stats(t) {
-            Some(s) if s.rows.is_some_and(|r| r <= 0.0) => "empty".into(),
-            Some(TableStats {
-                rows: Some(rows),
-                bytes,
-            }) => {
-                format!("{}, {}", human_bytes(bytes), human_rows(rows))
-            }
-            Some(TableStats { rows: None, bytes }) => {
-                format!("{}, row count unknown: never analysed", human_bytes(bytes))
-            }
-            None => "size unknown".into(),
+        self.describe_table(t);
+        match self.size_of(t).map(|s| s.class()) {
+            Some(Class::Empty) => "empty".into(),
+            Some(Class::Big) => "1 GB or 10M rows or more".into(),
+            Some(Class::Ordinary) => "under 1 GB and 10M rows".into(),
+            Some(Class::Unknown) | None => "size unknown".into(),
         }
     }
 
     /// Severity of a size-driven hazard on table `t`: info when empty, one level
     /// up at 1 GB or 10M rows.
     fn sized(&self, base: Severity, t: &QName) -> Severity {
-        match self.stats(t) {
-            Some(s) if s.rows.is_some_and(|r| r <= 0.0) => Severity::Info,
-            Some(s) if s.bytes >= 1_000_000_000 || s.rows.unwrap_or(0.0) >= 10_000_000.0 => {
-                base.escalate()
-            }
-            _ => base,
+        self.describe_table(t);
+        size::adjust(base, Sizing::BySize, false, self.size_of(t).as_ref())
+    }
+
+    /// "shop.orders: 41 GB, ~310M rows (estimated from statistics)".
+    fn figures(&self, t: &QName) -> Option<String> {
+        if self.new_tables.contains(t) {
+            return None;
         }
+        self.size_of(t)
+            .map(|s| format!("{t}: {}", size::describe(&s)))
+    }
+
+    /// Gives each hazard of the step being pushed the figures of the tables
+    /// it was sized on and names (the detail carries only their size class).
+    fn attach_figures(&self, hazards: &mut [Hazard]) {
+        let mut tables = std::mem::take(&mut *self.described.borrow_mut());
+        tables.sort();
+        tables.dedup();
+        for hz in hazards.iter_mut() {
+            let mut figures: Vec<String> = tables
+                .iter()
+                .filter(|t| hz.detail.contains(&t.to_string()))
+                .filter_map(|t| self.figures(t))
+                .collect();
+            if figures.is_empty() {
+                continue;
+            }
+            figures.extend(hz.figures.take());
+            hz.figures = Some(figures.join("; "));
+        }
+    }
+
+    /// A probe's count, once `plan::compute` ran it; asking records the wish.
+    fn probe(&self, t: &QName, check: Check) -> Option<Outcome> {
+        if self.new_tables.contains(t) || self.opts.measure != Measure::Probes {
+            return None;
+        }
+        let p = Probe {
+            table: t.clone(),
+            check,
+        };
+        let found = self.opts.measured.probes.get(&p).cloned();
+        if found.is_none() {
+            self.wanted.borrow_mut().probes.insert(p);
+        }
+        found
+    }
+
+    /// A may-fail hazard that a probe decides: nothing found → `info` with
+    /// `none`'s words, something → `blocker` with `some`'s; the count goes
+    /// to the figures, never into the detail.
+    fn probed(
+        &self,
+        mut hz: Hazard,
+        t: &QName,
+        check: Check,
+        none: impl FnOnce() -> String,
+        some: impl FnOnce() -> String,
+    ) -> Hazard {
+        match self.probe(t, check.clone()) {
+            Some(Outcome::Count(0)) => {
+                hz.severity = Severity::Info;
+                hz.detail = none();
+            }
+            Some(Outcome::Count(n)) => {
+                hz.severity = Severity::Blocker;
+                hz.detail = some();
+                hz.figures = Some(check.figure(n));
+            }
+            Some(Outcome::Failed(why)) => hz.figures = Some(check.failed(&why)),
+            None => {}
+        }
+        hz
     }
 
     fn lock(&self, t: &QName, what: &str) -> Hazard {
@@ -560,7 +784,24 @@ impl Builder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::if_not_exists;
+    use super::{check_expression, if_not_exists, plain_key_columns};
+
+    #[test]
+    fn probes_read_checks_and_plain_index_keys() {
+        assert_eq!(check_expression("CHECK ((a > 0)) NOT VALID"), "((a > 0))");
+        assert_eq!(
+            plain_key_columns("CREATE UNIQUE INDEX i ON s.t USING btree (a, \"B c\")"),
+            Some(vec!["a".into(), "B c".into()])
+        );
+        assert_eq!(
+            plain_key_columns("CREATE UNIQUE INDEX i ON s.t USING btree (lower(a))"),
+            None
+        );
+        assert_eq!(
+            plain_key_columns("CREATE UNIQUE INDEX i ON s.t USING btree (a) WHERE (b > 0)"),
+            None
+        );
+    }
 
     #[test]
     fn additive_creates_can_run_twice() {

@@ -249,10 +249,16 @@ impl Builder<'_> {
                 quote_ident(name)
             ),
             vec![
-                h(
-                    HazardId::MayFail,
-                    Severity::Warning,
-                    format!("fails if {t}.{column} holds NULLs"),
+                self.probed(
+                    h(
+                        HazardId::MayFail,
+                        Severity::Warning,
+                        format!("fails if {t}.{column} holds NULLs"),
+                    ),
+                    t,
+                    Check::Nulls(column.to_string()),
+                    || format!("{t}.{column} holds no NULLs now"),
+                    || format!("will fail: {t}.{column} holds NULLs"),
                 ),
                 h(
                     HazardId::Ops,

@@ -103,11 +103,21 @@ impl Builder<'_> {
             ),
         )];
         if i.unique {
-            hz.push(h(
+            let hazard = h(
                 HazardId::MayFail,
                 Severity::Warning,
                 format!("fails if {table} holds duplicates for {}", i.name),
-            ));
+            );
+            hz.push(match plain_key_columns(&i.definition) {
+                Some(cols) => self.probed(
+                    hazard,
+                    table,
+                    Check::Duplicates(cols),
+                    || format!("{table} holds no duplicates for {} now", i.name),
+                    || format!("will fail: {table} holds duplicates for {}", i.name),
+                ),
+                None => hazard,
+            });
         }
         if !replaces {
             self.non_tx(
@@ -201,11 +211,24 @@ impl Builder<'_> {
             format!("validate {what} {} on {t}", c.name),
             format!("ALTER TABLE {} VALIDATE CONSTRAINT {};", t.sql(), quote_ident(&c.name)),
             vec![
-                h(
-                    HazardId::MayFail,
-                    Severity::Warning,
-                    format!("fails if a row of {t} violates {}", c.name),
-                ),
+                {
+                    let hazard = h(
+                        HazardId::MayFail,
+                        Severity::Warning,
+                        format!("fails if a row of {t} violates {}", c.name),
+                    );
+                    if c.kind == ConstraintKind::Check {
+                        self.probed(
+                            hazard,
+                            t,
+                            Check::Violates(check_expression(&c.definition)),
+                            || format!("no row of {t} violates {} now", c.name),
+                            || format!("will fail: rows of {t} violate {}", c.name),
+                        )
+                    } else {
+                        hazard
+                    }
+                },
                 h(
                     HazardId::Ops,
                     Severity::Info,

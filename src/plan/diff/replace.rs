@@ -103,17 +103,19 @@ impl Builder<'_> {
                         )
                     })
             });
-            self.cast_to_new_type(&name, &columns, lossy);
+            self.cast_to_new_type(&name, &columns, lossy, &[]);
         }
     }
 
     /// Casts each kept column in `columns` (of `name`'s old type, or an array of
     /// it) to the new type through text, its default dropped before and set after.
+    /// `removed`: the enum values the new type drops (the rows using them are probed).
     pub(super) fn cast_to_new_type(
         &mut self,
         name: &QName,
         columns: &[(QName, String)],
         lossy: Option<String>,
+        removed: &[String],
     ) {
         for (t, c) in columns {
             let old_col = self.live.model.tables[t]
@@ -153,11 +155,23 @@ impl Builder<'_> {
                 ),
             )];
             if let Some(why) = &lossy {
-                hz.push(h(
+                let hazard = h(
                     HazardId::LossyCast,
                     Severity::Danger,
                     format!("rows of {t} whose {c} holds {why}"),
-                ));
+                );
+                // The cast through text fails on a removed value.
+                hz.push(if removed.is_empty() || !array.is_empty() {
+                    hazard
+                } else {
+                    self.probed(
+                        hazard,
+                        t,
+                        Check::EnumUses(c.clone(), removed.to_vec()),
+                        || format!("no row of {t} holds {why} in {c} now"),
+                        || format!("will fail: rows of {t} hold {why} in {c}"),
+                    )
+                });
             }
             self.analyze_after_rewrite(t);
             self.push(

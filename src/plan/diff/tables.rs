@@ -340,10 +340,16 @@ impl Builder<'_> {
                         self.sized(Severity::Warning, t),
                         format!("checks every row of {t} ({size}) while writes are blocked"),
                     ),
-                    h(
-                        HazardId::MayFail,
-                        Severity::Warning,
-                        format!("fails if a row of {t} violates {}", c.definition),
+                    self.probed(
+                        h(
+                            HazardId::MayFail,
+                            Severity::Warning,
+                            format!("fails if a row of {t} violates {}", c.definition),
+                        ),
+                        t,
+                        Check::Violates(check_expression(&c.definition)),
+                        || format!("no row of {t} violates {} now", c.definition),
+                        || format!("will fail: rows of {t} violate {}", c.definition),
                     ),
                 ],
                 _ => vec![
@@ -355,13 +361,29 @@ impl Builder<'_> {
                             c.name
                         ),
                     ),
-                    h(
-                        HazardId::MayFail,
-                        Severity::Warning,
-                        format!(
-                            "fails if {t} holds duplicate values for {}",
-                            c.columns.join(", ")
+                    self.probed(
+                        h(
+                            HazardId::MayFail,
+                            Severity::Warning,
+                            format!(
+                                "fails if {t} holds duplicate values for {}",
+                                c.columns.join(", ")
+                            ),
                         ),
+                        t,
+                        Check::Duplicates(c.columns.clone()),
+                        || {
+                            format!(
+                                "{t} holds no duplicate values for {} now",
+                                c.columns.join(", ")
+                            )
+                        },
+                        || {
+                            format!(
+                                "will fail: {t} holds duplicate values for {}",
+                                c.columns.join(", ")
+                            )
+                        },
                     ),
                 ],
             };
@@ -445,6 +467,25 @@ impl Builder<'_> {
             return self.drop_column_keeping_children(t, col);
         }
         let sev = self.data_loss_severity(t);
+        let mut loss = h(
+            HazardId::DataLoss,
+            sev,
+            format!(
+                "drops column {t}.{} and its values ({})",
+                col.name,
+                self.size(t)
+            ),
+        );
+        let check = Check::NonNull(col.name.clone());
+        match self.probe(t, check.clone()) {
+            Some(Outcome::Count(0)) => {
+                loss.severity = Severity::Info;
+                loss.detail = format!("drops column {t}.{}: it holds no values", col.name);
+            }
+            Some(Outcome::Count(n)) => loss.figures = Some(check.figure(n)),
+            Some(Outcome::Failed(why)) => loss.figures = Some(check.failed(&why)),
+            None => {}
+        }
         self.destructive(
             Phase::AlterColumn,
             format!("drop column {t}.{}", col.name),
@@ -454,15 +495,7 @@ impl Builder<'_> {
                 quote_ident(&col.name)
             ),
             vec![
-                h(
-                    HazardId::DataLoss,
-                    sev,
-                    format!(
-                        "drops column {t}.{} and its values ({})",
-                        col.name,
-                        self.size(t)
-                    ),
-                ),
+                loss,
                 h(
                     HazardId::BreaksClients,
                     Severity::Warning,
@@ -740,11 +773,21 @@ impl Builder<'_> {
                     ),
                 ));
                 if want.unique {
-                    hz.push(h(
+                    let hazard = h(
                         HazardId::MayFail,
                         Severity::Warning,
                         format!("fails if {} holds duplicates for {name}", want.table),
-                    ));
+                    );
+                    hz.push(match plain_key_columns(&want.definition) {
+                        Some(cols) => self.probed(
+                            hazard,
+                            &want.table,
+                            Check::Duplicates(cols),
+                            || format!("{} holds no duplicates for {name} now", want.table),
+                            || format!("will fail: {} holds duplicates for {name}", want.table),
+                        ),
+                        None => hazard,
+                    });
                 }
             }
             self.push(

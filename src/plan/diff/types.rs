@@ -483,7 +483,8 @@ impl Builder<'_> {
             .cloned()
             .collect();
         let lossy = (!removed.is_empty()).then(|| removed.join(" or "));
-        self.cast_to_new_type(name, &columns, lossy);
+        let removed: Vec<String> = removed.iter().map(|r| r.to_string()).collect();
+        self.cast_to_new_type(name, &columns, lossy, &removed);
     }
 
     pub(super) fn collations(&mut self) {
