@@ -9,8 +9,8 @@
 //! from the first form then always differs from it, and every re-diff would
 //! re-create it again.
 //!
-//! So the definitions of views, checks (of tables and domains), indexes and
-//! policies that hold such a cast are normalised through the server: each is
+//! So the definitions of views, checks (of tables and domains), exclusion
+//! constraints, indexes and policies that hold such a cast are normalised through the server: each is
 //! re-created as a temporary object in a transaction that is rolled back, and
 //! what the server prints for it replaces it, until it prints what it was
 //! given. Both sides of a diff are normalised the same way, so a definition
@@ -34,6 +34,7 @@ const ROUNDS: usize = 3;
 /// One definition to normalise, and where it goes back.
 enum Job {
     View(QName),
+    /// A check or exclusion constraint of a table.
     Check(QName, String),
     DomainCheck(QName, String),
     Index(QName),
@@ -83,7 +84,8 @@ fn jobs(m: &Model) -> Vec<Job> {
     }
     for (name, t) in &m.tables {
         for c in t.constraints.values() {
-            if c.kind == ConstraintKind::Check && c.definition.contains(MARK) {
+            let expressions = matches!(c.kind, ConstraintKind::Check | ConstraintKind::Exclusion);
+            if expressions && c.definition.contains(MARK) {
                 jobs.push(Job::Check(name.clone(), c.name.clone()));
             }
         }

@@ -396,7 +396,8 @@ const ROUND_TRIP_A: &str = "CREATE TABLE t (id int PRIMARY KEY, kind varchar(10)
 const ROUND_TRIP_B: &str = "CREATE TABLE t (id int PRIMARY KEY, kind varchar(20), n bigint, tag text,
                      CONSTRAINT kind_ok CHECK (kind::varchar IN ('a', 'b', 'c')),
                      CONSTRAINT tag_ok CHECK (tag::varchar IN ('x', 'y')),
-                     CONSTRAINT n_ok CHECK (n::numeric IN (1, 2.5) OR n > 0));
+                     CONSTRAINT n_ok CHECK (n::numeric IN (1, 2.5) OR n > 0),
+                     CONSTRAINT one_per_id EXCLUDE USING btree (id WITH =) WHERE (kind IN ('a', 'b')));
      CREATE DOMAIN dk AS varchar(5) CHECK (VALUE IN ('x', 'y', 'z'));
      CREATE TABLE u (id int PRIMARY KEY, d dk);
      CREATE VIEW v AS SELECT id, kind FROM t WHERE kind IN ('a', 'b');
