@@ -9,8 +9,8 @@
 //! from the first form then always differs from it, and every re-diff would
 //! re-create it again.
 //!
-//! So the definitions of views, checks (of tables and domains), indexes and
-//! policies that hold such a cast are normalised through the server: each is
+//! So the definitions of views, checks (of tables and domains), exclusion
+//! constraints, indexes and policies that hold such a cast are normalised through the server: each is
 //! re-created as a temporary object in a transaction that is rolled back, and
 //! what the server prints for it replaces it, until it prints what it was
 //! given. Both sides of a diff are normalised the same way, so a definition
@@ -34,6 +34,7 @@ const ROUNDS: usize = 3;
 /// One definition to normalise, and where it goes back.
 enum Job {
     View(QName),
+    /// A check or exclusion constraint of a table.
     Check(QName, String),
     DomainCheck(QName, String),
     Index(QName),
@@ -53,7 +54,7 @@ pub(super) async fn normalise(client: &mut Client, m: &mut Model) {
     if tx
         .batch_execute(
             "SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL lock_timeout = '2s'; \
-             SET LOCAL statement_timeout = '30s'",
+             SET LOCAL statement_timeout = '30s'; SAVEPOINT pgalign_reparse",
         )
         .await
         .is_err()
@@ -66,7 +67,14 @@ pub(super) async fn normalise(client: &mut Client, m: &mut Model) {
                 break;
             };
             match round_trip(&tx, m, &job, &given).await {
-                Some(printed) if printed != given => set(m, &job, printed),
+                Some(printed) if printed != given => {
+                    // Without the mark it prints as itself: no need to check.
+                    let done = !printed.contains(MARK);
+                    set(m, &job, printed);
+                    if done {
+                        break;
+                    }
+                }
                 _ => break,
             }
         }
@@ -83,7 +91,8 @@ fn jobs(m: &Model) -> Vec<Job> {
     }
     for (name, t) in &m.tables {
         for c in t.constraints.values() {
-            if c.kind == ConstraintKind::Check && c.definition.contains(MARK) {
+            let expressions = matches!(c.kind, ConstraintKind::Check | ConstraintKind::Exclusion);
+            if expressions && c.definition.contains(MARK) {
                 jobs.push(Job::Check(name.clone(), c.name.clone()));
             }
         }
@@ -162,15 +171,14 @@ fn set(m: &mut Model, job: &Job, printed: String) {
 }
 
 /// Re-creates `given` as a temporary object and returns what the server
-/// prints for it; `None` when that fails (the savepoint is rolled back
-/// either way).
+/// prints for it; `None` when that fails. Everything is rolled back to the
+/// savepoint taken at the start either way (which stays for the next one).
 async fn round_trip(
     tx: &tokio_postgres::Transaction<'_>,
     m: &Model,
     job: &Job,
     given: &str,
 ) -> Option<String> {
-    tx.batch_execute("SAVEPOINT pgalign_reparse").await.ok()?;
     let printed = print(tx, m, job, given).await;
     if let Err(e) = &printed
         && std::env::var_os("PGALIGN_TIMINGS").is_some()
@@ -213,9 +221,9 @@ async fn print(
             Ok(out.map(|d| d.trim().trim_end_matches(';').to_string()))
         }
         Job::Check(t, _) => {
-            run(copy_of(t)).await?;
             run(format!(
-                "ALTER TABLE pg_temp.pgalign_reparse_t ADD CONSTRAINT pgalign_reparse {given}"
+                "{}; ALTER TABLE pg_temp.pgalign_reparse_t ADD CONSTRAINT pgalign_reparse {given}",
+                copy_of(t)
             ))
             .await?;
             one("SELECT pg_get_constraintdef(oid) FROM pg_constraint
@@ -252,9 +260,9 @@ async fn print(
             } else {
                 ""
             };
-            run(copy_of(&index.table)).await?;
             run(format!(
-                "CREATE {unique}INDEX pgalign_reparse_i ON pg_temp.pgalign_reparse_t{tail}"
+                "{}; CREATE {unique}INDEX pgalign_reparse_i ON pg_temp.pgalign_reparse_t{tail}",
+                copy_of(&index.table)
             ))
             .await?;
             let out = one("SELECT pg_get_indexdef('pg_temp.pgalign_reparse_i'::regclass)").await?;
@@ -267,7 +275,6 @@ async fn print(
             let Some(p) = m.policies.get(key) else {
                 return Ok(None);
             };
-            run(copy_of(&p.table)).await?;
             let using = p
                 .using
                 .as_ref()
@@ -284,7 +291,8 @@ async fn print(
                 "RESTRICTIVE"
             };
             run(format!(
-                "CREATE POLICY pgalign_reparse ON pg_temp.pgalign_reparse_t AS {kind} FOR {}{using}{check}",
+                "{}; CREATE POLICY pgalign_reparse ON pg_temp.pgalign_reparse_t AS {kind} FOR {}{using}{check}",
+                copy_of(&p.table),
                 p.command
             ))
             .await?;

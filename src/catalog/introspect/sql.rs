@@ -345,7 +345,9 @@ SELECT 'foreign server ' || quote_ident(fs.srvname), '' FROM pg_foreign_server f
 /// `grantee:PRIVILEGE` (`*` marks WITH GRANT OPTION; aggregates are keyed
 /// `AGGREGATE …`, event triggers, which only have an owner, `EVENT TRIGGER …`), the owner's own entries
 /// left out and a NULL ACL read as the default (`acldefault`), so that
-/// `GRANT`-then-`REVOKE` and never-granted compare equal.
+/// `GRANT`-then-`REVOKE` and never-granted compare equal. Relations that are
+/// part of another (identity sequences) are left out; a partitioned table's
+/// own internal dependency (its key columns on itself) does not count.
 pub fn acls() -> String {
     let entries = |acl: &str, owner: &str| {
         format!(
@@ -371,7 +373,7 @@ pub fn acls() -> String {
          FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {x2}
            AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_class'::regclass
-                           AND i.objid = c.oid AND i.deptype = 'i')
+                           AND i.objid = c.oid AND i.objsubid = 0 AND i.deptype = 'i')
          UNION ALL
          SELECT 'COLUMN ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(at.attname),
                 NULL, {e3}

@@ -98,7 +98,16 @@ impl Builder<'_> {
     /// unless `s` and `t` have one owner: with owners in scope, `s` gets the
     /// owner `t` has at that point (the owner steps later give `t` its desired
     /// owner, which its sequences follow); without, a blocker that says so.
-    pub(super) fn match_sequence_owner(&mut self, s: &Sequence, created: bool) {
+    /// `linked`: the sequence is still linked to another table at that point
+    /// (PostgreSQL moves a linked sequence only with its table), so it is
+    /// released first.
+    pub(super) fn match_sequence_owner(
+        &mut self,
+        s: &Sequence,
+        created: bool,
+        linked: bool,
+        phase: Phase,
+    ) {
         let Some((table, _)) = &s.owned_by else {
             return;
         };
@@ -129,8 +138,16 @@ impl Builder<'_> {
             "is owned by"
         };
         if self.opts.scope.with_owners {
+            if linked {
+                self.push(
+                    phase,
+                    format!("release sequence {} so that its owner can change", s.name),
+                    format!("ALTER SEQUENCE {} OWNED BY NONE;", s.name.sql()),
+                    vec![],
+                );
+            }
             self.push(
-                Phase::SequenceOwner,
+                phase,
                 format!(
                     "set owner of sequence {} to {table_owner}, the owner of {table}, before it is linked to it",
                     s.name
@@ -147,7 +164,7 @@ impl Builder<'_> {
             );
         } else {
             self.blocker(
-                Phase::SequenceOwner,
+                phase,
                 format!("link sequence {} to {table}", s.name),
                 format!(
                     "sequence {} {how} {seq_owner} but {table}, which is to own it, is owned by {table_owner}, and PostgreSQL links a sequence only to a table of the same owner; plan with --with-owners so that the sequence gets {table_owner} first",

@@ -541,3 +541,48 @@ fn rename_through_catalog(p: &QName, pidx: &QName, want: &str) -> String {
         quote_literal(want)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names_are_read_as_choose_index_name_takes_them() {
+        let names = |d: &str| index_key_names(d).unwrap();
+        assert_eq!(
+            names("CREATE INDEX i ON ONLY public.m USING btree (v)"),
+            ["v"]
+        );
+        assert_eq!(
+            names(
+                "CREATE UNIQUE INDEX i ON public.m USING btree (a, \"B c\" DESC, lower(d)) WHERE (a > 0)"
+            ),
+            ["a", "B c", "expr"]
+        );
+        assert_eq!(
+            names("CREATE INDEX i ON public.m USING gin (tags jsonb_path_ops)"),
+            ["tags"]
+        );
+    }
+
+    #[test]
+    fn default_names_fit_in_63_bytes() {
+        assert_eq!(object_name("m_2020", "pkey"), "m_2020_pkey");
+        let long = "x".repeat(70);
+        let name = object_name(&long, "pkey");
+        assert_eq!(name.len(), 63);
+        assert!(name.ends_with("_pkey"));
+    }
+
+    #[test]
+    fn shapes_of_a_parent_index_and_its_partitions_index_are_equal() {
+        assert_eq!(
+            index_shape("CREATE INDEX m_v_idx ON ONLY public.m USING btree (v)"),
+            index_shape("CREATE INDEX m1_v_idx ON public.m1 USING btree (v)")
+        );
+        assert_ne!(
+            index_shape("CREATE UNIQUE INDEX a ON public.m1 USING btree (v)"),
+            index_shape("CREATE INDEX b ON public.m1 USING btree (v)")
+        );
+    }
+}

@@ -353,7 +353,7 @@ impl Builder<'_> {
                         vec![],
                     );
                     if want.owned_by.is_some() {
-                        self.match_sequence_owner(want, true);
+                        self.match_sequence_owner(want, true, false, Phase::SequenceOwner);
                         self.push(
                             Phase::SequenceOwner,
                             format!("set owner column of sequence {name}"),
@@ -399,7 +399,14 @@ impl Builder<'_> {
                         );
                     }
                     if have.owned_by != want.owned_by {
-                        self.match_sequence_owner(want, false);
+                        // Still linked to a column that stays (else released above).
+                        let linked = have.owned_by.as_ref().is_some_and(|(t, c)| {
+                            self.desired
+                                .tables
+                                .get(t)
+                                .is_some_and(|t| t.column(c).is_some())
+                        });
+                        self.match_sequence_owner(want, false, linked, Phase::SequenceOwner);
                         self.push(
                             Phase::SequenceOwner,
                             format!("set owner column of sequence {name}"),

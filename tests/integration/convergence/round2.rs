@@ -11,14 +11,18 @@ use pgalign::catalog;
 use pgalign::catalog::Scope;
 use pgalign::plan::{self, PlanOptions};
 
-/// Roles the pairs of this file own and grant to (shared by the whole run).
+/// Roles the pairs of this file own and grant to (shared by the whole run,
+/// created once: two sessions creating the same role at once collide).
 fn roles() {
-    admin_exec(
+    static MADE: std::sync::Once = std::sync::Once::new();
+    MADE.call_once(|| {
+        admin_exec(
         "DO $$ BEGIN
            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgalign_r2_reader') THEN CREATE ROLE pgalign_r2_reader; END IF;
            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgalign_r2_owner') THEN CREATE ROLE pgalign_r2_owner; END IF;
          END $$",
-    );
+        )
+    });
 }
 
 /// Privileges and owners in scope.
@@ -396,7 +400,8 @@ const ROUND_TRIP_A: &str = "CREATE TABLE t (id int PRIMARY KEY, kind varchar(10)
 const ROUND_TRIP_B: &str = "CREATE TABLE t (id int PRIMARY KEY, kind varchar(20), n bigint, tag text,
                      CONSTRAINT kind_ok CHECK (kind::varchar IN ('a', 'b', 'c')),
                      CONSTRAINT tag_ok CHECK (tag::varchar IN ('x', 'y')),
-                     CONSTRAINT n_ok CHECK (n::numeric IN (1, 2.5) OR n > 0));
+                     CONSTRAINT n_ok CHECK (n::numeric IN (1, 2.5) OR n > 0),
+                     CONSTRAINT one_per_id EXCLUDE USING btree (id WITH =) WHERE (kind IN ('a', 'b')));
      CREATE DOMAIN dk AS varchar(5) CHECK (VALUE IN ('x', 'y', 'z'));
      CREATE TABLE u (id int PRIMARY KEY, d dk);
      CREATE VIEW v AS SELECT id, kind FROM t WHERE kind IN ('a', 'b');
@@ -550,5 +555,53 @@ fn a_child_that_leaves_an_inheritance_tree_keeps_the_checks_it_had() {
          -- c keeps one check, and its columns as its own
          CREATE TABLE c (id int NOT NULL, a text, b int, CONSTRAINT a_ok CHECK (a <> ''));
          CREATE TABLE d (b int) INHERITS (p);",
+    );
+}
+
+#[test]
+fn a_rebuilt_table_of_another_owner_takes_its_sequence_along() {
+    roles();
+    converge_scoped(
+        "owners_rebuild",
+        "CREATE TABLE ev (id serial, at date NOT NULL, v text);
+         ALTER TABLE ev OWNER TO pgalign_r2_owner;
+         INSERT INTO ev (at, v) SELECT date '2020-01-01' + g, 'v' FROM generate_series(1, 40) g;",
+        "CREATE TABLE ev (id serial, at date NOT NULL, v text) PARTITION BY RANGE (at);
+         CREATE TABLE ev_2020 PARTITION OF ev FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+         ALTER TABLE ev OWNER TO pgalign_r2_owner;
+         ALTER TABLE ev_2020 OWNER TO pgalign_r2_owner;",
+        Scope {
+            with_owners: true,
+            ..Default::default()
+        },
+    );
+}
+
+#[test]
+fn owners_and_grants_of_partitioned_tables_are_compared() {
+    roles();
+    let plan = converge_scoped(
+        "owners_partitioned",
+        "CREATE TABLE m (k int, at date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+         INSERT INTO m VALUES (1, '2020-03-01');
+         GRANT INSERT ON m TO pgalign_r2_reader;",
+        "CREATE TABLE m (k int, at date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+         ALTER TABLE m OWNER TO pgalign_r2_owner;
+         GRANT SELECT ON m TO pgalign_r2_reader;",
+        with_privileges_and_owners(),
+    );
+    assert!(
+        plan.contains("ALTER TABLE public.m OWNER TO pgalign_r2_owner;"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("GRANT SELECT ON TABLE public.m TO pgalign_r2_reader;"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("REVOKE INSERT ON TABLE public.m FROM pgalign_r2_reader;"),
+        "{plan}"
     );
 }

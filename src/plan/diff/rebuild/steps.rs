@@ -70,6 +70,16 @@ impl Builder<'_> {
             );
         }
         for (seq, owner) in &r.sequences {
+            if let Some(owned_by) = owner
+                && let Some(want) = self.desired.sequences.get(seq)
+            {
+                // The new table is the applying role's: the sequence must be too.
+                let s = Sequence {
+                    owned_by: Some(owned_by.clone()),
+                    ..want.clone()
+                };
+                self.match_sequence_owner(&s, false, true, Phase::CopyRows);
+            }
             let (title, sql) = match owner {
                 Some((table, col)) => (
                     format!(
