@@ -92,9 +92,11 @@ pub async fn gather(client: &Client, rels: &BTreeSet<Rel>) -> Result<DbFacts> {
         .map_err(err)
         .context("reading table sizes")?;
     let mut by_oid: HashMap<u32, Rel> = HashMap::new();
+    // By name as sent: a plan names thousands of relations.
+    let by_name: HashMap<&str, &Rel> = names.iter().map(String::as_str).zip(rels).collect();
     for r in rows {
         let x: String = r.get(0);
-        let Some(rel) = rels.iter().find(|rel| rel.sql() == x) else {
+        let Some(&rel) = by_name.get(x.as_str()) else {
             continue;
         };
         let oid: u32 = r.get(1);
