@@ -49,6 +49,7 @@ pub async fn name_derived(plan: &mut Plan, target: &ConnSettings) -> Result<()> 
     if plan.steps.is_empty() {
         return Ok(());
     }
+    let started = std::time::Instant::now();
     let file = crate::plan::parse_plan(&crate::plan::render_plan(plan, "", ""))?;
     let client = crate::db::connect(target).await?;
     let derived = derive(&client, &file)
@@ -66,6 +67,12 @@ pub async fn name_derived(plan: &mut Plan, target: &ConnSettings) -> Result<()> 
             }
         }
     }
+    if std::env::var_os("PGALIGN_TIMINGS").is_some() {
+        eprintln!(
+            "pgalign: naming the hazards of the plan's SQL took {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
     Ok(())
 }
 
@@ -80,10 +87,9 @@ fn assign(plan: &PlanFile, statements: &[StatementReport]) -> Result<Derived> {
         .collect();
     let mut found: Vec<Option<&StatementReport>> = vec![None; plan.steps.len()];
     for st in statements {
-        let Some(i) = ranges
-            .iter()
-            .position(|&(from, to)| (from..to).contains(&st.line))
-        else {
+        // Steps are in line order: the last one starting at or before the line.
+        let i = ranges.partition_point(|&(from, _)| from <= st.line);
+        let Some(i) = i.checked_sub(1).filter(|&i| st.line < ranges[i].1) else {
             if matches!(st.kind.as_str(), "BEGIN" | "COMMIT") {
                 continue;
             }

@@ -276,9 +276,11 @@ pub async fn gather(
     let resolved: Vec<u32> = rows.iter().map(|r| r.get(1)).collect();
     let mut sized = sizes(client, &resolved).await?;
     let mut by_oid: HashMap<u32, Rel> = HashMap::new();
+    // By name as sent: a plan names thousands of relations.
+    let by_name: HashMap<&str, &Rel> = names.iter().map(String::as_str).zip(rels).collect();
     for r in rows {
         let x: String = r.get(0);
-        let Some(rel) = rels.iter().find(|rel| rel.sql() == x) else {
+        let Some(&rel) = by_name.get(x.as_str()) else {
             continue;
         };
         let oid: u32 = r.get(1);
