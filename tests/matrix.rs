@@ -512,7 +512,8 @@ fn converge_plan(ctx: &Ctx, label: &str, a: &str, b: &str) -> Result<String, Str
                 &model_json(&desired),
                 "after",
                 "desired"
-            )
+            ) + "\n--- plan was:\n"
+                + &text
         ));
     }
     compare_digests(&live, &want, "after the plan", "desired")
