@@ -6,6 +6,7 @@ pub mod backup;
 pub mod diff;
 pub mod inspect;
 pub mod lint;
+pub mod pin;
 pub mod practice;
 pub mod rehearse;
 pub mod report;
@@ -90,6 +91,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Apply(a) => apply::run(a).await,
             Command::Backup(a) => backup::run(a).await,
             Command::Rehearse(a) => rehearse::run(a).await,
+            Command::Pin(a) => pin::run(a).await,
             Command::Report(a) => report::run(a).await,
         };
         match result {
