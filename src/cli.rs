@@ -170,6 +170,11 @@ pub enum Command {
     ///
     /// Example: pgalign pin migration.sql --db postgres://app@db/shop -o plan.sql
     Pin(PinArgs),
+    /// Restore a `pg_dump -Fc` archive into a new database, with progress and
+    /// a row-count check. Exit 0: restored, counts match; 1: error; 3: refused.
+    ///
+    /// Example: pgalign restore --db postgres://app@db/shop --backup shop.dump --into shop_restored
+    Restore(RestoreArgs),
     /// Render the alignment report of a session from its journal.
     ///
     /// Example: pgalign report --journal ~/.local/share/pgalign/sessions/…/journal.jsonl
@@ -389,6 +394,28 @@ pub struct PinArgs {
     /// Refuse unless the external file's SHA-256 is exactly this.
     #[arg(long)]
     pub expect_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The server to restore on (its database is only where pgalign connects).
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The `pg_dump -Fc` archive (`pgalign backup`'s `.dump` file).
+    #[arg(long)]
+    pub backup: PathBuf,
+    /// The database to restore into: created; an existing one is an error
+    /// unless --replace.
+    #[arg(long, value_name = "DBNAME")]
+    pub into: String,
+    /// Drop and recreate --into first when it exists, after its name is typed
+    /// (or given as --confirm-target).
+    #[arg(long)]
+    pub replace: bool,
+    /// The name of the database --replace drops, typed out: required when not
+    /// interactive.
+    #[arg(long, value_name = "DBNAME")]
+    pub confirm_target: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

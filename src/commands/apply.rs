@@ -159,6 +159,13 @@ pub async fn run(mut args: ApplyArgs) -> Result<u8> {
             return Ok(exit::ABORTED);
         }
         eprintln!("pgalign: error: {summary}");
+        eprintln!(
+            "pgalign: to roll back instead, restore the backup taken before the apply (`pgalign backup`'s .dump file) into a new database:"
+        );
+        let into = crate::backup::restore::default_into(&settings);
+        for c in crate::backup::restore::commands(&settings, Path::new("BACKUP.dump"), &into) {
+            eprintln!("  {}", crate::util::printable(&c));
+        }
         return Ok(exit::ERROR);
     }
     let total_ms: u128 = outcome.finished.iter().map(|(_, d, _)| d.as_millis()).sum();

@@ -10,6 +10,7 @@ pub mod pin;
 pub mod practice;
 pub mod rehearse;
 pub mod report;
+pub mod restore;
 pub mod verify;
 pub mod wizard;
 
@@ -93,6 +94,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Rehearse(a) => rehearse::run(a).await,
             Command::Pin(a) => pin::run(a).await,
             Command::Report(a) => report::run(a).await,
+            Command::Restore(a) => restore::run(a).await,
         };
         match result {
             Ok(code) => code,

@@ -17,6 +17,7 @@ mod lint;
 mod postcheck;
 mod rehearse;
 mod report;
+mod restore;
 mod security_apply;
 mod security_cluster;
 mod security_desired;
