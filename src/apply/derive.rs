@@ -36,20 +36,6 @@ pub async fn derive(client: &Client, plan: &PlanFile) -> Result<Derived> {
     let report = crate::plan::external::lint_as_applied(text, "the plan", client, false)
         .await
         .context("linting the plan's statements against the live database")?;
-    // Sizing set the session up for counting (read only, short timeouts);
-    // `client` is the apply's (or rehearsal's) own connection, which then
-    // writes: its session is put back as it was.
-    client
-        .batch_execute(
-            "RESET default_transaction_read_only; RESET statement_timeout; RESET lock_timeout",
-        )
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "resetting the session after linting the plan: {}",
-                crate::db::describe_error(&e)
-            )
-        })?;
     assign(plan, &report.statements)
 }
 
