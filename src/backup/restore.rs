@@ -342,14 +342,29 @@ fn qualified_name(rest: &str) -> String {
 /// ones (for a machine without pgalign). Printed after every backup, on every
 /// failed apply, and in the report.
 pub fn commands(settings: &ConnSettings, archive: &Path, into: &str) -> Vec<String> {
+    commands_for(
+        &settings.redacted_url(),
+        &settings.host,
+        &settings.port.to_string(),
+        &settings.user,
+        &archive.display().to_string(),
+        into,
+    )
+}
+
+/// [`commands`] from the parts (the report has only the target's
+/// `user@host:port/db` words).
+pub fn commands_for(
+    url: &str,
+    host: &str,
+    port: &str,
+    user: &str,
+    archive: &str,
+    into: &str,
+) -> Vec<String> {
     let w = crate::apply::progress::shell_word;
-    let file = w(&archive.display().to_string());
-    let conn = format!(
-        "-h {} -p {} -U {}",
-        w(&settings.host),
-        settings.port,
-        w(&settings.user)
-    );
+    let file = w(archive);
+    let conn = format!("-h {} -p {} -U {}", w(host), w(port), w(user));
     let dbname = if into.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         into.to_string()
     } else {
@@ -358,12 +373,33 @@ pub fn commands(settings: &ConnSettings, archive: &Path, into: &str) -> Vec<Stri
     vec![
         format!(
             "pgalign restore --db {} --backup {file} --into {}",
-            w(&settings.redacted_url()),
+            w(url),
             w(into)
         ),
         format!("createdb {conn} -T template0 -- {}", w(into)),
         format!("pg_restore {conn} --dbname={dbname} {file}"),
     ]
+}
+
+/// The restore commands for the report: `target` is the session's
+/// `user@host:port/db`; what cannot be read from it stays a placeholder.
+pub fn report_commands(target: &str, archive: &str) -> Vec<String> {
+    let parsed = target.split_once('@').and_then(|(user, rest)| {
+        let (hostport, db) = rest.rsplit_once('/')?;
+        let (host, port) = hostport.rsplit_once(':')?;
+        Some((user, host, port, db))
+    });
+    let (user, host, port, db) = parsed.unwrap_or(("USER", "HOST", "PORT", "DBNAME"));
+    let url = if host.starts_with('/') || parsed.is_none() {
+        "URL".to_string()
+    } else {
+        format!("postgres://{user}@{host}:{port}/{db}")
+    };
+    let mut into = format!("{db}_restored");
+    while into.len() > 63 {
+        into.remove(0);
+    }
+    commands_for(&url, host, port, user, archive, &into)
 }
 
 /// `<db>_restored`: the default name the printed commands restore into.
@@ -391,6 +427,24 @@ mod tests {
             "\"My Schema\".\"a \"\"b\"\"\""
         );
         assert_eq!(qualified_name("public.empty  FROM stdin;"), "public.empty");
+    }
+
+    #[test]
+    fn report_commands_read_the_target_words() {
+        let c = report_commands("app@db.example.com:5432/shop", "/b/shop.dump");
+        assert_eq!(
+            c,
+            [
+                "pgalign restore --db postgres://app@db.example.com:5432/shop --backup /b/shop.dump --into shop_restored",
+                "createdb -h db.example.com -p 5432 -U app -T template0 -- shop_restored",
+                "pg_restore -h db.example.com -p 5432 -U app --dbname=shop_restored /b/shop.dump",
+            ]
+        );
+        let c = report_commands("garbled", "x y.dump");
+        assert!(
+            c[0].starts_with("pgalign restore --db URL --backup 'x y.dump'"),
+            "{c:?}"
+        );
     }
 
     #[test]
