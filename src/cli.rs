@@ -164,6 +164,17 @@ pub enum Command {
     ///
     /// Example: pgalign rehearse --db postgres://app@db/shop --plan plan.sql
     Rehearse(RehearseArgs),
+    /// Pin an external SQL file (`prisma migrate diff --script`, `alembic
+    /// upgrade --sql` output…) as a pgalign plan: linted against the live
+    /// database, regrouped, with its hazards as step comments.
+    ///
+    /// Example: pgalign pin migration.sql --db postgres://app@db/shop -o plan.sql
+    Pin(PinArgs),
+    /// Restore a `pg_dump -Fc` archive into a new database, with progress and
+    /// a row-count check. Exit 0: restored, counts match; 1: error; 3: refused.
+    ///
+    /// Example: pgalign restore --db postgres://app@db/shop --backup shop.dump --into shop_restored
+    Restore(RestoreArgs),
     /// Render the alignment report of a session from its journal.
     ///
     /// Example: pgalign report --journal ~/.local/share/pgalign/sessions/…/journal.jsonl
@@ -353,11 +364,60 @@ pub struct BackupArgs {
 pub struct RehearseArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    /// A plan written by `pgalign diff`, or an external SQL file (linted and
+    /// regrouped as `apply --plan` does).
     #[arg(long)]
     pub plan: PathBuf,
     /// Restore the scratch copy from this `pg_dump -Fc` file instead of cloning.
     #[arg(long)]
     pub from_backup: Option<PathBuf>,
+    /// Check convergence against this desired schema (see `pgalign diff
+    /// --help`) instead of the plan's desired fingerprint; needed for an
+    /// external file, which has none.
+    #[arg(long)]
+    pub desired: Option<String>,
+    /// A server for the shadow database that loads a SQL --desired source.
+    #[arg(long, env = "PGALIGN_SHADOW_URL", hide_env_values = true)]
+    pub shadow: Option<String>,
+    /// With an external file: refuse unless its SHA-256 is exactly this.
+    #[arg(long)]
+    pub expect_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PinArgs {
+    /// The external SQL file (no pgalign header).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Where the pinned plan goes (its `.live.json` beside it).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Refuse unless the external file's SHA-256 is exactly this.
+    #[arg(long)]
+    pub expect_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The server to restore on (its database is only where pgalign connects).
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The `pg_dump -Fc` archive (`pgalign backup`'s `.dump` file).
+    #[arg(long)]
+    pub backup: PathBuf,
+    /// The database to restore into: created; an existing one is an error
+    /// unless --replace.
+    #[arg(long, value_name = "DBNAME")]
+    pub into: String,
+    /// Drop and recreate --into first when it exists, after its name is typed
+    /// (or given as --confirm-target).
+    #[arg(long)]
+    pub replace: bool,
+    /// The name of the database --replace drops, typed out: required when not
+    /// interactive.
+    #[arg(long, value_name = "DBNAME")]
+    pub confirm_target: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,6 +8,7 @@
 //! complete and readable, so a file with the final name is always a verified
 //! dump. The backup folder, when pgalign creates it, is 0700.
 
+pub mod restore;
 pub mod tools;
 
 use crate::db::{ConnSettings, connect};
@@ -59,6 +60,15 @@ impl BackupEvidence {
             },
         ]
     }
+}
+
+/// What is said of the verified archive of an empty database: pg_restore
+/// read its header and table of contents, which list no entries.
+pub fn empty_note(path: &Path) -> String {
+    format!(
+        "backup {} verified: pg_restore read its header and table of contents, 0 entries: the database was empty",
+        path.display()
+    )
 }
 
 /// Backs up the database of `settings` into `out_dir` (created if missing):

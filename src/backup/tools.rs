@@ -81,8 +81,15 @@ impl PgTools {
     }
 
     /// Number of TOC entries `pg_restore --list` reads from an archive; an error
-    /// (with pg_restore's message) when it cannot read it.
+    /// (with pg_restore's message) when it cannot read it, or when its header
+    /// and table of contents do not read back. An archive of an empty
+    /// database lists no entries and is still a verified archive.
     pub fn list_entries(&self, archive: &Path) -> Result<usize> {
+        Ok(self.list(archive)?.entries)
+    }
+
+    /// What `pg_restore --list` reads from an archive (see [`Listing`]).
+    pub fn list(&self, archive: &Path) -> Result<Listing> {
         let out = isolated_command(&self.pg_restore)
             .arg("--list")
             .arg(archive)
@@ -90,10 +97,47 @@ impl PgTools {
             .output()
             .with_context(|| format!("running {}", self.pg_restore.display()))?;
         check(&out, &format!("pg_restore --list of {}", archive.display()))?;
-        Ok(String::from_utf8_lossy(&out.stdout)
+        Listing::parse(&String::from_utf8_lossy(&out.stdout))
+            .with_context(|| format!("pg_restore --list of {}", archive.display()))
+    }
+}
+
+/// An archive's table of contents as `pg_restore --list` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The entries listed (objects and data; 0 for an empty database).
+    pub entries: usize,
+    /// `TABLE DATA` entries: tables whose rows the archive holds.
+    pub table_data: usize,
+    /// The database the archive was dumped from (`; dbname:` of its header).
+    pub dbname: String,
+}
+
+impl Listing {
+    /// Reads the listing; its header (`; Archive created at`, `; Format:`,
+    /// `; TOC Entries:`) must be there, so that a listing that says nothing
+    /// is never taken for a verified archive.
+    pub fn parse(text: &str) -> Result<Listing> {
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.trim_start_matches(';').trim().strip_prefix(name))
+                .map(|v| v.trim().to_string())
+        };
+        if field("Archive created at").is_none()
+            || field("Format:").is_none()
+            || field("TOC Entries:").is_none()
+        {
+            bail!("the archive's header and table of contents did not read back");
+        }
+        let listed: Vec<&str> = text
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
-            .count())
+            .collect();
+        Ok(Listing {
+            entries: listed.len(),
+            table_data: listed.iter().filter(|l| l.contains(" TABLE DATA ")).count(),
+            dbname: field("dbname:").unwrap_or_default(),
+        })
     }
 }
 

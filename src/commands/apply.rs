@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-pub async fn run(args: ApplyArgs) -> Result<u8> {
+pub async fn run(mut args: ApplyArgs) -> Result<u8> {
     check_timeouts(&args)?;
     let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
     let point = match &args.resume {
@@ -27,8 +27,28 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
     else {
         anyhow::bail!("no plan file: pass --plan FILE");
     };
-    let text = std::fs::read_to_string(&plan_path)
+    let bytes = std::fs::read(&plan_path)
         .with_context(|| format!("reading plan file {}", plan_path.display()))?;
+    // A file without a pgalign header (an external SQL file) is pinned first,
+    // and the pinned plan is what the gate checks and what runs.
+    let mut pinned_note = None;
+    let (plan_path, text) = if args.resume.is_none() && super::pin::is_external(&bytes) {
+        match pin_external(&mut args, &settings, &plan_path, &bytes).await {
+            Ok((path, text, note)) => {
+                pinned_note = Some(note);
+                (path, text)
+            }
+            Err(e) => return Err(journal_refusal(&args, &settings, &plan_path, None, e)),
+        }
+    } else {
+        let text = String::from_utf8(bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "reading plan file {}: it is not valid UTF-8 ({e})",
+                plan_path.display()
+            )
+        })?;
+        (plan_path, text)
+    };
     let plan_file = match plan::parse_plan(&text) {
         Ok(p) => p,
         Err(e) => {
@@ -82,6 +102,9 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
             };
             let mut journal = Journal::open(&dir.join("journal.jsonl"))?;
             journal.append(session_started(&settings, &plan_path))?;
+            if let Some(text) = pinned_note.take() {
+                journal.append(Entry::Note { text })?;
+            }
             journal
         }
     };
@@ -136,6 +159,13 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
             return Ok(exit::ABORTED);
         }
         eprintln!("pgalign: error: {summary}");
+        eprintln!(
+            "pgalign: to roll back instead, restore the backup taken before the apply (`pgalign backup`'s .dump file) into a new database:"
+        );
+        let into = crate::backup::restore::default_into(&settings);
+        for c in crate::backup::restore::commands(&settings, Path::new("BACKUP.dump"), &into) {
+            eprintln!("  {}", crate::util::printable(&c));
+        }
         return Ok(exit::ERROR);
     }
     let total_ms: u128 = outcome.finished.iter().map(|(_, d, _)| d.as_millis()).sum();
@@ -148,6 +178,43 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
         if outcome.retries == 1 { "y" } else { "ies" }
     );
     Ok(exit::OK)
+}
+
+/// Checks an external file against `--expect-sha256`, lints and pins it into
+/// the session folder (`--session-dir`, else a new one), and points `args` at
+/// the pinned plan: the reviewed hash becomes the pinned body's, so a resumed
+/// run is gated on the same plan. Returns the pinned plan's path and text, and
+/// the journal note that says where it came from.
+async fn pin_external(
+    args: &mut ApplyArgs,
+    settings: &ConnSettings,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(PathBuf, String, String)> {
+    super::pin::check_reviewed(bytes, path, args.expect_sha256.as_deref())?;
+    let pinned = super::pin::pin(bytes, path, settings).await?;
+    let dir = match &args.session_dir {
+        Some(d) => d.clone(),
+        None => crate::session::new_session_dir(None)?,
+    };
+    crate::util::fs::private_dir(&dir)
+        .with_context(|| format!("creating session folder {}", dir.display()))?;
+    let pinned_path = super::pin::session_path(&dir, &pinned.file_sha256);
+    super::pin::write(&pinned, &pinned_path)?;
+    let described = super::pin::describe(&pinned, path, settings);
+    eprintln!(
+        "pgalign: {described}; pinned as {}",
+        crate::util::printable(&pinned_path.display().to_string())
+    );
+    let note = format!(
+        "{described}; matches --expect-sha256; pinned as {} (body SHA-256 {})",
+        pinned_path.display(),
+        pinned.plan.actual_sha256
+    );
+    args.session_dir = Some(dir);
+    args.plan = Some(pinned_path.clone());
+    args.expect_sha256 = Some(pinned.plan.actual_sha256.clone());
+    Ok((pinned_path, pinned.text, note))
 }
 
 /// `--lock-timeout 0` would be PostgreSQL's "wait forever", the opposite of

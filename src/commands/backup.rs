@@ -25,9 +25,21 @@ pub async fn run(args: BackupArgs) -> Result<u8> {
         ev.pg_dump_version,
     );
     super::print_stdout(&text)?;
-    eprintln!(
-        "pgalign: backup verified ({} entries readable by pg_restore)",
-        ev.entries
-    );
+    eprintln!("pgalign: to restore this backup into a new database:");
+    for c in crate::backup::restore::commands(
+        &settings,
+        &ev.path,
+        &crate::backup::restore::default_into(&settings),
+    ) {
+        eprintln!("  {}", crate::util::printable(&c));
+    }
+    if ev.entries == 0 {
+        eprintln!("pgalign: {}", crate::backup::empty_note(&ev.path));
+    } else {
+        eprintln!(
+            "pgalign: backup verified ({} entries readable by pg_restore)",
+            ev.entries
+        );
+    }
     Ok(exit::OK)
 }

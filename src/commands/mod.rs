@@ -6,9 +6,11 @@ pub mod backup;
 pub mod diff;
 pub mod inspect;
 pub mod lint;
+pub mod pin;
 pub mod practice;
 pub mod rehearse;
 pub mod report;
+pub mod restore;
 pub mod verify;
 pub mod wizard;
 
@@ -90,7 +92,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Apply(a) => apply::run(a).await,
             Command::Backup(a) => backup::run(a).await,
             Command::Rehearse(a) => rehearse::run(a).await,
+            Command::Pin(a) => pin::run(a).await,
             Command::Report(a) => report::run(a).await,
+            Command::Restore(a) => restore::run(a).await,
         };
         match result {
             Ok(code) => code,

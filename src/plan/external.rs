@@ -43,7 +43,14 @@ pub async fn import(sql_path: &Path, target: &ConnSettings) -> Result<Plan> {
 pub async fn import_with_live(sql_path: &Path, target: &ConnSettings) -> Result<Imported> {
     let name = sql_path.display().to_string();
     let bytes = std::fs::read(sql_path).with_context(|| format!("reading external plan {name}"))?;
-    let text = prepass::decode(&bytes, &name)?;
+    import_bytes(&bytes, &name, target).await
+}
+
+/// [`import_with_live`] of bytes already read (and checked against the
+/// reviewed SHA-256), so that what is linted is exactly what was checked.
+pub async fn import_bytes(bytes: &[u8], name: &str, target: &ConnSettings) -> Result<Imported> {
+    let name = name.to_string();
+    let text = prepass::decode(bytes, &name)?;
     refuse_meta_commands(&text, &name)?;
     let lint = async {
         let client = connect(target).await?;
@@ -60,7 +67,7 @@ pub async fn import_with_live(sql_path: &Path, target: &ConnSettings) -> Result<
         0,
         format!(
             "imported from {name} (SHA-256 {}); no desired schema: hazards from pgalign's lint engine, sized on {target}",
-            crate::util::sha256_hex(&bytes)
+            crate::util::sha256_hex(bytes)
         ),
     );
     let scope = Scope::default();

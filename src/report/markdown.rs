@@ -158,6 +158,14 @@ pub fn render(f: &Facts) -> String {
             if let Some(v) = &b.pg_dump_version {
                 line(&mut o, "Written by", v);
             }
+            // Rollback is restore-first: the exact commands, pgalign's and plain.
+            let target = f.session.as_ref().map_or("", |s| s.target.as_str());
+            o.push_str("\nRollback: restore this backup into a new database with\n\n```sh\n");
+            for c in crate::backup::restore::report_commands(target, &b.path) {
+                o.push_str(&one_line(&c).replace('`', "'"));
+                o.push('\n');
+            }
+            o.push_str("```\n");
         }
         _ => o.push_str("✘ No backup was recorded.\n"),
     }
