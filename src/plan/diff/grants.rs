@@ -462,6 +462,84 @@ fn routine_target(desired: &Model, target: &str) -> Option<String> {
     Some(format!("{} {key}", f.kind.to_uppercase()))
 }
 
+/// The line `verify` and `diff` print when `scope` leaves out privileges or
+/// owners that differ between `live` and `desired` (both as inspected, with
+/// their privileges and owners), so that "in sync" is never said of grants
+/// or owners nobody compared: `grants differ on 3 objects and owners on 1 and
+/// are not compared (--with-privileges, --with-owners compare them)`.
+/// Objects out of the schema scope are not counted; an owner is counted only
+/// for an object both sides have (the others are differences of their own).
+pub fn not_compared(
+    live: &Model,
+    desired: &Model,
+    scope: &crate::catalog::Scope,
+) -> Option<String> {
+    if scope.with_privileges && scope.with_owners {
+        return None;
+    }
+    let mut both = scope.clone();
+    both.with_privileges = true;
+    both.with_owners = true;
+    let narrow = |m: &Model| {
+        let mut only = Model {
+            privileges: if scope.with_privileges {
+                Default::default()
+            } else {
+                m.privileges.clone()
+            },
+            owners: if scope.with_owners {
+                Default::default()
+            } else {
+                m.owners.clone()
+            },
+            event_triggers: m.event_triggers.clone(),
+            ..Default::default()
+        };
+        both.apply(&mut only);
+        only
+    };
+    let (l, d) = (narrow(live), narrow(desired));
+    let none = Vec::new();
+    let grants = l
+        .privileges
+        .keys()
+        .chain(
+            d.privileges
+                .keys()
+                .filter(|k| !l.privileges.contains_key(*k)),
+        )
+        .filter(|k| l.privileges.get(*k).unwrap_or(&none) != d.privileges.get(*k).unwrap_or(&none))
+        .count();
+    let owners = l
+        .owners
+        .iter()
+        .filter(|(k, o)| d.owners.get(*k).is_some_and(|w| w != *o))
+        .count();
+    let objects = |n: usize| {
+        if n == 1 {
+            "1 object".to_string()
+        } else {
+            format!("{n} objects")
+        }
+    };
+    let (what, flags) = match (grants, owners) {
+        (0, 0) => return None,
+        (g, 0) => (
+            format!("grants differ on {}", objects(g)),
+            "--with-privileges compares them",
+        ),
+        (0, o) => (
+            format!("owners differ on {}", objects(o)),
+            "--with-owners compares them",
+        ),
+        (g, o) => (
+            format!("grants differ on {} and owners on {o}", objects(g)),
+            "--with-privileges and --with-owners compare them",
+        ),
+    };
+    Some(format!("{what} and are not compared ({flags})"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,7 @@ mod types;
 
 pub use coerce::{binary_coercible, widening};
 pub use drop_all::{DropAll, Dropped, guard_count};
+pub use grants::not_compared;
 pub use notnull::keep_live_names;
 pub use online::Strategy;
 

@@ -5,7 +5,7 @@
 //! offline and online; `converge` checks the re-diff, the fingerprints and
 //! the rows.
 
-use super::converge;
+use super::{admin_exec, converge};
 use crate::support::*;
 use pgalign::catalog;
 use pgalign::plan::{self, PlanOptions};
@@ -94,4 +94,94 @@ fn retyped_columns_of_several_tables_converge_with_their_defaults_and_keys() {
          CREATE TABLE b (id int PRIMARY KEY, a_id bigint REFERENCES a, w bigint, v text);
          CREATE VIEW av AS SELECT id, x FROM a;",
     );
+}
+
+/// Roles the pairs of this file own and grant to (shared by the whole run,
+/// created once: two sessions creating the same role at once collide).
+fn roles() {
+    static MADE: std::sync::Once = std::sync::Once::new();
+    MADE.call_once(|| {
+        admin_exec(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgalign_r3_reader') THEN CREATE ROLE pgalign_r3_reader; END IF;
+               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgalign_r3_owner') THEN CREATE ROLE pgalign_r3_owner; END IF;
+             END $$",
+        )
+    });
+}
+
+// --- 8. privileges and owners out of scope are not invisible ----------------
+
+#[test]
+fn verify_and_diff_say_that_grants_and_owners_differ_when_they_are_not_compared() {
+    roles();
+    let live = test_db("not_compared_a");
+    let want = test_db("not_compared_b");
+    let schema = "CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE u (id int PRIMARY KEY);
+                  CREATE TABLE w (id int PRIMARY KEY); INSERT INTO t VALUES (1);";
+    live.load(schema);
+    want.load(schema);
+    live.exec(
+        "GRANT SELECT ON t TO pgalign_r3_reader; GRANT SELECT, UPDATE ON w TO pgalign_r3_reader;
+         ALTER TABLE u OWNER TO pgalign_r3_owner;",
+    );
+    let (url, want_url) = (live.url(), want.url());
+    let o = run(&["verify", "--db", &url, "--desired", &want_url]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("is in sync with the desired schema in what was compared"),
+        "{err}"
+    );
+    assert!(
+        err.contains("grants differ on 2 objects and owners on 1 and are not compared (--with-privileges and --with-owners compare them)"),
+        "{err}"
+    );
+    let o = run(&["diff", "--db", &url, "--desired", &want_url]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("grants differ on 2 objects and owners on 1 and are not compared"),
+        "{}",
+        stderr(&o)
+    );
+    // With one of them in scope, only the other is said.
+    let o = run(&[
+        "verify",
+        "--db",
+        &url,
+        "--desired",
+        &want_url,
+        "--with-privileges",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "pgalign: owners differ on 1 object and are not compared (--with-owners compares them)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("grants differ"), "{}", stderr(&o));
+    // Once the same, nothing is said and "in sync" stands alone.
+    want.exec(
+        "GRANT SELECT ON t TO pgalign_r3_reader; GRANT SELECT, UPDATE ON w TO pgalign_r3_reader;
+         ALTER TABLE u OWNER TO pgalign_r3_owner;",
+    );
+    let o = run(&["verify", "--db", &url, "--desired", &want_url]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("not compared") && !err.contains("in what was compared"),
+        "{err}"
+    );
+    let o = run(&[
+        "verify",
+        "--db",
+        &url,
+        "--desired",
+        &want_url,
+        "--with-privileges",
+        "--with-owners",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
