@@ -239,7 +239,9 @@ pub struct Table {
     /// Storage parameters (`reloptions`), e.g. `fillfactor=70`, sorted.
     #[serde(default)]
     pub options: Vec<String>,
-    /// Row-level security: `None`, `enabled` or `forced`.
+    /// Row-level security: `None`, `enabled`, `forced` (enabled and forced)
+    /// or `forced, not enabled` (FORCE set while RLS is off: it takes effect
+    /// once RLS is enabled).
     #[serde(default)]
     pub rls: Option<String>,
     /// For a partitioned table: its key as `pg_get_partkeydef` prints it.

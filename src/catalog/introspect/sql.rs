@@ -128,7 +128,8 @@ pub fn tables() -> String {
         "SELECT tbl.oid, tbl.nspname::text, tbl.relname::text, tbl.relpersistence = 'u',
                 ARRAY(SELECT o FROM unnest(coalesce(c.reloptions, '{{}}')) o ORDER BY o),
                 CASE WHEN c.relforcerowsecurity AND c.relrowsecurity THEN 'forced'
-                     WHEN c.relrowsecurity THEN 'enabled' END,
+                     WHEN c.relrowsecurity THEN 'enabled'
+                     WHEN c.relforcerowsecurity THEN 'forced, not enabled' END,
                 dsc.description,
                 CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
                 CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,

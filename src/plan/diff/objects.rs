@@ -319,12 +319,16 @@ impl Builder<'_> {
             if have == want {
                 continue;
             }
-            let phase = if want.is_none() {
-                Phase::DisableRls
-            } else {
-                Phase::EnableRls
-            };
             for sql in ddl::rls_change(&t.name, have, want) {
+                // Loosening statements go early (before the policies they
+                // relied on are dropped) and are destructive.
+                let loosens = sql.ends_with(" DISABLE ROW LEVEL SECURITY;")
+                    || sql.ends_with(" NO FORCE ROW LEVEL SECURITY;");
+                let phase = if loosens {
+                    Phase::DisableRls
+                } else {
+                    Phase::EnableRls
+                };
                 let hz = vec![h(
                     HazardId::Authz,
                     Severity::Warning,
@@ -339,7 +343,7 @@ impl Builder<'_> {
                     t.name,
                     want.unwrap_or("disabled")
                 );
-                if want.is_none() {
+                if loosens {
                     self.destructive(phase, title, sql, hz);
                 } else {
                     self.push(phase, title, sql, hz);

@@ -185,3 +185,86 @@ fn verify_and_diff_say_that_grants_and_owners_differ_when_they_are_not_compared(
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+// --- 10. row-level security flags ------------------------------------------
+
+/// The four states of a table's two flags, as `ALTER TABLE` suffixes.
+const RLS_STATES: [(&str, &[&str]); 4] = [
+    ("off", &[]),
+    ("on", &["ENABLE"]),
+    ("forced", &["ENABLE", "FORCE"]),
+    ("fo", &["FORCE"]),
+];
+
+fn rls_schema(pick: impl Fn(usize, usize) -> usize) -> String {
+    let mut sql = String::new();
+    for (i, (from, _)) in RLS_STATES.iter().enumerate() {
+        for (j, (to, _)) in RLS_STATES.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let t = format!("t_{from}_{to}");
+            sql.push_str(&format!(
+                "CREATE TABLE {t} (id int PRIMARY KEY, owner_name text);
+                 CREATE POLICY {t}_mine ON {t} USING (owner_name = current_user);\n"
+            ));
+            for flag in RLS_STATES[pick(i, j)].1 {
+                sql.push_str(&format!("ALTER TABLE {t} {flag} ROW LEVEL SECURITY;\n"));
+            }
+            sql.push_str(&format!(
+                "INSERT INTO {t} SELECT g, 'u' || g FROM generate_series(1, 5) g;\n"
+            ));
+        }
+    }
+    sql
+}
+
+#[test]
+fn every_change_of_the_two_row_level_security_flags_converges() {
+    let a = rls_schema(|i, _| i);
+    let b = rls_schema(|_, j| j).replace("INSERT INTO", "-- INSERT INTO");
+    let plan = converge("rls_flags", &a, &b);
+    // FORCE without ENABLE is seen, and planned as just that.
+    assert!(
+        plan.contains("ALTER TABLE public.t_off_fo FORCE ROW LEVEL SECURITY;"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("ALTER TABLE public.t_off_fo ENABLE"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("ALTER TABLE public.t_fo_off NO FORCE ROW LEVEL SECURITY;"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("ALTER TABLE public.t_fo_on NO FORCE ROW LEVEL SECURITY;"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("ALTER TABLE public.t_fo_on ENABLE ROW LEVEL SECURITY;"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("ALTER TABLE public.t_forced_fo DISABLE ROW LEVEL SECURITY;"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("ALTER TABLE public.t_forced_fo NO FORCE"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("ALTER TABLE public.t_fo_forced ENABLE ROW LEVEL SECURITY;"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("ALTER TABLE public.t_fo_forced FORCE"),
+        "{plan}"
+    );
+    // And a forced-only table differs from one with no flag at all.
+    let live = test_db("rls_fo_seen");
+    live.load("CREATE TABLE t (id int); ALTER TABLE t FORCE ROW LEVEL SECURITY;");
+    let m = block_on(catalog::inspect(&live.settings)).unwrap().model;
+    let t = &m.tables[&pgalign::catalog::model::QName::new("public", "t")];
+    assert_eq!(t.rls.as_deref(), Some("forced, not enabled"));
+}
