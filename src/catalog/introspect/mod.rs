@@ -209,7 +209,9 @@ async fn first_half(
             m.owners.insert(target.clone(), owner);
         }
         let entries: Vec<String> = r.get(2);
-        if !entries.is_empty() {
+        // A role-wide default-privileges entry replaces PostgreSQL's own
+        // defaults: an empty one (EXECUTE revoked from PUBLIC) is kept.
+        if !entries.is_empty() || target.starts_with("DEFAULT PRIVILEGES ") {
             m.privileges.insert(target, entries);
         }
         Ok(())

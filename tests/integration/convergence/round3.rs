@@ -5,7 +5,7 @@
 //! offline and online; `converge` checks the re-diff, the fingerprints and
 //! the rows.
 
-use super::{admin_exec, converge};
+use super::{admin_exec, converge, converge_with};
 use crate::support::*;
 use pgalign::catalog;
 use pgalign::plan::{self, PlanOptions};
@@ -267,4 +267,104 @@ fn every_change_of_the_two_row_level_security_flags_converges() {
     let m = block_on(catalog::inspect(&live.settings)).unwrap().model;
     let t = &m.tables[&pgalign::catalog::model::QName::new("public", "t")];
     assert_eq!(t.rls.as_deref(), Some("forced, not enabled"));
+}
+
+// --- 13. default privileges reach new objects ------------------------------
+
+/// The live side's default privileges for the role that applies the plan.
+const DEFAULTS: &str = "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO pgalign_r3_reader;
+     ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT USAGE, SELECT ON SEQUENCES TO pgalign_r3_reader;
+     ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+     ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO pgalign_r3_reader;
+     ALTER DEFAULT PRIVILEGES REVOKE USAGE ON TYPES FROM PUBLIC;";
+
+#[test]
+fn objects_the_plan_creates_end_with_the_desired_grants_despite_default_privileges() {
+    roles();
+    let a = format!(
+        "CREATE SCHEMA app;
+         CREATE TABLE app.kept (id int PRIMARY KEY);
+         INSERT INTO app.kept SELECT generate_series(1, 20);
+         {DEFAULTS}"
+    );
+    // The desired objects are made before its default privileges (so they
+    // have none of them), but for one table made after, which keeps them.
+    let b = format!(
+        "CREATE SCHEMA app;
+         CREATE TABLE app.kept (id int PRIMARY KEY);
+         CREATE TABLE app.fresh (id serial PRIMARY KEY, v text);
+         CREATE VIEW app.fresh_v AS SELECT id FROM app.fresh;
+         CREATE SEQUENCE app.counter;
+         CREATE FUNCTION app.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2';
+         CREATE FUNCTION public.thrice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 3';
+         CREATE TYPE app.mood AS ENUM ('ok', 'sad');
+         GRANT INSERT ON app.fresh TO pgalign_r3_reader;
+         {DEFAULTS}
+         CREATE TABLE app.later (id int PRIMARY KEY);"
+    );
+    let scope = pgalign::catalog::Scope {
+        with_privileges: true,
+        ..Default::default()
+    };
+    converge_with(
+        "default_privileges_off",
+        &a,
+        &b,
+        &PlanOptions {
+            strategy: plan::Strategy::Offline,
+            scope: scope.clone(),
+            ..Default::default()
+        },
+    );
+    let plan = converge_with(
+        "default_privileges",
+        &a,
+        &b,
+        &PlanOptions {
+            scope,
+            ..Default::default()
+        },
+    );
+    for revoke in [
+        "REVOKE SELECT ON TABLE app.fresh FROM pgalign_r3_reader;",
+        "REVOKE SELECT ON TABLE app.fresh_v FROM pgalign_r3_reader;",
+        "REVOKE SELECT ON SEQUENCE app.counter FROM pgalign_r3_reader;",
+        "REVOKE USAGE ON SEQUENCE app.counter FROM pgalign_r3_reader;",
+        "GRANT EXECUTE ON FUNCTION public.thrice(integer) TO PUBLIC;",
+        "GRANT USAGE ON TYPE app.mood TO PUBLIC;",
+    ] {
+        assert!(plan.contains(revoke), "missing `{revoke}` in:\n{plan}");
+    }
+    assert!(!plan.contains("ON TABLE app.later"), "{plan}");
+}
+
+#[test]
+fn a_role_wide_default_that_revokes_from_public_is_compared_and_planned() {
+    let scope = pgalign::catalog::Scope {
+        with_privileges: true,
+        ..Default::default()
+    };
+    for (label, a, b) in [
+        ("dp_public_back", DEFAULTS, ""),
+        ("dp_public_gone", "", DEFAULTS),
+    ] {
+        for strategy in [plan::Strategy::Offline, plan::Strategy::Online] {
+            roles();
+            let a = format!("CREATE SCHEMA app; {a}");
+            let b = format!(
+                "CREATE SCHEMA app; CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1'; {b}"
+            );
+            let plan = converge_with(
+                &format!("{label}_{strategy:?}").to_lowercase(),
+                &a,
+                &b,
+                &PlanOptions {
+                    strategy,
+                    scope: scope.clone(),
+                    ..Default::default()
+                },
+            );
+            assert!(plan.contains("EXECUTE ON FUNCTIONS"), "{plan}");
+        }
+    }
 }
