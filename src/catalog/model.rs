@@ -201,6 +201,10 @@ pub struct Domain {
     /// Check constraints by name, as `pg_get_constraintdef` prints them.
     pub checks: BTreeMap<String, String>,
     pub comment: Option<String>,
+    /// The routines the checks call (`pg_depend`), as `check<TAB>regprocedure`:
+    /// a check is added once they exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_functions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

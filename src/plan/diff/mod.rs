@@ -149,6 +149,8 @@ enum Phase {
     CopyRows,
     DropRebuilt,
     LateFunction,
+    /// Checks of new domains that call routines the plan creates (`types`).
+    DomainCheck,
     CreateView,
     ViewFunction,
     CreateIndex,

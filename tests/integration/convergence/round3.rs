@@ -368,3 +368,52 @@ fn a_role_wide_default_that_revokes_from_public_is_compared_and_planned() {
         }
     }
 }
+
+// --- 9. creation order across kinds ----------------------------------------
+
+#[test]
+fn a_domain_whose_check_calls_a_new_function_is_created_in_order() {
+    let plan = converge(
+        "domain_check_function",
+        "CREATE TABLE item (id int PRIMARY KEY, code text);
+         INSERT INTO item SELECT g, 'c' || g FROM generate_series(1, 30) g;",
+        "CREATE FUNCTION a_valid_code(text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+            AS $$ BEGIN RETURN $1 ~ '^c[0-9]+$'; END $$;
+         CREATE FUNCTION b_short(text) RETURNS boolean LANGUAGE sql IMMUTABLE
+            BEGIN ATOMIC SELECT length($1) < 10; END;
+         CREATE DOMAIN code AS text CHECK (a_valid_code(VALUE)) CONSTRAINT short CHECK (b_short(VALUE));
+         CREATE TABLE item (id int PRIMARY KEY, code text, alt code);
+         CREATE TABLE tagged (id int PRIMARY KEY, tag code NOT NULL);",
+    );
+    let pos = |needle: &str| {
+        plan.find(needle)
+            .unwrap_or_else(|| panic!("missing `{needle}` in:\n{plan}"))
+    };
+    assert!(
+        pos("FUNCTION public.a_valid_code(") < pos("ADD CONSTRAINT code_check"),
+        "{plan}"
+    );
+    assert!(
+        pos("FUNCTION public.b_short(") < pos("ADD CONSTRAINT short"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn sql_standard_bodies_are_created_after_the_functions_they_call() {
+    converge(
+        "sql_body_order",
+        "CREATE TABLE t (id int PRIMARY KEY);
+         INSERT INTO t SELECT generate_series(1, 10);",
+        // Each caller sorts before its callee: key order alone is wrong.
+        "CREATE TABLE t (id int PRIMARY KEY);
+         CREATE FUNCTION z_base(int) RETURNS int LANGUAGE plpgsql IMMUTABLE
+            AS $$ BEGIN RETURN $1 * 2; END $$;
+         CREATE FUNCTION y_mid(x int) RETURNS int LANGUAGE sql IMMUTABLE RETURN z_base(x) + 1;
+         CREATE FUNCTION x_top(x int) RETURNS int LANGUAGE sql IMMUTABLE
+            BEGIN ATOMIC SELECT y_mid(x) * 10; END;
+         CREATE FUNCTION w_over_table() RETURNS bigint LANGUAGE sql STABLE
+            BEGIN ATOMIC SELECT count(*) FROM t WHERE x_top(id) > 0; END;
+         CREATE PROCEDURE v_proc(x int) LANGUAGE sql BEGIN ATOMIC SELECT x_top(x); END;",
+    );
+}
