@@ -406,28 +406,29 @@ pub fn create_policy(p: &Policy) -> String {
 }
 
 /// `ALTER TABLE … ENABLE/FORCE/DISABLE ROW LEVEL SECURITY` statements that take
-/// a table from `from` to `to` (`None`, `enabled`, `forced`).
+/// a table from `from` to `to` (`None`, `enabled`, `forced`, `forced, not
+/// enabled`): the two flags are set apart, each only when it changes.
 pub fn rls_change(t: &QName, from: Option<&str>, to: Option<&str>) -> Vec<String> {
-    let mut out = Vec::new();
+    let flags = |s: Option<&str>| match s {
+        None => (false, false),
+        Some("forced") => (true, true),
+        Some("forced, not enabled") => (false, true),
+        Some(_) => (true, false),
+    };
+    let ((was_on, was_forced), (on, forced)) = (flags(from), flags(to));
     let table = t.sql();
-    match (from, to) {
-        (a, b) if a == b => {}
-        (_, None) => {
-            if from == Some("forced") {
-                out.push(format!("ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;"));
-            }
-            out.push(format!("ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;"));
-        }
-        (a, Some(b)) => {
-            if a.is_none() {
-                out.push(format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;"));
-            }
-            if b == "forced" {
-                out.push(format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY;"));
-            } else if a == Some("forced") {
-                out.push(format!("ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;"));
-            }
-        }
+    let mut out = Vec::new();
+    if was_forced && !forced {
+        out.push(format!("ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;"));
+    }
+    if was_on && !on {
+        out.push(format!("ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;"));
+    }
+    if !was_on && on {
+        out.push(format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;"));
+    }
+    if !was_forced && forced {
+        out.push(format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY;"));
     }
     out
 }

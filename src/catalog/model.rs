@@ -201,6 +201,10 @@ pub struct Domain {
     /// Check constraints by name, as `pg_get_constraintdef` prints them.
     pub checks: BTreeMap<String, String>,
     pub comment: Option<String>,
+    /// The routines the checks call (`pg_depend`), as `check<TAB>regprocedure`:
+    /// a check is added once they exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_functions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,7 +243,9 @@ pub struct Table {
     /// Storage parameters (`reloptions`), e.g. `fillfactor=70`, sorted.
     #[serde(default)]
     pub options: Vec<String>,
-    /// Row-level security: `None`, `enabled` or `forced`.
+    /// Row-level security: `None`, `enabled`, `forced` (enabled and forced)
+    /// or `forced, not enabled` (FORCE set while RLS is off: it takes effect
+    /// once RLS is enabled).
     #[serde(default)]
     pub rls: Option<String>,
     /// For a partitioned table: its key as `pg_get_partkeydef` prints it.

@@ -72,6 +72,11 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     {
         eprintln!("pgalign: blocker: {}", h.detail);
     }
+    if let Some(line) =
+        plan::diff::not_compared(&computed.live.model, &computed.desired.model, &opts.scope)
+    {
+        eprintln!("pgalign: {line}");
+    }
     // The plan names what the apply gate will find in its SQL.
     crate::apply::name_derived(&mut plan, &settings).await?;
     let target = crate::util::redact(&settings.to_string());

@@ -34,6 +34,9 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
     )
     .await?;
     let plan = computed.plan;
+    let scope = args.scope.scope();
+    let unseen =
+        crate::plan::diff::not_compared(&computed.live.model, &computed.desired.model, &scope);
     // The process ends soon: freeing both models gains nothing (see `diff`).
     std::mem::forget(computed.live);
     std::mem::forget(computed.desired);
@@ -41,7 +44,12 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
     let target = crate::util::printable(&settings.to_string());
     let mut code = if plan.is_empty() {
         eprintln!(
-            "pgalign: {target} is in sync with the desired schema (fingerprint {})",
+            "pgalign: {target} is in sync with the desired schema{} (fingerprint {})",
+            if unseen.is_some() {
+                " in what was compared"
+            } else {
+                ""
+            },
             plan.live_fingerprint
         );
         exit::OK
@@ -53,6 +61,9 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
         super::print_stdout(&out)?;
         exit::DIFFERENCES
     };
+    if let Some(line) = unseen {
+        eprintln!("pgalign: {line}");
+    }
     if args.post_checks && !post_checks(&file, &settings).await? {
         code = exit::DIFFERENCES;
     }

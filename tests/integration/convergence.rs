@@ -5,6 +5,7 @@
 mod kinds;
 mod rebuild;
 mod round2;
+mod round3;
 mod settings;
 
 use crate::support::*;

@@ -209,7 +209,9 @@ async fn first_half(
             m.owners.insert(target.clone(), owner);
         }
         let entries: Vec<String> = r.get(2);
-        if !entries.is_empty() {
+        // A role-wide default-privileges entry replaces PostgreSQL's own
+        // defaults: an empty one (EXECUTE revoked from PUBLIC) is kept.
+        if !entries.is_empty() || target.starts_with("DEFAULT PRIVILEGES ") {
             m.privileges.insert(target, entries);
         }
         Ok(())
@@ -452,6 +454,7 @@ async fn read_types(tx: &Transaction<'_>, m: &mut Model) -> Result<()> {
                 not_null: r.get(5),
                 checks,
                 comment: r.get(7),
+                check_functions: r.get(8),
             },
         );
         Ok(())
@@ -678,8 +681,15 @@ fn signature_deps(entries: &[String]) -> Vec<Dep> {
         .iter()
         .filter_map(|d| {
             let mut parts = d.splitn(3, '\t');
-            let (kind, schema, name) = (parts.next()?, parts.next()?, parts.next()?);
-            let name = QName::new(schema, name);
+            let (kind, schema) = (parts.next()?, parts.next()?);
+            if kind == "f" {
+                // `f<TAB>regprocedure`: a routine a SQL-standard body calls.
+                let rest = parts.next().map(|r| format!("\t{r}")).unwrap_or_default();
+                return Some(Dep::Function {
+                    key: format!("{schema}{rest}"),
+                });
+            }
+            let name = QName::new(schema, parts.next()?);
             Some(match kind {
                 "r" => Dep::Relation { name },
                 _ => Dep::Type { name },

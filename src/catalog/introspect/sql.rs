@@ -90,7 +90,11 @@ pub fn domains() -> String {
                 pg_get_expr(t.typdefaultbin, 0), t.typnotnull,
                 ARRAY(SELECT c.conname || E'\\t' || pg_get_constraintdef(c.oid) FROM pg_constraint c
                       WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.conname),
-                dsc.description
+                dsc.description,
+                ARRAY(SELECT DISTINCT c.conname || E'\\t' || d.refobjid::regprocedure::text
+                      FROM pg_constraint c JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass
+                       AND d.objid = c.oid AND d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n'
+                      WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY 1)
          FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
          JOIN pg_type bt ON bt.oid = t.typbasetype
          LEFT JOIN pg_collation co ON co.oid = t.typcollation
@@ -128,7 +132,8 @@ pub fn tables() -> String {
         "SELECT tbl.oid, tbl.nspname::text, tbl.relname::text, tbl.relpersistence = 'u',
                 ARRAY(SELECT o FROM unnest(coalesce(c.reloptions, '{{}}')) o ORDER BY o),
                 CASE WHEN c.relforcerowsecurity AND c.relrowsecurity THEN 'forced'
-                     WHEN c.relrowsecurity THEN 'enabled' END,
+                     WHEN c.relrowsecurity THEN 'enabled'
+                     WHEN c.relforcerowsecurity THEN 'forced, not enabled' END,
                 dsc.description,
                 CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
                 CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
@@ -287,6 +292,11 @@ pub fn functions() -> String {
                       JOIN ns tn ON tn.oid = t.typnamespace
                       WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                         AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'n')
+                || ARRAY(SELECT DISTINCT 'f' || E'\\t' || d.refobjid::regprocedure::text
+                         FROM pg_depend d
+                         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                           AND d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n'
+                           AND d.refobjid <> p.oid)
          FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace {}
          WHERE p.prokind IN ('f', 'p', 'w') AND {} AND {}",
         comment_join("pg_proc", "p", "dsc"),

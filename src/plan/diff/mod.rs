@@ -28,6 +28,7 @@ mod types;
 
 pub use coerce::{binary_coercible, widening};
 pub use drop_all::{DropAll, Dropped, guard_count};
+pub use grants::not_compared;
 pub use notnull::keep_live_names;
 pub use online::Strategy;
 
@@ -148,6 +149,8 @@ enum Phase {
     CopyRows,
     DropRebuilt,
     LateFunction,
+    /// Checks of new domains that call routines the plan creates (`types`).
+    DomainCheck,
     CreateView,
     ViewFunction,
     CreateIndex,
@@ -559,7 +562,8 @@ impl Builder<'_> {
         tx: bool,
     ) {
         self.attach_figures(&mut hazards);
-        let seq = self.steps.len();
+        // Increasing along the list (`one_rewrite` folds steps into one).
+        let seq = self.steps.last().map_or(0, |(_, seq, _)| seq + 1);
         self.steps.push((
             phase,
             seq,

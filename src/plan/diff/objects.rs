@@ -115,13 +115,55 @@ impl Builder<'_> {
         hz
     }
 
+    /// The desired routines, each after the routines its SQL-standard body
+    /// calls (`pg_depend`), with the phase each is created in: no earlier than
+    /// that of a routine it calls.
+    fn functions_in_order<'m>(
+        &self,
+        d: &'m BTreeMap<String, Function>,
+    ) -> Vec<(&'m String, &'m Function, Phase)> {
+        let mut phases: BTreeMap<&String, Phase> = BTreeMap::new();
+        let mut out = Vec::new();
+        // Depth-first, callees first; a cycle is cut where it closes.
+        let mut stack: Vec<(&String, bool)> = d.keys().rev().map(|k| (k, false)).collect();
+        let mut open: BTreeSet<&String> = BTreeSet::new();
+        while let Some((key, done)) = stack.pop() {
+            let f = &d[key];
+            let callees = || {
+                f.depends_on.iter().filter_map(|dep| match dep {
+                    Dep::Function { key } => d.get_key_value(key).map(|(k, _)| k),
+                    _ => None,
+                })
+            };
+            if done {
+                open.remove(key);
+                let phase = callees()
+                    .filter_map(|c| phases.get(c).copied())
+                    .fold(self.function_phase(f), Ord::max);
+                phases.insert(key, phase);
+                out.push((key, f, phase));
+                continue;
+            }
+            if phases.contains_key(key) || !open.insert(key) {
+                continue;
+            }
+            stack.push((key, true));
+            for c in callees() {
+                if !phases.contains_key(c) && !open.contains(c) {
+                    stack.push((c, false));
+                }
+            }
+        }
+        out
+    }
+
     pub(super) fn functions(&mut self) {
         let live = &self.live.model.functions;
-        for (key, f) in &self.desired.functions {
+        let desired = self.desired;
+        for (key, f, phase) in self.functions_in_order(&desired.functions) {
             if self.function_created_with_range(key) {
                 continue;
             }
-            let phase = self.function_phase(f);
             let what = &f.kind;
             match live.get(key) {
                 None => {
@@ -319,12 +361,16 @@ impl Builder<'_> {
             if have == want {
                 continue;
             }
-            let phase = if want.is_none() {
-                Phase::DisableRls
-            } else {
-                Phase::EnableRls
-            };
             for sql in ddl::rls_change(&t.name, have, want) {
+                // Loosening statements go early (before the policies they
+                // relied on are dropped) and are destructive.
+                let loosens = sql.ends_with(" DISABLE ROW LEVEL SECURITY;")
+                    || sql.ends_with(" NO FORCE ROW LEVEL SECURITY;");
+                let phase = if loosens {
+                    Phase::DisableRls
+                } else {
+                    Phase::EnableRls
+                };
                 let hz = vec![h(
                     HazardId::Authz,
                     Severity::Warning,
@@ -339,7 +385,7 @@ impl Builder<'_> {
                     t.name,
                     want.unwrap_or("disabled")
                 );
-                if want.is_none() {
+                if loosens {
                     self.destructive(phase, title, sql, hz);
                 } else {
                     self.push(phase, title, sql, hz);

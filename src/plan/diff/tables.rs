@@ -292,6 +292,7 @@ impl Builder<'_> {
             );
         }
         let from_old_parents = self.columns_kept_from_old_parents(have, want);
+        let first_column_step = self.steps.len();
         for col in &want.columns {
             match have.column(&col.name) {
                 None if from_old_parents.contains(&col.name) => {}
@@ -300,6 +301,7 @@ impl Builder<'_> {
                 Some(_) => {}
             }
         }
+        self.one_rewrite(have, want, first_column_step);
         let inherited = self.inherited_columns(want);
         for col in &have.columns {
             if want.column(&col.name).is_none() && !inherited.contains(&col.name) {
@@ -394,6 +396,99 @@ impl Builder<'_> {
                 hz,
             );
         }
+    }
+
+    /// Puts the column type changes of `have` that rewrite it (with the
+    /// DROP/SET DEFAULT around them), pushed from step `from` on, into one
+    /// `ALTER TABLE` with a subcommand each, so the table is rewritten once
+    /// and not once per column. PostgreSQL runs the subcommands of one
+    /// statement in passes (drops, then types, then defaults), so their order
+    /// inside it does not matter. Columns whose identity or generation changes
+    /// keep their own statements: those steps must run in their order.
+    fn one_rewrite(&mut self, have: &Table, want: &Table, from: usize) {
+        let t = &have.name;
+        let ts = t.sql();
+        let mut titles: BTreeMap<String, &str> = BTreeMap::new();
+        for new in &want.columns {
+            let Some(old) = have.column(&new.name) else {
+                continue;
+            };
+            if old == new || old.identity != new.identity || old.generated != new.generated {
+                continue;
+            }
+            let full = format!("{t}.{}", new.name);
+            titles.insert(format!("drop default of {full}"), "");
+            titles.insert(format!("set default of {full}"), "");
+            titles.insert(format!("change type of {full} to {}", new.data_type), "");
+        }
+        let head = format!("ALTER TABLE {ts} ALTER COLUMN ");
+        let picked: Vec<usize> = (from..self.steps.len())
+            .filter(|&i| {
+                let (phase, _, s) = &self.steps[i];
+                *phase == Phase::AlterColumn
+                    && titles.contains_key(&s.title)
+                    && s.sql.starts_with(&head)
+                    && s.sql.ends_with(';')
+            })
+            .collect();
+        let rewrites = |i: &usize| {
+            self.steps[*i]
+                .2
+                .hazards
+                .iter()
+                .any(|h| h.id == HazardId::Rewrite)
+        };
+        let changes = picked.iter().filter(|i| rewrites(i)).count();
+        if changes < 2 {
+            return;
+        }
+        let mut subcommands = Vec::new();
+        let mut columns = Vec::new();
+        let mut hazards: Vec<Hazard> = Vec::new();
+        let mut rewrite: Option<Hazard> = None;
+        for &i in &picked {
+            let s = &self.steps[i].2;
+            let sql = s
+                .sql
+                .strip_prefix(&format!("ALTER TABLE {ts} "))
+                .unwrap_or(&s.sql);
+            subcommands.push(sql.strip_suffix(';').unwrap_or(sql).to_string());
+            if let Some(rest) = s.title.strip_prefix(&format!("change type of {t}.")) {
+                columns.push(rest.split(" to ").next().unwrap_or(rest).to_string());
+            }
+            for hz in &s.hazards {
+                if hz.id == HazardId::Rewrite {
+                    rewrite.get_or_insert_with(|| hz.clone());
+                } else if !hazards
+                    .iter()
+                    .any(|k| k.id == hz.id && k.detail == hz.detail)
+                {
+                    hazards.push(hz.clone());
+                }
+            }
+        }
+        if let Some(mut r) = rewrite {
+            r.detail = format!(
+                "rewrites {t} once for {changes} column changes ({}) and rebuilds its indexes under ACCESS EXCLUSIVE",
+                self.size(t)
+            );
+            self.described.borrow_mut().clear();
+            hazards.insert(0, r);
+        }
+        let first = picked[0];
+        let seq = self.steps[first].1;
+        let step = Step {
+            number: 0,
+            title: format!("change types of {t} in one rewrite: {}", columns.join(", ")),
+            sql: format!("ALTER TABLE {ts} {};", subcommands.join(", ")),
+            hazards,
+            transactional: true,
+            group: 0,
+        };
+        for &i in picked.iter().rev() {
+            self.steps.remove(i);
+        }
+        self.steps.insert(first, (Phase::AlterColumn, seq, step));
     }
 
     pub(super) fn add_column(&mut self, t: &QName, col: &Column) {

@@ -163,21 +163,50 @@ impl Builder<'_> {
         }
     }
 
+    /// The checks of `d` that call a routine the plan creates or recreates
+    /// (`pg_depend` of the desired side): they can only be added once it exists.
+    fn checks_after_functions(&self, d: &Domain) -> BTreeSet<String> {
+        let live = &self.live.model.functions;
+        d.check_functions
+            .iter()
+            .filter_map(|e| e.split_once('\t'))
+            .filter(|(_, f)| !live.contains_key(*f) || self.deps.functions.contains(*f))
+            .map(|(c, _)| c.to_string())
+            .collect()
+    }
+
     pub(super) fn domains(&mut self) {
         for (name, want) in &self.desired.domains {
+            let late = self.checks_after_functions(want);
+            let alter = |rest: String| format!("ALTER DOMAIN {} {rest};", name.sql());
             let Some(have) = self.live.model.domains.get(name) else {
+                let mut first = want.clone();
+                first.checks.retain(|c, _| !late.contains(c));
                 self.push(
                     Phase::CreateType,
                     format!("create domain {name}"),
-                    ddl::create_domain(want),
+                    ddl::create_domain(&first),
                     vec![],
                 );
+                for c in &late {
+                    self.push(
+                        Phase::DomainCheck,
+                        format!(
+                            "add constraint {c} to domain {name} (it calls a routine created above)"
+                        ),
+                        alter(format!(
+                            "ADD CONSTRAINT {} {}",
+                            quote_ident(c),
+                            want.checks[c]
+                        )),
+                        vec![],
+                    );
+                }
                 continue;
             };
             if self.deps.types.contains(name) {
                 continue; // replaced by a new domain (see `replace`)
             }
-            let alter = |rest: String| format!("ALTER DOMAIN {} {rest};", name.sql());
             if have.default != want.default {
                 let sql = match &want.default {
                     Some(d) => alter(format!("SET DEFAULT {d}")),
@@ -232,7 +261,11 @@ impl Builder<'_> {
             for (cname, check) in &want.checks {
                 if have.checks.get(cname) != Some(check) {
                     self.push(
-                        Phase::CreateType,
+                        if late.contains(cname) {
+                            Phase::DomainCheck
+                        } else {
+                            Phase::CreateType
+                        },
                         format!("add constraint {cname} to domain {name}"),
                         alter(format!("ADD CONSTRAINT {} {check}", quote_ident(cname))),
                         scan(check),
