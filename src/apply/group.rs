@@ -139,6 +139,7 @@ impl Runner<'_> {
         self.outcome
             .finished
             .retain(|(n, _, _)| !numbers.contains(n));
+        self.measure_rolled_back(&numbers);
         self.outcome.rolled_back_group = Some(group);
         self.journal(Entry::GroupRolledBack {
             group,
@@ -187,6 +188,7 @@ impl Runner<'_> {
             txid,
             attempt,
         })?;
+        self.measure_group_begun();
         let set_local = self.timeouts("LOCAL");
         for step in steps {
             if self.is_cancelled() {
@@ -198,8 +200,12 @@ impl Runner<'_> {
                 return self.end_failed(group, steps, step.number, f).await;
             }
             self.started(step)?;
+            let before = self.measure_before(false).await;
             match self.exec().run(step).await {
-                Ok((rows, elapsed)) => self.finished(step, rows, elapsed)?,
+                Ok((rows, elapsed)) => {
+                    self.measure_after(step, before).await;
+                    self.finished(step, rows, elapsed)?
+                }
                 Err(f) => {
                     self.failed(step, &f)?;
                     return self.end_failed(group, steps, step.number, f).await;
@@ -231,6 +237,7 @@ impl Runner<'_> {
         self.outcome.committed.extend(&numbers);
         self.outcome.committed_groups.push(group);
         self.outcome.rolled_back_group = None;
+        self.measure_committed();
         self.journal(Entry::GroupCommitted {
             group,
             steps: numbers,
@@ -272,6 +279,7 @@ impl Runner<'_> {
             return self.end_failed(group, &[step], step.number, f).await;
         }
         self.started(step)?;
+        let before = self.measure_before(true).await;
         let result = self.exec().run(step).await;
         let _ = self
             .client
@@ -279,6 +287,7 @@ impl Runner<'_> {
             .await;
         match result {
             Ok((rows, elapsed)) => {
+                self.measure_after(step, before).await;
                 // Outside a transaction it is applied the moment it returns.
                 self.outcome.committed.push(step.number);
                 self.outcome.committed_groups.push(group);

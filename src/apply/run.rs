@@ -86,6 +86,8 @@ pub(crate) async fn run_from(
         plan,
         opts,
         outcome: Outcome::default(),
+        measure: opts.measure.then(super::measure::Measure::default),
+        pid,
     };
     let mut result = runner.run_locked(pid, resume).await;
     if let Some(error) = runner.journal_error.take() {
@@ -141,6 +143,9 @@ pub(crate) struct Runner<'a> {
     pub plan: &'a PlanFile,
     pub opts: &'a ApplyOptions,
     pub outcome: Outcome,
+    pub measure: Option<super::measure::Measure>,
+    /// Our server process.
+    pub pid: i32,
 }
 
 /// How one try of a group ended.
@@ -220,6 +225,14 @@ impl Runner<'_> {
         // The hazards of what is left to run, from its SQL, on the schema it
         // runs against: the comments cannot hide one.
         let derived = super::derive(&self.client, plan).await?;
+        // Sizing leaves the probes' session settings (read only, short
+        // timeouts) behind: the plan's statements run with the server's.
+        self.client
+            .batch_execute(
+                "RESET default_transaction_read_only; RESET statement_timeout; RESET lock_timeout",
+            )
+            .await
+            .map_err(|e| anyhow!("resetting the session after sizing: {}", describe_error(&e)))?;
         let done: BTreeSet<usize> = groups(plan)
             .into_iter()
             .filter(|(g, _)| prepared.done_groups.contains(g))

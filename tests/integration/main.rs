@@ -15,6 +15,7 @@ mod external;
 mod lint;
 mod postcheck;
 mod rehearse;
+mod rehearse_measure;
 mod report;
 mod security_apply;
 mod security_cluster;
