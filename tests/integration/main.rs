@@ -16,6 +16,7 @@ mod lint;
 mod postcheck;
 mod rehearse;
 mod rehearse_measure;
+mod rehearse_postcheck;
 mod report;
 mod security_apply;
 mod security_cluster;
