@@ -225,14 +225,6 @@ impl Runner<'_> {
         // The hazards of what is left to run, from its SQL, on the schema it
         // runs against: the comments cannot hide one.
         let derived = super::derive(&self.client, plan).await?;
-        // Sizing leaves the probes' session settings (read only, short
-        // timeouts) behind: the plan's statements run with the server's.
-        self.client
-            .batch_execute(
-                "RESET default_transaction_read_only; RESET statement_timeout; RESET lock_timeout",
-            )
-            .await
-            .map_err(|e| anyhow!("resetting the session after sizing: {}", describe_error(&e)))?;
         let done: BTreeSet<usize> = groups(plan)
             .into_iter()
             .filter(|(g, _)| prepared.done_groups.contains(g))
