@@ -382,6 +382,30 @@ pub struct RehearseArgs {
     /// With an external file: refuse unless its SHA-256 is exactly this.
     #[arg(long)]
     pub expect_sha256: Option<String>,
+    /// Create the scratch database on this server instead of the target's
+    /// (a URL or conninfo; its database is only used to connect).
+    #[arg(long, value_name = "URL")]
+    pub scratch: Option<String>,
+    /// Restore the schema only: fast for huge databases, but locks and rewrites
+    /// are then measured on empty tables.
+    #[arg(long)]
+    pub schema_only: bool,
+    /// Keep the scratch database afterwards (it is dropped otherwise, also on
+    /// error and Ctrl-C).
+    #[arg(long)]
+    pub keep: bool,
+    /// `text` (a line per statement) or `json` (the figures per statement).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: RehearseFormat,
+    /// Append the rehearsal, its figures and findings to DIR/journal.jsonl.
+    #[arg(long, value_name = "DIR")]
+    pub session_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RehearseFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -111,6 +111,8 @@ pub mod outcome {
     pub const DIFFERENCES_REMAIN: &str = "differences remain";
     /// An external plan applied with no desired schema to verify against.
     pub const APPLIED_UNVERIFIED: &str = "applied, not verified (no desired schema)";
+    /// Applied, but a `[[post_check]]` of pgalign.toml failed.
+    pub const POST_CHECKS_FAILED: &str = "applied, post-checks failed";
     pub const ABORTED: &str = "aborted";
 }
 

@@ -147,6 +147,7 @@ impl Runner<'_> {
         self.outcome
             .finished
             .retain(|(n, _, _)| !numbers.contains(n));
+        self.measure_rolled_back(&numbers);
         self.outcome.rolled_back_group = Some(group);
         self.journal(Entry::GroupRolledBack {
             group,
@@ -195,8 +196,12 @@ impl Runner<'_> {
             txid,
             attempt,
         })?;
+        self.measure_group_begun();
         let set_local = self.timeouts("LOCAL");
-        if let Some(order) = self.lock_first.get(&group).cloned()
+        // A rehearsal measures each statement's own locks (and has no
+        // application to deadlock with): no locks taken ahead there.
+        if self.measure.is_none()
+            && let Some(order) = self.lock_first.get(&group).cloned()
             && let Err(f) = self.lock_in_order(first, &order, &set_local).await
         {
             return self.end_failed(group, steps, first, f).await;
@@ -211,8 +216,12 @@ impl Runner<'_> {
                 return self.end_failed(group, steps, step.number, f).await;
             }
             self.started(step)?;
+            let before = self.measure_before(false).await;
             match self.exec().run(step).await {
-                Ok((rows, elapsed)) => self.finished(step, rows, elapsed)?,
+                Ok((rows, elapsed)) => {
+                    self.measure_after(step, before).await;
+                    self.finished(step, rows, elapsed)?
+                }
                 Err(f) => {
                     self.failed(step, &f)?;
                     return self.end_failed(group, steps, step.number, f).await;
@@ -299,6 +308,7 @@ impl Runner<'_> {
         self.outcome.committed.extend(&numbers);
         self.outcome.committed_groups.push(group);
         self.outcome.rolled_back_group = None;
+        self.measure_committed();
         self.journal(Entry::GroupCommitted {
             group,
             steps: numbers,
@@ -340,6 +350,7 @@ impl Runner<'_> {
             return self.end_failed(group, &[step], step.number, f).await;
         }
         self.started(step)?;
+        let before = self.measure_before(true).await;
         let result = self.exec().run(step).await;
         let _ = self
             .client
@@ -347,6 +358,7 @@ impl Runner<'_> {
             .await;
         match result {
             Ok((rows, elapsed)) => {
+                self.measure_after(step, before).await;
                 // Outside a transaction it is applied the moment it returns.
                 self.outcome.committed.push(step.number);
                 self.outcome.committed_groups.push(group);

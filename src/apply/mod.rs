@@ -21,6 +21,7 @@ mod exec;
 mod gate;
 mod group;
 mod index;
+mod measure;
 pub mod progress;
 mod resume;
 mod run;
@@ -28,6 +29,7 @@ mod run;
 pub use blocking::Blocker;
 pub use derive::{Derived, check_derived, derive, name_derived};
 pub use gate::{check_plan, explain_drift, sidecar_path, write_live_sidecar};
+pub use measure::{Measured, TakenLock};
 pub use resume::{ResumePoint, resume, resume_point};
 pub use run::run;
 
@@ -61,6 +63,8 @@ pub struct ApplyOptions {
     /// Flips to `true` when the operator asks to stop (Ctrl-C): the running
     /// statement is cancelled on the server and its group rolled back.
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Measure every statement (locks, rewrites, WAL): `rehearse` sets it.
+    pub measure: bool,
 }
 
 impl Default for ApplyOptions {
@@ -74,6 +78,7 @@ impl Default for ApplyOptions {
             retry_backoff: Duration::from_secs(1),
             plan_path: None,
             cancel: None,
+            measure: false,
         }
     }
 }
@@ -245,6 +250,8 @@ pub struct Outcome {
     pub stop: Option<Stop>,
     /// Lock-timeout retries made, over all groups.
     pub retries: u32,
+    /// What each finished statement did, when `ApplyOptions::measure` is set.
+    pub measured: Vec<Measured>,
 }
 
 impl Outcome {

@@ -88,6 +88,8 @@ pub(crate) async fn run_from(
         opts,
         outcome: Outcome::default(),
         lock_first: Default::default(),
+        measure: opts.measure.then(super::measure::Measure::default),
+        pid,
     };
     let mut result = runner.run_locked(pid, resume).await;
     if let Some(error) = runner.journal_error.take() {
@@ -147,6 +149,9 @@ pub(crate) struct Runner<'a> {
     /// [`super::derive::lock_order`]).
     pub lock_first:
         std::collections::BTreeMap<usize, Vec<(String, crate::hazard::locks::LockMode)>>,
+    pub measure: Option<super::measure::Measure>,
+    /// Our server process.
+    pub pid: i32,
 }
 
 /// How one try of a group ended.

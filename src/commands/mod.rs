@@ -79,7 +79,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 resume: None,
             }));
         let interactive = matches!(command, Command::Wizard(_) | Command::Practice(_));
-        if !interactive && !matches!(command, Command::Apply(_)) {
+        // apply and rehearse handle Ctrl-C themselves (cancel, roll back, drop the scratch copy).
+        if !interactive && !matches!(command, Command::Apply(_) | Command::Rehearse(_)) {
             crate::db::cluster::install_signal_cleanup();
         }
         let result = match command {

@@ -1,8 +1,10 @@
 use super::exit;
 use crate::apply::Event;
-use crate::cli::RehearseArgs;
+use crate::cli::{RehearseArgs, RehearseFormat};
 use crate::db::ConnSettings;
 use crate::plan;
+use crate::rehearse::{Options, Rehearsal, human_duration, measured_line};
+use crate::session::journal::{Entry, Journal};
 use crate::util::printable;
 use anyhow::{Context, Result};
 use std::fmt::Write;
@@ -11,6 +13,12 @@ use std::fmt::Write;
 /// statement, and says whether the copy converged (exit 0) or not (exit 2).
 pub async fn run(args: RehearseArgs) -> Result<u8> {
     let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
+    let scratch = args
+        .scratch
+        .as_deref()
+        .map(ConnSettings::parse)
+        .transpose()
+        .context("parsing --scratch")?;
     let bytes = std::fs::read(&args.plan)
         .with_context(|| format!("reading plan file {}", args.plan.display()))?;
     // An external SQL file is linted and pinned as `apply --plan` pins it.
@@ -50,10 +58,23 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
         }
         None => None,
     };
+    let mut journal = match &args.session_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating session directory {}", dir.display()))?;
+            Some(Journal::open(&dir.join("journal.jsonl"))?)
+        }
+        None => None,
+    };
     let total = plan_file.steps.len();
     eprintln!(
-        "pgalign: rehearsing {total} statement(s) of {} on a scratch copy of {settings} …",
-        args.plan.display()
+        "pgalign: rehearsing {total} statement(s) of {} on a scratch copy of {settings}{} …",
+        args.plan.display(),
+        if args.schema_only {
+            " (schema only)"
+        } else {
+            ""
+        }
     );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
@@ -70,10 +91,35 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
             }
         }
     });
-    let result =
-        crate::rehearse::run(&settings, &plan_file, args.from_backup.as_deref(), Some(tx)).await;
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    install_cancel(cancel_tx);
+    let opts = Options {
+        from_backup: args.from_backup.clone(),
+        scratch,
+        schema_only: args.schema_only,
+        keep: args.keep,
+        cancel: Some(cancel_rx.clone()),
+    };
+    let result = crate::rehearse::run(&settings, &plan_file, &opts, Some(tx)).await;
     let _ = printer.await;
-    let mut r = result?;
+    let mut r = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(j) = journal.as_mut() {
+                j.append(Entry::Note {
+                    text: crate::util::redact(&format!("rehearsal failed: {e:#}")),
+                })?;
+            }
+            if *cancel_rx.borrow() {
+                eprintln!(
+                    "pgalign: {}",
+                    printable(&crate::util::redact(&format!("{e:#}")))
+                );
+                return Ok(exit::ABORTED);
+            }
+            return Err(e);
+        }
+    };
     // Without a desired schema (an external file, no --desired) there is
     // nothing to converge to: say so rather than "NOT converged".
     let checked = match desired {
@@ -84,35 +130,89 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
         }
         None => !external,
     };
-    for w in &r.warnings {
-        eprintln!("pgalign: warning: restoring the scratch copy: {w}");
+    if let Some(j) = journal.as_mut() {
+        for e in r.entries() {
+            j.append(e)?;
+        }
     }
+    for w in &r.warnings {
+        eprintln!("pgalign: warning: {}", printable(w));
+    }
+    for (_, f) in r.findings() {
+        eprintln!("pgalign: warning: {}", printable(&f.detail));
+    }
+    let out = match args.format {
+        RehearseFormat::Json => json(&args, &r, checked)?,
+        RehearseFormat::Text => text_report(&args, &plan_file, &r, checked),
+    };
+    super::print_stdout(&out)?;
+    if !checked {
+        return Ok(if r.failed.is_none() {
+            exit::OK
+        } else {
+            exit::DIFFERENCES
+        });
+    }
+    Ok(if r.converged {
+        exit::OK
+    } else {
+        exit::DIFFERENCES
+    })
+}
+
+fn json(args: &RehearseArgs, r: &Rehearsal, checked: bool) -> Result<String> {
+    let v = serde_json::json!({
+        "plan": args.plan.display().to_string(),
+        "source": r.source,
+        "scratch": r.scratch,
+        "server": r.server,
+        "kept": r.kept,
+        "schema_only": r.schema_only,
+        "converged": checked && r.converged,
+        "convergence_checked": checked,
+        "desired_fingerprint": checked.then_some(&r.desired_fingerprint),
+        "fingerprint": r.fingerprint,
+        "total_ms": r.total.as_millis() as u64,
+        "statements": r.steps,
+        "failed": r.failed.as_ref().map(|(step, e)| serde_json::json!({
+            "step": step, "error": e.to_string(),
+        })),
+        "warnings": r.warnings,
+    });
+    Ok(format!("{}\n", serde_json::to_string_pretty(&v)?))
+}
+
+fn text_report(
+    args: &RehearseArgs,
+    plan_file: &plan::PlanFile,
+    r: &Rehearsal,
+    checked: bool,
+) -> String {
     let mut out = format!(
-        "rehearsal of {} on {} (scratch database {}, dropped)\n\n",
+        "rehearsal of {} on {} (scratch database {} on {}, {})\n",
         args.plan.display(),
         r.source,
-        r.scratch
+        r.scratch,
+        r.server,
+        if r.kept { "kept" } else { "dropped" }
     );
-    let width = r
-        .steps
-        .iter()
-        .map(|t| t.title.chars().count())
-        .max()
-        .unwrap_or(5)
-        .clamp(5, 70);
-    let _ = writeln!(
-        out,
-        "{:>4}  {:<width$}  {:>10}  {:>8}",
-        "step", "title", "duration", "rows"
-    );
+    if r.schema_only {
+        out.push_str(
+            "schema-only copy: the figures are measured on empty tables, not on the real data\n",
+        );
+    }
+    out.push('\n');
     for t in &r.steps {
-        let title: String = printable(&t.title).chars().take(width).collect();
-        let ms = t.duration.as_secs_f64() * 1000.0;
         let _ = writeln!(
             out,
-            "{:>4}  {title:<width$}  {ms:>7.1} ms  {:>8}",
-            t.step, t.rows
+            "{:>4}  {}\n      {}",
+            t.step,
+            printable(&t.title),
+            measured_line(t)
         );
+        for f in &t.findings {
+            let _ = writeln!(out, "      warning: {}", printable(&f.detail));
+        }
     }
     if let Some((step, error)) = &r.failed {
         let title = plan_file
@@ -122,31 +222,37 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{step:>4}  {title:<width$}  FAILED: {}",
+            "{step:>4}  {title}\n      FAILED: {}",
             printable(&error.to_string())
         );
     }
-    let _ = writeln!(out, "\ntotal:               {} ms", r.total.as_millis());
+    let _ = writeln!(out, "\ntotal:               {}", human_duration(r.total));
     if checked {
         let _ = writeln!(out, "desired fingerprint: {}", r.desired_fingerprint);
     }
     let _ = writeln!(out, "rehearsed result:    {}", r.fingerprint);
     if !checked && r.failed.is_none() {
         out.push_str("convergence not checked: the plan is an external file with no desired schema; every statement ran on the scratch copy (pass --desired SRC to check convergence)\n");
-        super::print_stdout(&out)?;
-        return Ok(exit::OK);
-    }
-    if r.converged {
-        out.push_str("converged: the scratch copy matches the desired schema\n");
-    } else if r.failed.is_some() {
-        out.push_str("NOT converged: a statement failed on the scratch copy\n");
     } else {
-        out.push_str("NOT converged: the scratch copy's schema differs from the desired schema\n");
+        let _ = writeln!(out, "{}", printable(&r.verdict()));
     }
-    super::print_stdout(&out)?;
-    Ok(if r.converged {
-        exit::OK
-    } else {
-        exit::DIFFERENCES
-    })
+    out
+}
+
+/// First Ctrl-C: stop the rehearsal and drop the scratch database; a second
+/// one quits at once (the server then rolls back, the scratch copy may stay).
+fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
+    tokio::spawn(async move {
+        let Some(mut interrupts) = crate::util::Interrupts::new() else {
+            return;
+        };
+        interrupts.wait().await;
+        eprintln!(
+            "pgalign: interrupted: stopping the rehearsal and dropping the scratch database (press Ctrl-C again to quit at once)"
+        );
+        let _ = cancel.send(true);
+        interrupts.wait().await;
+        eprintln!("pgalign: interrupted again: quitting; the scratch database may be left behind");
+        std::process::exit(i32::from(exit::ABORTED));
+    });
 }

@@ -69,7 +69,10 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
             ..Default::default()
         },
     };
-    open(config).await
+    need_terminal()?;
+    let mut wizard = Wizard::start(config)?;
+    wizard.post_checks = file.post_checks;
+    run_tui(wizard).await
 }
 
 /// `wizard --resume JOURNAL`: the session of that journal, reopened at its

@@ -49,6 +49,9 @@ impl Wizard {
         {
             return outcome::APPLY_FAILED;
         }
+        if self.verify.is_some() && self.post_checks_failed() {
+            return outcome::POST_CHECKS_FAILED;
+        }
         match &self.verify {
             Some(_) if self.config.desired.is_none() => outcome::APPLIED_UNVERIFIED,
             Some(v) if !v.in_sync => outcome::DIFFERENCES_REMAIN,

@@ -32,6 +32,10 @@ pub struct Wizard {
     /// Set when the session was reopened with `wizard --resume` to continue
     /// an interrupted apply.
     pub resume: Option<super::resume::Resuming>,
+    /// The `[[post_check]]`s of pgalign.toml, run by Verify after the re-diff.
+    pub post_checks: Vec<crate::config::PostCheck>,
+    /// Their results, once they ran.
+    pub post_check_results: Option<Vec<crate::postcheck::CheckResult>>,
 }
 
 impl Wizard {
@@ -61,6 +65,8 @@ impl Wizard {
             report: None,
             ended: false,
             resume: None,
+            post_checks: Vec::new(),
+            post_check_results: None,
         })
     }
 
@@ -100,6 +106,8 @@ impl Wizard {
             report: None,
             ended: false,
             resume: Some(resuming),
+            post_checks: Vec::new(),
+            post_check_results: None,
         })
     }
 
@@ -426,12 +434,86 @@ impl Wizard {
             })?;
         }
         self.verify = Some(result);
+        // Verified again: the post-checks run again after it.
+        self.post_check_results = None;
         Ok(())
+    }
+
+    /// The post-checks ran (after the re-diff): each is journaled with its
+    /// result, duration and excerpt; a failing one makes the verdict
+    /// "applied, post-checks failed" and journals the rollback commands.
+    pub fn post_checks_done(
+        &mut self,
+        results: Vec<crate::postcheck::CheckResult>,
+    ) -> Result<(), Refusal> {
+        self.expect(Step::Verify)?;
+        if self.verify.is_none() {
+            return Err(Refusal::NotVerified);
+        }
+        for r in &results {
+            self.record(Entry::Note {
+                text: format!("post-check {}", r.line()),
+            })?;
+        }
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| crate::util::redact(&r.name))
+            .collect();
+        if !failed.is_empty() {
+            self.record(Entry::Note {
+                text: format!(
+                    "{}: {}; to roll back: {}",
+                    strings::outcome::POST_CHECKS_FAILED,
+                    failed.join(", "),
+                    self.rollback_commands().join(" ; ")
+                ),
+            })?;
+        }
+        self.post_check_results = Some(results);
+        Ok(())
+    }
+
+    /// True when a post-check ran and failed.
+    pub fn post_checks_failed(&self) -> bool {
+        self.post_check_results
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|c| !c.ok))
+    }
+
+    /// How to put the target back as it was before the apply: restore the
+    /// session's verified backup (into a new database to compare, or over
+    /// the target with a typed confirmation).
+    pub fn rollback_commands(&self) -> Vec<String> {
+        let t = &self.config.target;
+        let db = format!("{}@{}:{}/{}", t.user, t.host, t.port, t.dbname);
+        match &self.backup {
+            Some(b) => vec![
+                format!(
+                    "pgalign restore --db {db} --backup {} --into {}_before",
+                    b.path.display(),
+                    t.dbname
+                ),
+                format!(
+                    "pgalign restore --db {db} --backup {} --into {} --replace --confirm-target {}",
+                    b.path.display(),
+                    t.dbname,
+                    t.dbname
+                ),
+            ],
+            None => vec![
+                "no backup was taken in this session: roll back with the team's own procedure"
+                    .into(),
+            ],
+        }
     }
 
     pub fn leave_verify(&mut self) -> Result<(), Refusal> {
         self.expect(Step::Verify)?;
         if self.verify.is_none() {
+            return Err(Refusal::NotVerified);
+        }
+        if !self.post_checks.is_empty() && self.post_check_results.is_none() {
             return Err(Refusal::NotVerified);
         }
         self.step = Step::Cleanup;

@@ -22,6 +22,8 @@ pub enum Msg {
     Apply(Event),
     ApplyDone(ApplyResult),
     Verify(Result<VerifyResult, String>),
+    /// The `[[post_check]]`s ran after the re-diff.
+    PostChecks(Vec<crate::postcheck::CheckResult>),
 }
 
 /// What `update` asks the runtime to do.
@@ -198,12 +200,19 @@ impl App {
                 self.busy = false;
                 match r {
                     Ok(v) => {
-                        self.check(|w| w.verify_done(v));
+                        // Still busy while the post-checks run.
+                        self.busy =
+                            self.check(|w| w.verify_done(v)) && !self.wizard.post_checks.is_empty();
                     }
                     Err(e) => {
                         self.error = Some(format!("verification failed: {e}; press Enter to retry"))
                     }
                 }
+                vec![]
+            }
+            Msg::PostChecks(r) => {
+                self.busy = false;
+                self.check(|w| w.post_checks_done(r));
                 vec![]
             }
         }

@@ -148,8 +148,16 @@ async fn run_effect(app: &mut App, effect: Effect, tx: &UnboundedSender<Msg>) {
             });
         }
         Effect::Verify => {
+            let checks = app.wizard.post_checks.clone();
             tokio::spawn(async move {
-                let _ = tx.send(Msg::Verify(tasks::verify(&config).await.map_err(err)));
+                let verified = tasks::verify(&config).await.map_err(err);
+                let ok = verified.is_ok();
+                let _ = tx.send(Msg::Verify(verified));
+                // After the re-diff, the team's own checks.
+                if ok && !checks.is_empty() {
+                    let results = crate::postcheck::run_all(&checks, &config.target).await;
+                    let _ = tx.send(Msg::PostChecks(results));
+                }
             });
         }
         Effect::Apply(opts) => {

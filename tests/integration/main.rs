@@ -17,6 +17,8 @@ mod external_cli;
 mod lint;
 mod postcheck;
 mod rehearse;
+mod rehearse_measure;
+mod rehearse_postcheck;
 mod report;
 mod restore;
 mod security_apply;

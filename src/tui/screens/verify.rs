@@ -57,6 +57,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             lines.push(Line::raw(format!("  {}", strings::VERIFY_NEXT)));
         }
     }
+    if app.wizard.verify.is_some() && !app.wizard.post_checks.is_empty() {
+        // Right below the re-diff's verdict: on a small terminal the
+        // rollback commands must not fall off the screen.
+        let mut checks = Vec::new();
+        post_checks(app, &p, &mut checks);
+        let at = 2.min(lines.len());
+        lines.splice(at..at, checks);
+    }
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -67,4 +75,49 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             })),
         area,
     );
+}
+
+/// The `[[post_check]]`s of pgalign.toml: each with its result, duration and
+/// excerpt; when one failed, the verdict and the rollback commands.
+fn post_checks(app: &App, p: &crate::tui::view::Palette, lines: &mut Vec<Line<'static>>) {
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("  post-checks (pgalign.toml)", p.dim()));
+    let Some(results) = &app.wizard.post_check_results else {
+        lines.push(busy(
+            app,
+            &format!("running {} post-check(s) …", app.wizard.post_checks.len()),
+        ));
+        return;
+    };
+    for r in results {
+        lines.push(status(
+            p,
+            r.ok,
+            &crate::util::redact(&r.name),
+            format!(
+                "({}, {:.1} s): {}",
+                r.kind,
+                r.duration.as_secs_f64(),
+                r.excerpt
+            ),
+        ));
+    }
+    if app.wizard.post_checks_failed() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                "  {} {}: the schema is applied, but a check the team trusts failed",
+                strings::GLYPH_FAIL,
+                strings::outcome::POST_CHECKS_FAILED
+            ),
+            p.bad(),
+        ));
+        lines.push(Line::raw("  to roll back:"));
+        for c in app.wizard.rollback_commands() {
+            lines.push(Line::raw(format!(
+                "    {}",
+                crate::util::escape_control(&c)
+            )));
+        }
+    }
 }
