@@ -12,6 +12,7 @@ mod convergence;
 mod corpus;
 mod e2e;
 mod external;
+mod ledger;
 mod lint;
 mod postcheck;
 mod rehearse;
