@@ -213,12 +213,12 @@ fn parse_value(v: &str) -> std::result::Result<Vec<String>, String> {
     if v == "None" {
         return Ok(vec![]);
     }
-    let inner = if (v.starts_with('(') && v.ends_with(')')) || (v.starts_with('[') && v.ends_with(']'))
-    {
-        &v[1..v.len() - 1]
-    } else {
-        return Ok(vec![string(v)?]);
-    };
+    let inner =
+        if (v.starts_with('(') && v.ends_with(')')) || (v.starts_with('[') && v.ends_with(']')) {
+            &v[1..v.len() - 1]
+        } else {
+            return Ok(vec![string(v)?]);
+        };
     let mut out = Vec::new();
     for part in inner.split(',') {
         let part = part.trim();
@@ -266,8 +266,13 @@ mod tests {
 
     #[test]
     fn an_unreadable_assignment_names_file_and_line() {
-        let e = rev("import x\nrevision = make_id()\n").unwrap_err().to_string();
-        assert!(e.starts_with("versions/x.py:2: cannot read `revision`"), "{e}");
+        let e = rev("import x\nrevision = make_id()\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("versions/x.py:2: cannot read `revision`"),
+            "{e}"
+        );
         let e = rev("import x\n").unwrap_err().to_string();
         assert!(e.contains("no `revision = '…'` line"), "{e}");
     }
@@ -283,7 +288,12 @@ mod tests {
         assert_eq!(heads(&linear).unwrap(), vec!["c"]);
         let forked = [mk("a", &[]), mk("b", &["a"]), mk("c", &["a"])];
         assert_eq!(heads(&forked).unwrap(), vec!["b", "c"]);
-        let merged = [mk("a", &[]), mk("b", &["a"]), mk("c", &["a"]), mk("m", &["b", "c"])];
+        let merged = [
+            mk("a", &[]),
+            mk("b", &["a"]),
+            mk("c", &["a"]),
+            mk("m", &["b", "c"]),
+        ];
         assert_eq!(heads(&merged).unwrap(), vec!["m"]);
         let dangling = [mk("b", &["zzz"])];
         assert!(heads(&dangling).unwrap_err().to_string().contains("zzz"));

@@ -91,7 +91,11 @@ impl Table {
         self.key
             .iter()
             .map(|k| {
-                let i = self.columns.iter().position(|c| c == k).expect("key is a column");
+                let i = self
+                    .columns
+                    .iter()
+                    .position(|c| c == k)
+                    .expect("key is a column");
                 row[i].clone()
             })
             .collect()
@@ -158,7 +162,10 @@ pub fn named_like_ledger(name: &str) -> bool {
 }
 
 /// The columns each known tool's ledger has: (required, also allowed).
-fn expected_columns(kind: Kind, table: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
+fn expected_columns(
+    kind: Kind,
+    table: &str,
+) -> Option<(&'static [&'static str], &'static [&'static str])> {
     Some(match kind {
         Kind::Alembic => (&["version_num"], &[]),
         Kind::Prisma => (
@@ -209,7 +216,10 @@ struct Found {
 
 /// The tables of `client`'s database that could be ledgers (by name, or listed).
 async fn candidates(client: &tokio_postgres::Client, configured: &[QName]) -> Result<Vec<Found>> {
-    let listed: Vec<String> = configured.iter().map(|q| format!("{}.{}", q.schema, q.name)).collect();
+    let listed: Vec<String> = configured
+        .iter()
+        .map(|q| format!("{}.{}", q.schema, q.name))
+        .collect();
     let rows = client
         .query(
             "SELECT n.nspname::text, c.relname::text,
@@ -230,7 +240,12 @@ async fn candidates(client: &tokio_postgres::Client, configured: &[QName]) -> Re
             &[&listed],
         )
         .await
-        .map_err(|e| anyhow::anyhow!("looking for migration ledgers: {}", crate::db::describe_error(&e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "looking for migration ledgers: {}",
+                crate::db::describe_error(&e)
+            )
+        })?;
     Ok(rows
         .iter()
         .map(|r| Found {
@@ -242,16 +257,29 @@ async fn candidates(client: &tokio_postgres::Client, configured: &[QName]) -> Re
 }
 
 /// Reads every row of `table` (values as text, UTC timestamps), sorted.
-async fn read_rows(client: &tokio_postgres::Client, table: &QName, columns: &[String]) -> Result<Vec<Vec<Option<String>>>> {
-    let select: Vec<String> = columns.iter().map(|c| format!("{}::text", quote_ident(c))).collect();
+async fn read_rows(
+    client: &tokio_postgres::Client,
+    table: &QName,
+    columns: &[String],
+) -> Result<Vec<Vec<Option<String>>>> {
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{}::text", quote_ident(c)))
+        .collect();
     let sql = format!("SELECT {} FROM {}", select.join(", "), table.sql());
-    let rows = client
-        .query(&sql, &[])
-        .await
-        .map_err(|e| anyhow::anyhow!("reading the rows of ledger {table}: {}", crate::db::describe_error(&e)))?;
+    let rows = client.query(&sql, &[]).await.map_err(|e| {
+        anyhow::anyhow!(
+            "reading the rows of ledger {table}: {}",
+            crate::db::describe_error(&e)
+        )
+    })?;
     let mut out: Vec<Vec<Option<String>>> = rows
         .iter()
-        .map(|r| (0..columns.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
+        .map(|r| {
+            (0..columns.len())
+                .map(|i| r.get::<_, Option<String>>(i))
+                .collect()
+        })
         .collect();
     out.sort();
     Ok(out)
@@ -277,7 +305,10 @@ fn recognise(
     let (kind, reason) = if let Some(k) = known_kind(&found.name) {
         k
     } else if configured.contains(&found.name) {
-        (Kind::Configured, "listed under `ledgers` in pgalign.toml".to_string())
+        (
+            Kind::Configured,
+            "listed under `ledgers` in pgalign.toml".to_string(),
+        )
     } else if named_like_ledger(&found.name.name) && !filled.is_empty() {
         (
             Kind::Version,
@@ -287,7 +318,10 @@ fn recognise(
             ),
         )
     } else if also.contains(&found.name) {
-        (Kind::Version, "recognised as a version ledger in the desired schema".to_string())
+        (
+            Kind::Version,
+            "recognised as a version ledger in the desired schema".to_string(),
+        )
     } else {
         return Ok(None);
     };
@@ -381,7 +415,12 @@ pub async fn read_side(
     client
         .batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET extra_float_digits = 3")
         .await
-        .map_err(|e| anyhow::anyhow!("setting up the ledger reader: {}", crate::db::describe_error(&e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "setting up the ledger reader: {}",
+                crate::db::describe_error(&e)
+            )
+        })?;
     let configured = opts.configured();
     let mut out = Vec::new();
     for found in candidates(&client, &configured).await? {
@@ -403,7 +442,8 @@ pub async fn read_desired(
 ) -> Result<DesiredLedgers> {
     let mut statements = Vec::new();
     for f in files {
-        let bytes = std::fs::read(f).map_err(|e| anyhow::anyhow!("reading {}: {e}", f.display()))?;
+        let bytes =
+            std::fs::read(f).map_err(|e| anyhow::anyhow!("reading {}: {e}", f.display()))?;
         let name = f.display().to_string();
         let text = crate::hazard::prepass::decode(&bytes, &name)?;
         statements.extend(statements::scan(&text, &name));
@@ -430,10 +470,15 @@ pub fn compare(
     }
     for t in live {
         if !desired.tables.iter().any(|d| d.name == t.name) {
-            out.recognised.push(format!("{} (live only): {}", t.name, t.reason));
+            out.recognised
+                .push(format!("{} (live only): {}", t.name, t.reason));
         }
     }
-    let all: Vec<&QName> = live.iter().chain(&desired.tables).map(|t| &t.name).collect();
+    let all: Vec<&QName> = live
+        .iter()
+        .chain(&desired.tables)
+        .map(|t| &t.name)
+        .collect();
     for c in opts.configured() {
         if !all.contains(&&c) {
             bail!(
@@ -523,7 +568,11 @@ fn values(t: &Table, rows: &[Vec<Option<String>>]) -> String {
                 .into_iter()
                 .map(|v| v.unwrap_or_else(|| "NULL".into()))
                 .collect();
-            if k.len() == 1 { k[0].clone() } else { format!("({})", k.join(", ")) }
+            if k.len() == 1 {
+                k[0].clone()
+            } else {
+                format!("({})", k.join(", "))
+            }
         })
         .collect();
     if keys.is_empty() {
@@ -555,7 +604,8 @@ fn step(title: String, sql: String, hazard: Hazard) -> Step {
 /// it) to the desired one.
 fn steps_for(l: Option<&Table>, d: &Table) -> Vec<Step> {
     let live_rows: &[Vec<Option<String>>] = l.map_or(&[], |l| &l.rows);
-    let live_keys: BTreeSet<Vec<Option<String>>> = live_rows.iter().map(|r| d.key_of_live(l, r)).collect();
+    let live_keys: BTreeSet<Vec<Option<String>>> =
+        live_rows.iter().map(|r| d.key_of_live(l, r)).collect();
     let want_keys: BTreeSet<Vec<Option<String>>> = d.rows.iter().map(|r| d.key_of(r)).collect();
     let missing: Vec<Vec<Option<String>>> = d
         .rows
@@ -606,12 +656,22 @@ fn steps_for(l: Option<&Table>, d: &Table) -> Vec<Step> {
         if !extra.is_empty() {
             let list: Vec<String> = extra.iter().map(|r| literal(&r[0])).collect();
             out.push(step(
-                format!("ledger {name}: remove revision(s) {} (not desired)", values(l, &extra)),
-                format!("DELETE FROM {} WHERE version_num IN ({});", name.sql(), list.join(", ")),
+                format!(
+                    "ledger {name}: remove revision(s) {} (not desired)",
+                    values(l, &extra)
+                ),
+                format!(
+                    "DELETE FROM {} WHERE version_num IN ({});",
+                    name.sql(),
+                    list.join(", ")
+                ),
                 Hazard::new(
                     HazardId::DataLoss,
                     Severity::Warning,
-                    format!("removes revision(s) {} from the migration ledger {name}", values(l, &extra)),
+                    format!(
+                        "removes revision(s) {} from the migration ledger {name}",
+                        values(l, &extra)
+                    ),
                 ),
             ));
         }
@@ -624,7 +684,12 @@ fn steps_for(l: Option<&Table>, d: &Table) -> Vec<Step> {
     let idx: Vec<usize> = d
         .insert
         .iter()
-        .map(|c| d.columns.iter().position(|x| x == c).expect("insert column"))
+        .map(|c| {
+            d.columns
+                .iter()
+                .position(|x| x == c)
+                .expect("insert column")
+        })
         .collect();
     let cols: Vec<String> = d.insert.iter().map(|c| quote_ident(c)).collect();
     let rows: Vec<String> = missing
@@ -634,7 +699,11 @@ fn steps_for(l: Option<&Table>, d: &Table) -> Vec<Step> {
             format!("  ({})", v.join(", "))
         })
         .collect();
-    let what = if d.kind.is_state() { "revision" } else { "version" };
+    let what = if d.kind.is_state() {
+        "revision"
+    } else {
+        "version"
+    };
     out.push(step(
         format!("ledger {name}: insert {what}(s) {} ({live_desc})", values(d, &missing)),
         format!("INSERT INTO {} ({}) VALUES\n{};", name.sql(), cols.join(", "), rows.join(",\n")),
@@ -655,10 +724,17 @@ impl Table {
     /// The key of a live row, by the live table's columns (they may be in
     /// another order than the desired table's).
     fn key_of_live(&self, live: Option<&Table>, row: &[Option<String>]) -> Vec<Option<String>> {
-        let Some(l) = live else { return self.key_of(row) };
+        let Some(l) = live else {
+            return self.key_of(row);
+        };
         self.key
             .iter()
-            .map(|k| l.columns.iter().position(|c| c == k).and_then(|i| row[i].clone()))
+            .map(|k| {
+                l.columns
+                    .iter()
+                    .position(|c| c == k)
+                    .and_then(|i| row[i].clone())
+            })
             .collect()
     }
 }
@@ -712,95 +788,6 @@ pub fn notes(o: &Outcome) -> Vec<String> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn table(kind: Kind, key: &str, rows: &[&str]) -> Table {
-        Table {
-            name: QName::new("cm", "schema_version"),
-            kind,
-            reason: String::new(),
-            columns: vec![key.into(), "description".into()],
-            key: vec![key.into()],
-            insert: vec![key.into(), "description".into()],
-            rows: rows.iter().map(|r| vec![Some(r.to_string()), Some(format!("d{r}"))]).collect(),
-        }
-    }
-
-    #[test]
-    fn a_history_ledger_gets_only_the_missing_rows() {
-        let live = table(Kind::Version, "version", &["1", "2", "3"]);
-        let desired = table(Kind::Version, "version", &["4"]);
-        let steps = steps_for(Some(&live), &desired);
-        assert_eq!(steps.len(), 1);
-        assert_eq!(
-            steps[0].sql,
-            "INSERT INTO cm.schema_version (version, description) VALUES\n  ('4', 'd4');"
-        );
-        assert_eq!(steps[0].title, "ledger cm.schema_version: insert version(s) 4 (live has 1, 2, 3)");
-        let done = table(Kind::Version, "version", &["1", "2", "3", "4"]);
-        assert!(steps_for(Some(&done), &desired).is_empty());
-    }
-
-    #[test]
-    fn alembic_moves_its_revision_or_replaces_heads() {
-        let mk = |rows: &[&str]| Table {
-            name: QName::new("public", "alembic_version"),
-            kind: Kind::Alembic,
-            reason: String::new(),
-            columns: vec!["version_num".into()],
-            key: vec!["version_num".into()],
-            insert: vec!["version_num".into()],
-            rows: rows.iter().map(|r| vec![Some(r.to_string())]).collect(),
-        };
-        let s = steps_for(Some(&mk(&["a1"])), &mk(&["b2"]));
-        assert_eq!(s.len(), 1);
-        assert_eq!(
-            s[0].sql,
-            "UPDATE public.alembic_version SET version_num = 'b2' WHERE version_num = 'a1';"
-        );
-        assert_eq!(s[0].hazards[0].id, HazardId::Ops);
-        let s = steps_for(Some(&mk(&["x", "y"])), &mk(&["m"]));
-        assert_eq!(s.len(), 2);
-        assert!(s[0].sql.starts_with("DELETE FROM public.alembic_version WHERE version_num IN ('x', 'y')"));
-        assert_eq!(s[0].hazards[0].id, HazardId::DataLoss);
-        assert!(s[1].sql.starts_with("INSERT INTO public.alembic_version (version_num) VALUES"));
-        assert!(steps_for(Some(&mk(&["m"])), &mk(&["m"])).is_empty());
-    }
-
-    #[test]
-    fn a_known_ledger_with_unexpected_columns_is_an_error_naming_it() {
-        let found = Found {
-            name: QName::new("public", "alembic_version"),
-            columns: vec!["version_num".into(), "applied_by".into()],
-            primary_key: vec![],
-        };
-        let e = recognise(found, &[], &[], &[]).unwrap_err().to_string();
-        assert!(e.starts_with("ledger table public.alembic_version (Alembic's version table) has unexpected column(s) applied_by"), "{e}");
-    }
-
-    #[test]
-    fn a_version_named_table_is_a_ledger_only_when_the_source_fills_it() {
-        let found = || Found {
-            name: QName::new("cm", "schema_version"),
-            columns: vec!["version".into(), "applied_at".into(), "description".into()],
-            primary_key: vec!["version".into()],
-        };
-        assert!(recognise(found(), &[], &[], &[]).unwrap().is_none());
-        let stmts = statements::scan(
-            "INSERT INTO cm.schema_version (version, description) VALUES (4, 'x');",
-            "f.sql",
-        );
-        let t = recognise(found(), &[], &stmts, &[]).unwrap().unwrap();
-        assert_eq!(t.kind, Kind::Version);
-        assert_eq!(t.insert, vec!["version", "description"]);
-        assert!(t.reason.contains("f.sql:1"), "{}", t.reason);
-        let t = recognise(found(), &[QName::new("cm", "schema_version")], &[], &[]).unwrap().unwrap();
-        assert_eq!(t.kind, Kind::Configured);
-    }
-}
-
 /// `[[post_check]] ledger = "alembic" | "schema_version" | "prisma"`: the
 /// live ledger of that tool, checked on its own (verify compares it with the
 /// desired side besides). Alembic: one `alembic_version` row (several are
@@ -816,7 +803,9 @@ pub async fn post_check(
     let client = crate::db::connect(target)
         .await
         .map_err(|e| format!("connecting to {target}: {e:#}"))?;
-    let found = candidates(&client, &[]).await.map_err(|e| format!("{e:#}"))?;
+    let found = candidates(&client, &[])
+        .await
+        .map_err(|e| format!("{e:#}"))?;
     let wanted = |f: &&Found| match tool {
         "alembic" => f.name.name == "alembic_version",
         "prisma" => f.name.name == "_prisma_migrations",
@@ -826,7 +815,7 @@ pub async fn post_check(
         return Err(format!("no {tool} ledger table on {target}"));
     };
     let kind = known_kind(&f.name).map_or(Kind::Version, |k| k.0);
-    let t = recognise(f.clone(), &[f.name.clone()], &[], &[])
+    let t = recognise(f.clone(), std::slice::from_ref(&f.name), &[], &[])
         .map_err(|e| format!("{e:#}"))?
         .map(|mut t| {
             t.kind = kind;
@@ -862,14 +851,30 @@ pub async fn post_check(
             if let Some(first) = failed.first() {
                 Err(first.clone())
             } else {
-                Ok(format!("{}: {} migration(s), none failed", t.name, t.rows.len()))
+                Ok(format!(
+                    "{}: {} migration(s), none failed",
+                    t.name,
+                    t.rows.len()
+                ))
             }
         }
         _ => {
             if t.rows.is_empty() {
                 return Err(format!("{} has no version rows", t.name));
             }
-            let last = t.rows.iter().map(|r| t.key_of(r)).max().unwrap_or_default();
+            // Numeric versions by number (10 after 9), others as text.
+            let last = t
+                .rows
+                .iter()
+                .map(|r| t.key_of(r))
+                .max_by_key(|k| {
+                    let n: Vec<Option<i128>> = k
+                        .iter()
+                        .map(|v| v.as_deref().and_then(|v| v.parse().ok()))
+                        .collect();
+                    (n, k.clone())
+                })
+                .unwrap_or_default();
             let last: Vec<String> = last.into_iter().map(|v| v.unwrap_or_default()).collect();
             Ok(format!(
                 "{}: {} version row(s), the last {}",
@@ -878,5 +883,108 @@ pub async fn post_check(
                 last.join(", ")
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(kind: Kind, key: &str, rows: &[&str]) -> Table {
+        Table {
+            name: QName::new("cm", "schema_version"),
+            kind,
+            reason: String::new(),
+            columns: vec![key.into(), "description".into()],
+            key: vec![key.into()],
+            insert: vec![key.into(), "description".into()],
+            rows: rows
+                .iter()
+                .map(|r| vec![Some(r.to_string()), Some(format!("d{r}"))])
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_history_ledger_gets_only_the_missing_rows() {
+        let live = table(Kind::Version, "version", &["1", "2", "3"]);
+        let desired = table(Kind::Version, "version", &["4"]);
+        let steps = steps_for(Some(&live), &desired);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(
+            steps[0].sql,
+            "INSERT INTO cm.schema_version (version, description) VALUES\n  ('4', 'd4');"
+        );
+        assert_eq!(
+            steps[0].title,
+            "ledger cm.schema_version: insert version(s) 4 (live has 1, 2, 3)"
+        );
+        let done = table(Kind::Version, "version", &["1", "2", "3", "4"]);
+        assert!(steps_for(Some(&done), &desired).is_empty());
+    }
+
+    #[test]
+    fn alembic_moves_its_revision_or_replaces_heads() {
+        let mk = |rows: &[&str]| Table {
+            name: QName::new("public", "alembic_version"),
+            kind: Kind::Alembic,
+            reason: String::new(),
+            columns: vec!["version_num".into()],
+            key: vec!["version_num".into()],
+            insert: vec!["version_num".into()],
+            rows: rows.iter().map(|r| vec![Some(r.to_string())]).collect(),
+        };
+        let s = steps_for(Some(&mk(&["a1"])), &mk(&["b2"]));
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            s[0].sql,
+            "UPDATE public.alembic_version SET version_num = 'b2' WHERE version_num = 'a1';"
+        );
+        assert_eq!(s[0].hazards[0].id, HazardId::Ops);
+        let s = steps_for(Some(&mk(&["x", "y"])), &mk(&["m"]));
+        assert_eq!(s.len(), 2);
+        assert!(
+            s[0].sql
+                .starts_with("DELETE FROM public.alembic_version WHERE version_num IN ('x', 'y')")
+        );
+        assert_eq!(s[0].hazards[0].id, HazardId::DataLoss);
+        assert!(
+            s[1].sql
+                .starts_with("INSERT INTO public.alembic_version (version_num) VALUES")
+        );
+        assert!(steps_for(Some(&mk(&["m"])), &mk(&["m"])).is_empty());
+    }
+
+    #[test]
+    fn a_known_ledger_with_unexpected_columns_is_an_error_naming_it() {
+        let found = Found {
+            name: QName::new("public", "alembic_version"),
+            columns: vec!["version_num".into(), "applied_by".into()],
+            primary_key: vec![],
+        };
+        let e = recognise(found, &[], &[], &[]).unwrap_err().to_string();
+        assert!(e.starts_with("ledger table public.alembic_version (Alembic's version table) has unexpected column(s) applied_by"), "{e}");
+    }
+
+    #[test]
+    fn a_version_named_table_is_a_ledger_only_when_the_source_fills_it() {
+        let found = || Found {
+            name: QName::new("cm", "schema_version"),
+            columns: vec!["version".into(), "applied_at".into(), "description".into()],
+            primary_key: vec!["version".into()],
+        };
+        assert!(recognise(found(), &[], &[], &[]).unwrap().is_none());
+        let stmts = statements::scan(
+            "INSERT INTO cm.schema_version (version, description) VALUES (4, 'x');",
+            "f.sql",
+        );
+        let t = recognise(found(), &[], &stmts, &[]).unwrap().unwrap();
+        assert_eq!(t.kind, Kind::Version);
+        assert_eq!(t.insert, vec!["version", "description"]);
+        assert!(t.reason.contains("f.sql:1"), "{}", t.reason);
+        let t = recognise(found(), &[QName::new("cm", "schema_version")], &[], &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.kind, Kind::Configured);
     }
 }

@@ -38,23 +38,26 @@ pub fn scan(text: &str, file: &str) -> Vec<DataStatement> {
     let mut out = Vec::new();
     for p in pieces {
         let Ok(node) = &p.node else { continue };
-        let (verb, rel, columns): (&'static str, Option<&pg_query::protobuf::RangeVar>, Vec<String>) =
-            match node {
-                NodeEnum::InsertStmt(s) => ("insert", s.relation.as_ref(), names(&s.cols)),
-                NodeEnum::UpdateStmt(s) => ("update", s.relation.as_ref(), vec![]),
-                NodeEnum::DeleteStmt(s) => ("delete", s.relation.as_ref(), vec![]),
-                NodeEnum::MergeStmt(s) => ("merge", s.relation.as_ref(), vec![]),
-                NodeEnum::CopyStmt(s) if s.is_from => ("copy", s.relation.as_ref(), names(&s.attlist)),
-                NodeEnum::TruncateStmt(s) => {
-                    let first = s.relations.iter().find_map(|n| match &n.node {
-                        Some(NodeEnum::RangeVar(r)) => Some(r),
-                        _ => None,
-                    });
-                    ("truncate", first, vec![])
-                }
-                NodeEnum::SelectStmt(_) if calls_setval(&p.sql) => ("setval", None, vec![]),
-                _ => continue,
-            };
+        let (verb, rel, columns): (
+            &'static str,
+            Option<&pg_query::protobuf::RangeVar>,
+            Vec<String>,
+        ) = match node {
+            NodeEnum::InsertStmt(s) => ("insert", s.relation.as_ref(), names(&s.cols)),
+            NodeEnum::UpdateStmt(s) => ("update", s.relation.as_ref(), vec![]),
+            NodeEnum::DeleteStmt(s) => ("delete", s.relation.as_ref(), vec![]),
+            NodeEnum::MergeStmt(s) => ("merge", s.relation.as_ref(), vec![]),
+            NodeEnum::CopyStmt(s) if s.is_from => ("copy", s.relation.as_ref(), names(&s.attlist)),
+            NodeEnum::TruncateStmt(s) => {
+                let first = s.relations.iter().find_map(|n| match &n.node {
+                    Some(NodeEnum::RangeVar(r)) => Some(r),
+                    _ => None,
+                });
+                ("truncate", first, vec![])
+            }
+            NodeEnum::SelectStmt(_) if calls_setval(&p.sql) => ("setval", None, vec![]),
+            _ => continue,
+        };
         out.push(DataStatement {
             file: file.to_string(),
             line: p.line,

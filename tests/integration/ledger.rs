@@ -128,7 +128,9 @@ CREATE TABLE cm.users (id int PRIMARY KEY, email text);
         "{err}"
     );
     assert!(
-        err.contains(&format!("not planned (a backfill): {f004}:13: UPDATE cm.users SET email")),
+        err.contains(&format!(
+            "not planned (a backfill): {f004}:13: UPDATE cm.users SET email"
+        )),
         "{err}"
     );
     assert!(!err.contains("not planned (seed rows): {f004}:9"), "{err}");
@@ -139,9 +141,16 @@ CREATE TABLE cm.users (id int PRIMARY KEY, email text);
         .find("INSERT INTO cm.schema_version (version, description) VALUES\n  ('4', 'Add audit log table');")
         .unwrap_or_else(|| panic!("ledger step in\n{text}"));
     assert!(create < insert, "{text}");
-    assert!(text.contains("-- warning[ops]: writes 1 row(s) into the migration ledger cm.schema_version"), "{text}");
     assert!(
-        text.contains(&format!("-- note: not planned (seed rows): {f004}:12: INSERT INTO cm.settings")),
+        text.contains(
+            "-- warning[ops]: writes 1 row(s) into the migration ledger cm.schema_version"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "-- note: not planned (seed rows): {f004}:12: INSERT INTO cm.settings"
+        )),
         "{text}"
     );
 
@@ -152,10 +161,17 @@ CREATE TABLE cm.users (id int PRIMARY KEY, email text);
         "1:init:true,2:users:true,3:settings:true,4:Add audit log table:true"
     );
     // Seed rows were listed, not run.
-    assert_eq!(live.query_one("SELECT count(*)::text FROM cm.settings"), "0");
+    assert_eq!(
+        live.query_one("SELECT count(*)::text FROM cm.settings"),
+        "0"
+    );
     let o = verify(&live, desired, &[]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
-    assert!(stderr(&o).contains("not planned (seed rows)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not planned (seed rows)"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -169,7 +185,11 @@ fn alembic_moves_to_the_desired_revision_and_heads_come_from_the_directory() {
     let dir = temp_dir();
     let versions = dir.path().join("alembic/versions");
     std::fs::create_dir_all(&versions).unwrap();
-    std::fs::write(versions.join("a1_init.py"), "revision = 'a1'\ndown_revision = None\n").unwrap();
+    std::fs::write(
+        versions.join("a1_init.py"),
+        "revision = 'a1'\ndown_revision = None\n",
+    )
+    .unwrap();
     std::fs::write(
         versions.join("b2_price.py"),
         "revision: str = \"b2\"\ndown_revision: Union[str, None] = 'a1'\n",
@@ -197,28 +217,48 @@ fn alembic_moves_to_the_desired_revision_and_heads_come_from_the_directory() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let text = std::fs::read_to_string(&plan).unwrap();
     assert!(
-        text.contains("UPDATE public.alembic_version SET version_num = 'b2' WHERE version_num = 'a1';"),
+        text.contains(
+            "UPDATE public.alembic_version SET version_num = 'b2' WHERE version_num = 'a1';"
+        ),
         "{text}"
     );
     let o = apply(&live, &plan);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(live.query_one("SELECT string_agg(version_num, ',') FROM alembic_version"), "b2");
+    assert_eq!(
+        live.query_one("SELECT string_agg(version_num, ',') FROM alembic_version"),
+        "b2"
+    );
     let o = verify(&live, d, &["--alembic-dir", a]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
 
     // A fork: two heads are an error that names them; nothing is planned.
-    std::fs::write(versions.join("c3_fork.py"), "revision = \"c3\"\ndown_revision = \"a1\"\n").unwrap();
+    std::fs::write(
+        versions.join("c3_fork.py"),
+        "revision = \"c3\"\ndown_revision = \"a1\"\n",
+    )
+    .unwrap();
     let plan2 = dir.path().join("plan2.sql");
     let o = diff(&live, d, &plan2, &["--alembic-dir", a]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("has 2 heads (b2, c3)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("has 2 heads (b2, c3)"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!plan2.exists());
     // A revision file that does not parse names its file and line.
-    std::fs::write(versions.join("c3_fork.py"), "import x\n\nrevision = make()\n").unwrap();
+    std::fs::write(
+        versions.join("c3_fork.py"),
+        "import x\n\nrevision = make()\n",
+    )
+    .unwrap();
     let o = verify(&live, d, &["--alembic-dir", a]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains(&format!("{}:3: cannot read `revision`", versions.join("c3_fork.py").display())),
+        stderr(&o).contains(&format!(
+            "{}:3: cannot read `revision`",
+            versions.join("c3_fork.py").display()
+        )),
         "{}",
         stderr(&o)
     );
@@ -230,7 +270,11 @@ fn a_ledger_with_unexpected_columns_is_an_error_naming_it() {
     live.exec("CREATE TABLE alembic_version (version_num varchar(32), note text)");
     let dir = temp_dir();
     let desired = dir.path().join("schema.sql");
-    std::fs::write(&desired, "CREATE TABLE alembic_version (version_num varchar(32), note text);\n").unwrap();
+    std::fs::write(
+        &desired,
+        "CREATE TABLE alembic_version (version_num varchar(32), note text);\n",
+    )
+    .unwrap();
     let plan = dir.path().join("plan.sql");
     let o = diff(&live, desired.to_str().unwrap(), &plan, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -251,23 +295,41 @@ fn a_configured_ledger_from_a_command_source_and_a_prisma_failure() {
          INSERT INTO releases VALUES ('v1', 'first');",
     );
     let dir = temp_dir();
-    std::fs::write(dir.path().join("pgalign.toml"), "ledgers = [\"public.releases\"]\n").unwrap();
-    let desired = "cmd:printf \"CREATE TABLE releases (tag text, note text);\\nINSERT INTO releases VALUES ('v1', 'first'), ('v2', 'second');\\nSELECT pg_catalog.setval('s', 1);\\n\"";
+    std::fs::write(
+        dir.path().join("pgalign.toml"),
+        "ledgers = [\"public.releases\"]\n",
+    )
+    .unwrap();
+    let desired = "cmd:printf \"CREATE TABLE releases (tag text, note text); CREATE SEQUENCE s;\\nINSERT INTO releases VALUES ('v1', 'first'), ('v2', 'second');\\nSELECT pg_catalog.setval('s', 1);\\n\"";
     let shadow = admin().redacted_url();
     let o = pgalign()
         .current_dir(dir.path())
-        .args(["diff", "--db", &live.url(), "--desired", desired, "--shadow", &shadow])
+        .args([
+            "diff",
+            "--db",
+            &live.url(),
+            "--desired",
+            desired,
+            "--shadow",
+            &shadow,
+        ])
         .output()
         .unwrap();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("ledger recognised: public.releases: listed under `ledgers` in pgalign.toml"), "{err}");
+    assert!(
+        err.contains("ledger recognised: public.releases: listed under `ledgers` in pgalign.toml"),
+        "{err}"
+    );
     assert!(
         err.contains("not planned (a sequence position): the desired-schema command's output:3: SELECT pg_catalog.setval('s', 1)"),
         "{err}"
     );
     let plan = stdout(&o);
-    assert!(plan.contains("INSERT INTO public.releases (tag, note) VALUES\n  ('v2', 'second');"), "{plan}");
+    assert!(
+        plan.contains("INSERT INTO public.releases (tag, note) VALUES\n  ('v2', 'second');"),
+        "{plan}"
+    );
     assert!(!plan.contains("('v1', 'first')"), "{plan}");
 
     // Prisma's ledger with a failed migration on live: verify names it.
@@ -302,7 +364,10 @@ fn alembic_from_pypi_agrees_after_the_alignment() {
             .status()
             .is_ok_and(|s| s.success());
     if !ok {
-        assert!(!ci, "CI=true: pip install alembic sqlalchemy psycopg2-binary must work");
+        assert!(
+            !ci,
+            "CI=true: pip install alembic sqlalchemy psycopg2-binary must work"
+        );
         eprintln!("skipped: could not install alembic from PyPI into a virtual environment");
         return;
     }
@@ -361,7 +426,9 @@ fn alembic_from_pypi_agrees_after_the_alignment() {
     let desired = dir.path().join("desired.sql");
     std::fs::write(&desired, &o.stdout).unwrap();
     let sql = String::from_utf8_lossy(&o.stdout).into_owned();
-    let backfill_line = 1 + sql[..sql.find("UPDATE items SET price = 0").expect("backfill in the offline SQL")]
+    let backfill_line = 1 + sql[..sql
+        .find("UPDATE items SET price = 0")
+        .expect("backfill in the offline SQL")]
         .matches('\n')
         .count();
 
@@ -371,13 +438,20 @@ fn alembic_from_pypi_agrees_after_the_alignment() {
     let o = diff(&live, d, &plan, &["--alembic-dir", a]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("ledger recognised: public.alembic_version: Alembic's version table"), "{err}");
     assert!(
-        err.contains(&format!("not planned (a backfill): {d}:{backfill_line}: UPDATE items SET price = 0")),
+        err.contains("ledger recognised: public.alembic_version: Alembic's version table"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "not planned (a backfill): {d}:{backfill_line}: UPDATE items SET price = 0"
+        )),
         "{err}"
     );
     let text = std::fs::read_to_string(&plan).unwrap();
-    let add = text.find("ADD COLUMN price").unwrap_or_else(|| panic!("{text}"));
+    let add = text
+        .find("ADD COLUMN price")
+        .unwrap_or_else(|| panic!("{text}"));
     let stamp = text
         .find("UPDATE public.alembic_version SET version_num = '9f8e7d6c5b4a' WHERE version_num = '1a2b3c4d5e6f';")
         .unwrap_or_else(|| panic!("{text}"));
@@ -387,10 +461,19 @@ fn alembic_from_pypi_agrees_after_the_alignment() {
 
     let o = alembic(&["current"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("9f8e7d6c5b4a (head)"), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("9f8e7d6c5b4a (head)"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
     let o = alembic(&["upgrade", "head"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(!stderr(&o).contains("Running upgrade"), "not a no-op: {}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("Running upgrade"),
+        "not a no-op: {}",
+        stderr(&o)
+    );
     let o = verify(&live, d, &["--alembic-dir", a]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
 }

@@ -230,16 +230,28 @@ fn ledger_checks_read_the_live_ledger() {
     let db = test_db("pc_ledger");
     let alembic = check("alembic", CheckKind::Ledger(LedgerKind::Alembic), 5000, &[]);
     let r = run_check(&alembic, &db);
-    assert!(!r.ok && r.excerpt.contains("no alembic ledger table"), "{}", r.line());
+    assert!(
+        !r.ok && r.excerpt.contains("no alembic ledger table"),
+        "{}",
+        r.line()
+    );
     db.exec("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)");
     let r = run_check(&alembic, &db);
     assert!(!r.ok && r.excerpt.contains("not stamped"), "{}", r.line());
     db.exec("INSERT INTO alembic_version VALUES ('a1'), ('b2')");
     let r = run_check(&alembic, &db);
-    assert!(!r.ok && r.excerpt.contains("2 heads (a1, b2)"), "{}", r.line());
+    assert!(
+        !r.ok && r.excerpt.contains("2 heads (a1, b2)"),
+        "{}",
+        r.line()
+    );
     db.exec("DELETE FROM alembic_version WHERE version_num = 'b2'");
     let r = run_check(&alembic, &db);
-    assert!(r.ok && r.excerpt.contains("public.alembic_version at a1"), "{}", r.line());
+    assert!(
+        r.ok && r.excerpt.contains("public.alembic_version at a1"),
+        "{}",
+        r.line()
+    );
     db.exec(
         "CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, finished_at timestamptz, migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, started_at timestamptz NOT NULL DEFAULT now(), applied_steps_count int NOT NULL DEFAULT 0);
          INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name) VALUES ('1', 'c', now(), '0001_init');
@@ -249,9 +261,20 @@ fn ledger_checks_read_the_live_ledger() {
     let r = run_check(&prisma, &db);
     assert!(!r.ok && r.excerpt.contains("0002_broken"), "{}", r.line());
     db.exec("CREATE SCHEMA cm; CREATE TABLE cm.schema_version (version int PRIMARY KEY, description text); INSERT INTO cm.schema_version VALUES (1, 'a'), (3, 'c')");
-    let sv = check("sv", CheckKind::Ledger(LedgerKind::SchemaVersion), 5000, &[]);
+    let sv = check(
+        "sv",
+        CheckKind::Ledger(LedgerKind::SchemaVersion),
+        5000,
+        &[],
+    );
     let r = run_check(&sv, &db);
-    assert!(r.ok && r.excerpt.contains("cm.schema_version: 2 version row(s), the last 3"), "{}", r.line());
+    assert!(
+        r.ok && r
+            .excerpt
+            .contains("cm.schema_version: 2 version row(s), the last 3"),
+        "{}",
+        r.line()
+    );
 }
 
 /// `verify --post-checks` end to end: exit 0 only when in sync and every
