@@ -629,8 +629,12 @@ fn steps_for(l: Option<&Table>, d: &Table) -> Vec<Step> {
         if missing.is_empty() && extra.is_empty() {
             return out;
         }
-        let l = l.expect("a live table when live rows differ");
-        if missing.len() == 1 && extra.len() == 1 {
+        // Rows to replace are on a live table; without one the plan creates
+        // the table and the rows are only inserted.
+        if let Some(l) = l
+            && missing.len() == 1
+            && extra.len() == 1
+        {
             let (old, new) = (&extra[0][0], &missing[0][0]);
             out.push(step(
                 format!("ledger {name}: set revision to {} (live: {})", values(d, &missing), values(l, &extra)),
@@ -653,7 +657,9 @@ fn steps_for(l: Option<&Table>, d: &Table) -> Vec<Step> {
             ));
             return out;
         }
-        if !extra.is_empty() {
+        if let Some(l) = l
+            && !extra.is_empty()
+        {
             let list: Vec<String> = extra.iter().map(|r| literal(&r[0])).collect();
             out.push(step(
                 format!(
@@ -953,6 +959,13 @@ mod tests {
                 .starts_with("INSERT INTO public.alembic_version (version_num) VALUES")
         );
         assert!(steps_for(Some(&mk(&["m"])), &mk(&["m"])).is_empty());
+        // The plan creates the table: the revision is inserted.
+        let s = steps_for(None, &mk(&["m"]));
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            s[0].title,
+            "ledger public.alembic_version: insert revision(s) m (the plan creates the table)"
+        );
     }
 
     #[test]
