@@ -264,6 +264,10 @@ pub struct DiffArgs {
     /// with it, the first drop carries a danger naming the count.
     #[arg(long)]
     pub allow_drop_all: bool,
+    /// Alembic's migrations directory (`alembic/` or its `versions/`): the
+    /// plan sets `alembic_version` to the head its revision files name.
+    #[arg(long, value_name = "DIR")]
+    pub alembic_dir: Option<PathBuf>,
     /// Do not run the data probes (NULL, duplicate and value counts, each
     /// under a 3 s statement timeout) that decide some hazards' severity;
     /// the tables are still sized.
@@ -287,6 +291,9 @@ pub struct VerifyArgs {
     /// Configuration file (default: ./pgalign.toml when present).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Alembic's migrations directory: `alembic_version` must hold its head.
+    #[arg(long, value_name = "DIR")]
+    pub alembic_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

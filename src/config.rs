@@ -53,6 +53,10 @@ pub struct FileConfig {
     /// Extra migration-ledger tables (`schema.table`) compared by verify.
     #[serde(default)]
     pub ledgers: Vec<String>,
+    /// `[alembic] dir = "…"`: the migrations directory whose head the
+    /// `alembic_version` ledger must hold (as `--alembic-dir`).
+    #[serde(default)]
+    pub alembic: Option<AlembicConfig>,
     /// The people who may sign a plan off.
     #[serde(default)]
     pub reviewers: Vec<String>,
@@ -81,6 +85,13 @@ pub enum Environment {
     /// The default: nothing is required beyond what pgalign always does.
     #[default]
     Scratch,
+}
+
+/// `[alembic]`: where Alembic's revision files are.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlembicConfig {
+    pub dir: PathBuf,
 }
 
 /// `[require]`: each key unset takes the environment's default.

@@ -90,14 +90,12 @@ pub fn excerpt(text: &str) -> String {
     crate::util::printable(&cut)
 }
 
-/// The ledger comparison (DESIGN.md §7) lives in `src/ledger/`, built by
-/// another change; until it lands a ledger check fails saying so. This is the
-/// one function that change fills in.
-pub async fn ledger_check(kind: LedgerKind, _target: &ConnSettings) -> Result<String, String> {
-    Err(format!(
-        "ledger checks ({}) are not available in this build of pgalign",
-        kind.as_str()
-    ))
+/// The live ledger of one tool, checked by [`crate::ledger::post_check`]:
+/// Alembic stamped at one head, a schema_version table with rows, Prisma
+/// with no failed migration. (`verify` compares the ledgers with the desired
+/// side and an `--alembic-dir`'s head in its re-diff.)
+pub async fn ledger_check(kind: LedgerKind, target: &ConnSettings) -> Result<String, String> {
+    crate::ledger::post_check(kind.as_str(), target, None).await
 }
 
 /// A query that must return exactly one row whose first column is true, run

@@ -45,8 +45,33 @@ pub fn drop_all(allowed: bool) -> plan::DropAll {
     }
 }
 
+/// The ledgers to compare: `pgalign.toml`'s `ledgers` and `[alembic]`, the
+/// flag winning over the file.
+pub fn ledger_options(
+    file: &crate::config::FileConfig,
+    alembic_dir: Option<&std::path::Path>,
+) -> crate::ledger::LedgerOptions {
+    crate::ledger::LedgerOptions {
+        tables: file.ledgers.clone(),
+        alembic_dir: alembic_dir
+            .map(std::path::Path::to_path_buf)
+            .or_else(|| file.alembic.as_ref().map(|a| a.dir.clone())),
+    }
+}
+
+/// Says on stderr which ledgers were recognised and why, the data statements
+/// not planned (file:line) and the ledger problems.
+pub fn print_ledgers(outcome: &crate::ledger::Outcome) {
+    for line in crate::ledger::describe(outcome) {
+        eprintln!("pgalign: {line}");
+    }
+}
+
 pub async fn run(args: DiffArgs) -> Result<u8> {
+    // `ledgers` and `[alembic]` of ./pgalign.toml, when there is one.
+    let file = crate::config::FileConfig::load(None)?;
     let opts = PlanOptions {
+        ledgers: ledger_options(&file, args.alembic_dir.as_deref()),
         additive: args.additive,
         scope: args.scope.scope(),
         strategy: args.strategy.into(),
@@ -66,6 +91,7 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     )
     .await?;
     let mut plan = computed.plan;
+    print_ledgers(&computed.ledgers);
     // The drop-all blocker is the plan's first step: say so where CI logs show it.
     if plan::diff::guard_count(&plan.steps).is_some()
         && let Some(h) = plan.steps[0].hazards.first()

@@ -29,6 +29,7 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
         shadow.as_deref(),
         &PlanOptions {
             scope: args.scope.scope(),
+            ledgers: super::diff::ledger_options(&file, args.alembic_dir.as_deref()),
             ..Default::default()
         },
     )
@@ -37,12 +38,14 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
     let scope = args.scope.scope();
     let unseen =
         crate::plan::diff::not_compared(&computed.live.model, &computed.desired.model, &scope);
+    super::diff::print_ledgers(&computed.ledgers);
+    let problems = computed.ledgers.problems.clone();
     // The process ends soon: freeing both models gains nothing (see `diff`).
     std::mem::forget(computed.live);
     std::mem::forget(computed.desired);
     // Names are shown escaped: a table named `t\n0 differences` prints one line.
     let target = crate::util::printable(&settings.to_string());
-    let mut code = if plan.is_empty() {
+    let mut code = if plan.is_empty() && problems.is_empty() {
         eprintln!(
             "pgalign: {target} is in sync with the desired schema{} (fingerprint {})",
             if unseen.is_some() {
@@ -54,9 +57,15 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
         );
         exit::OK
     } else {
-        let mut out = format!("{} difference(s) remain on {target}:\n", plan.steps.len());
+        let mut out = format!(
+            "{} difference(s) remain on {target}:\n",
+            plan.steps.len() + problems.len()
+        );
         for step in &plan.steps {
             out.push_str(&format!("  - {}\n", crate::util::printable(&step.title)));
+        }
+        for p in &problems {
+            out.push_str(&format!("  - ledger: {}\n", crate::util::printable(p)));
         }
         super::print_stdout(&out)?;
         exit::DIFFERENCES

@@ -66,6 +66,10 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
             strategy: args.strategy.into(),
             drop_all: super::diff::drop_all(args.allow_drop_all),
             measure: crate::plan::Measure::Probes,
+            ledgers: crate::ledger::LedgerOptions {
+                tables: file.ledgers.clone(),
+                alembic_dir: file.alembic.as_ref().map(|a| a.dir.clone()),
+            },
             ..Default::default()
         },
     };

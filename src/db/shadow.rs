@@ -212,7 +212,25 @@ pub async fn inspect_desired_until(
     shadow: Option<&str>,
     cancel: &Cancel,
 ) -> Result<Inspected> {
-    catalog::introspect::without_sizes(inspect_desired_sized(src, shadow, cancel)).await
+    let nothing: AfterLoad<()> = Box::new(|_, _| Box::pin(async { Ok(()) }));
+    Ok(inspect_desired_then(src, shadow, cancel, nothing).await?.0)
+}
+
+/// Work done on the loaded desired database before it is dropped (the ledger
+/// rows, `crate::ledger`): it gets the database and a `cmd:` source's SQL.
+pub type AfterLoad<T> = Box<
+    dyn FnOnce(ConnSettings, Option<Vec<u8>>) -> futures_util::future::BoxFuture<'static, Result<T>>
+        + Send,
+>;
+
+/// [`inspect_desired_until`], and `after` run on the loaded database.
+pub async fn inspect_desired_then<T>(
+    src: &DesiredSource,
+    shadow: Option<&str>,
+    cancel: &Cancel,
+    after: AfterLoad<T>,
+) -> Result<(Inspected, T)> {
+    catalog::introspect::without_sizes(inspect_desired_sized(src, shadow, cancel, after)).await
 }
 
 /// `work`, or the cancellation error once `cancel` fires (dropping `work`).
@@ -226,14 +244,16 @@ async fn until<T>(
     }
 }
 
-async fn inspect_desired_sized(
+async fn inspect_desired_sized<T>(
     src: &DesiredSource,
     shadow: Option<&str>,
     cancel: &Cancel,
-) -> Result<Inspected> {
+    after: AfterLoad<T>,
+) -> Result<(Inspected, T)> {
     if let DesiredSource::Database(url) = src {
         let settings = ConnSettings::parse(url).context("parsing the desired database URL")?;
-        return until(cancel, catalog::inspect(&settings)).await;
+        let inspected = until(cancel, catalog::inspect(&settings)).await?;
+        return Ok((inspected, until(cancel, after(settings, None)).await?));
     }
     // Refused meta-commands are reported before a server is even started.
     let files = tokio::task::spawn_blocking({
@@ -251,19 +271,20 @@ async fn inspect_desired_sized(
     })
     .await??;
     let result = match cancel.check() {
-        Ok(()) => load_into_temp_db(&host, src, &files, cancel).await,
+        Ok(()) => load_into_temp_db(&host, src, &files, cancel, after).await,
         Err(e) => Err(e),
     };
     drop(host);
     result
 }
 
-async fn load_into_temp_db(
+async fn load_into_temp_db<T>(
     host: &ShadowHost,
     src: &DesiredSource,
     files: &[PathBuf],
     cancel: &Cancel,
-) -> Result<Inspected> {
+    after: AfterLoad<T>,
+) -> Result<(Inspected, T)> {
     let name = format!(
         "pgalign_shadow_{}_{}",
         std::process::id(),
@@ -285,7 +306,12 @@ async fn load_into_temp_db(
     let target = host.admin().with_dbname(&name);
     let loaded = load_checked(&target, src, files, cancel).await;
     let inspected = match loaded {
-        Ok(()) => until(cancel, catalog::inspect(&target)).await,
+        Ok(output) => match until(cancel, catalog::inspect(&target)).await {
+            Ok(i) => until(cancel, after(target.clone(), output))
+                .await
+                .map(|t| (i, t)),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     let _ = admin
@@ -303,7 +329,9 @@ pub async fn load_sql(target: &ConnSettings, src: &DesiredSource) -> Result<()> 
         move || check_desired_files(&src)
     })
     .await??;
-    load_checked(target, src, &files, &Cancel::never()).await
+    load_checked(target, src, &files, &Cancel::never())
+        .await
+        .map(|_| ())
 }
 
 /// Checks every SQL file of a file or directory source, all before any runs.
@@ -334,18 +362,19 @@ fn check_desired_files(src: &DesiredSource) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Loads an already checked source (`files`: its checked SQL files).
+/// Loads an already checked source (`files`: its checked SQL files); a
+/// command's output is returned (its data statements are listed).
 async fn load_checked(
     target: &ConnSettings,
     src: &DesiredSource,
     files: &[PathBuf],
     cancel: &Cancel,
-) -> Result<()> {
+) -> Result<Option<Vec<u8>>> {
     let target = target.clone();
     let src = src.clone();
     let files = files.to_vec();
     let cancel = cancel.clone();
-    tokio::task::spawn_blocking(move || -> Result<()> {
+    tokio::task::spawn_blocking(move || -> Result<Option<Vec<u8>>> {
         match &src {
             DesiredSource::Command(cmd) => {
                 // The operator's environment minus pgalign's secrets (unless
@@ -368,14 +397,15 @@ async fn load_checked(
                     None,
                 )?;
                 psql_until(&target, None, Some(&out.stdout), &cancel)
-                    .with_context(|| format!("loading the output of `{cmd}`"))
+                    .with_context(|| format!("loading the output of `{cmd}`"))?;
+                Ok(Some(out.stdout))
             }
             DesiredSource::File(_) | DesiredSource::Dir(_) => {
                 for f in files {
                     cancel.check()?;
                     psql_until(&target, Some(&f), None, &cancel)?;
                 }
-                Ok(())
+                Ok(None)
             }
             DesiredSource::Database(_) => bail!("a database source is not loaded, it is inspected"),
         }

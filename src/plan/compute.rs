@@ -9,7 +9,7 @@ use super::{Plan, PlanOptions};
 use crate::catalog::Inspected;
 use crate::catalog::model::QName;
 use crate::db::ConnSettings;
-use crate::db::shadow::{DesiredSource, inspect_desired_until};
+use crate::db::shadow::{DesiredSource, inspect_desired_then};
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,6 +19,9 @@ pub struct Computed {
     pub live: Inspected,
     pub desired: Inspected,
     pub plan: Plan,
+    /// Migration ledgers and data statements (DESIGN.md §7): their data steps
+    /// are the plan's last steps, their not-planned list among its notes.
+    pub ledgers: crate::ledger::Outcome,
 }
 
 pub async fn compute(
@@ -28,6 +31,20 @@ pub async fn compute(
     opts: &PlanOptions,
 ) -> Result<Computed> {
     let source = DesiredSource::parse(desired)?;
+    // A bad migrations directory stops before anything is loaded.
+    let alembic_head = match &opts.ledgers.alembic_dir {
+        Some(dir) => Some(crate::ledger::alembic::head(dir)?),
+        None => None,
+    };
+    let after: crate::db::shadow::AfterLoad<crate::ledger::DesiredLedgers> = {
+        let files = source.sql_files()?;
+        let lopts = opts.ledgers.clone();
+        Box::new(move |db, output| {
+            Box::pin(async move {
+                crate::ledger::read_desired(&db, &lopts, &files, output.as_deref()).await
+            })
+        })
+    };
     let started = std::time::Instant::now();
     // Both sides at once, one connection each (measured at 10,000 tables on 2
     // cores: reading them one after the other, each on two connections, was
@@ -47,7 +64,7 @@ pub async fn compute(
     };
     let desired_side = async {
         // Returns once its command, psql and shadow database are gone.
-        let want = Box::pin(inspect_desired_until(&source, shadow, &cancel)).await;
+        let want = Box::pin(inspect_desired_then(&source, shadow, &cancel, after)).await;
         if want.is_err() {
             stop.cancel();
         }
@@ -69,7 +86,21 @@ pub async fn compute(
                 .unwrap_or_else(|| anyhow::anyhow!("inspecting {target} stopped")));
         }
     };
-    let mut desired = want?;
+    let (mut desired, desired_ledgers) = want?;
+    let desired_names: Vec<QName> = desired_ledgers
+        .tables
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    let live_ledgers = crate::ledger::read_side(target, &opts.ledgers, &[], &desired_names)
+        .await
+        .with_context(|| format!("reading the migration ledgers of {target}"))?;
+    let ledgers = crate::ledger::compare(
+        &live_ledgers,
+        &desired_ledgers,
+        &opts.ledgers,
+        alembic_head.as_deref(),
+    )?;
     let mut opts = opts.clone();
     // Desired sources come from outside: an empty one must not drop everything.
     if opts.drop_all == super::DropAll::Unchecked {
@@ -93,11 +124,27 @@ pub async fn compute(
         timing("measuring and re-planning", started);
     }
     plan.notes.extend(kept);
+    add_ledger_steps(&mut plan, &ledgers);
     Ok(Computed {
         live,
         desired,
         plan,
+        ledgers,
     })
+}
+
+/// The ledgers' data steps after the schema steps, in a transaction group of
+/// their own (the schema steps' groups stay as planned); their notes after
+/// the plan's.
+fn add_ledger_steps(plan: &mut Plan, ledgers: &crate::ledger::Outcome) {
+    let group = plan.steps.last().map_or(0, |s| s.group) + 1;
+    for step in &ledgers.steps {
+        let mut step = step.clone();
+        step.number = plan.steps.len() + 1;
+        step.group = group;
+        plan.steps.push(step);
+    }
+    plan.notes.extend(crate::ledger::notes(ledgers));
 }
 
 /// Measures what the plan's hazards named (the one sizing function, and the

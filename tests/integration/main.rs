@@ -14,6 +14,7 @@ mod corpus;
 mod e2e;
 mod external;
 mod external_cli;
+mod ledger;
 mod lint;
 mod postcheck;
 mod rehearse;

@@ -226,15 +226,52 @@ fn sql_checks_need_one_true_row() {
 }
 
 #[test]
-fn ledger_checks_say_they_are_not_available_yet() {
+fn ledger_checks_read_the_live_ledger() {
     let db = test_db("pc_ledger");
-    let r = run_check(
-        &check("alembic", CheckKind::Ledger(LedgerKind::Alembic), 1000, &[]),
-        &db,
-    );
-    assert!(!r.ok);
+    let alembic = check("alembic", CheckKind::Ledger(LedgerKind::Alembic), 5000, &[]);
+    let r = run_check(&alembic, &db);
     assert!(
-        r.excerpt.contains("not available in this build"),
+        !r.ok && r.excerpt.contains("no alembic ledger table"),
+        "{}",
+        r.line()
+    );
+    db.exec("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)");
+    let r = run_check(&alembic, &db);
+    assert!(!r.ok && r.excerpt.contains("not stamped"), "{}", r.line());
+    db.exec("INSERT INTO alembic_version VALUES ('a1'), ('b2')");
+    let r = run_check(&alembic, &db);
+    assert!(
+        !r.ok && r.excerpt.contains("2 heads (a1, b2)"),
+        "{}",
+        r.line()
+    );
+    db.exec("DELETE FROM alembic_version WHERE version_num = 'b2'");
+    let r = run_check(&alembic, &db);
+    assert!(
+        r.ok && r.excerpt.contains("public.alembic_version at a1"),
+        "{}",
+        r.line()
+    );
+    db.exec(
+        "CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, finished_at timestamptz, migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, started_at timestamptz NOT NULL DEFAULT now(), applied_steps_count int NOT NULL DEFAULT 0);
+         INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name) VALUES ('1', 'c', now(), '0001_init');
+         INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ('2', 'c', '0002_broken')",
+    );
+    let prisma = check("prisma", CheckKind::Ledger(LedgerKind::Prisma), 5000, &[]);
+    let r = run_check(&prisma, &db);
+    assert!(!r.ok && r.excerpt.contains("0002_broken"), "{}", r.line());
+    db.exec("CREATE SCHEMA cm; CREATE TABLE cm.schema_version (version int PRIMARY KEY, description text); INSERT INTO cm.schema_version VALUES (1, 'a'), (3, 'c')");
+    let sv = check(
+        "sv",
+        CheckKind::Ledger(LedgerKind::SchemaVersion),
+        5000,
+        &[],
+    );
+    let r = run_check(&sv, &db);
+    assert!(
+        r.ok && r
+            .excerpt
+            .contains("cm.schema_version: 2 version row(s), the last 3"),
         "{}",
         r.line()
     );

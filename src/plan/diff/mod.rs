@@ -62,6 +62,8 @@ pub struct PlanOptions {
     /// What it read: the sizes of the tables the hazards name and the probes'
     /// counts. Empty: the catalog statistics of the inspection only.
     pub measured: Arc<Measured>,
+    /// Migration ledgers to compare (`pgalign.toml`'s `ledgers`, `--alembic-dir`).
+    pub ledgers: crate::ledger::LedgerOptions,
 }
 
 /// How much of the live data `plan::compute` reads for the plan's hazards.

@@ -88,8 +88,36 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                     plan.file.steps.len() - 12
                 )));
             }
-            for note in plan.notes.iter().take(3) {
+            // Data statements of the desired source that are not planned
+            // (DESIGN.md §7): a short list with file and line, never hidden.
+            let (not_planned, notes): (Vec<&String>, Vec<&String>) = plan
+                .notes
+                .iter()
+                .partition(|n| n.starts_with("not planned ("));
+            for note in notes.iter().take(3) {
                 lines.push(Line::styled(format!("  note: {note}"), p.dim()));
+            }
+            if !not_planned.is_empty() {
+                lines.push(Line::styled(
+                    format!(
+                        "  not planned: {} data statement(s) of the desired source",
+                        not_planned.len()
+                    ),
+                    p.severity(crate::hazard::Severity::Warning),
+                ));
+                for note in not_planned.iter().take(5) {
+                    let text = note.strip_prefix("not planned ").unwrap_or(note);
+                    lines.push(Line::raw(format!(
+                        "    {}",
+                        crate::util::escape_control(text)
+                    )));
+                }
+                if not_planned.len() > 5 {
+                    lines.push(Line::raw(format!(
+                        "    … and {} more (listed in the plan file)",
+                        not_planned.len() - 5
+                    )));
+                }
             }
             lines.push(Line::raw(""));
             lines.push(Line::raw(format!("  {}", strings::DIFF_NEXT)));
