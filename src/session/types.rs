@@ -83,6 +83,9 @@ pub struct PlanState {
     pub path: PathBuf,
     pub file: PlanFile,
     pub notes: Vec<String>,
+    /// Per step, the live and desired definitions of the object it replaces
+    /// or alters (empty for an imported or resumed plan: nothing to compare).
+    pub objects: Vec<Option<crate::plan::objdiff::ObjectChange>>,
 }
 
 impl PlanState {

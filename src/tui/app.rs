@@ -11,6 +11,9 @@ use crate::session::{ApplyResult, PlanState, Step, VerifyResult, Wizard};
 use ratatui::crossterm::event::KeyEvent;
 
 /// Everything that can happen to the wizard.
+// The plan arrives once per session: a few hundred bytes moved once are not
+// worth a box at every other message's construction.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
@@ -61,6 +64,8 @@ pub struct App {
     pub reviewer: String,
     pub typed_target: String,
     pub plan_view: Option<PlanView>,
+    /// The before/after pane opened on a statement of Review (`d`).
+    pub object_diff: Option<super::plan_view::ObjectDiffPane>,
     pub scroll: usize,
     pub hscroll: usize,
     /// Height of the plan pane at the last draw, for paging.
@@ -86,6 +91,7 @@ impl App {
             reviewer: String::new(),
             typed_target: String::new(),
             plan_view: None,
+            object_diff: None,
             scroll: 0,
             hscroll: 0,
             page: std::cell::Cell::new(20),
@@ -303,6 +309,8 @@ impl App {
     fn back(&mut self) -> Vec<Effect> {
         if self.help {
             self.help = false;
+        } else if self.object_diff.is_some() {
+            self.object_diff = None;
         } else if self.field().is_some() && self.wizard.step != Step::Apply {
             self.focus = if self.wizard.step == Step::Review {
                 0

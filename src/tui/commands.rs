@@ -22,6 +22,8 @@ pub enum Action {
     Toggle,
     Enter,
     NextHazard,
+    /// Opens or closes the before/after of the statement under the cursor.
+    ObjectDiff,
     CancelOnServer,
     Type(char),
     Erase,
@@ -118,6 +120,29 @@ pub fn active(app: &App) -> Vec<Command> {
             true,
         )),
         Step::Diff => out.push(ENTER_NEXT),
+        Step::Review if app.object_diff.is_some() => {
+            out.push(cmd(
+                &[KeyCode::Up, KeyCode::Down],
+                "↑/↓",
+                "scroll",
+                Action::Down,
+                true,
+            ));
+            out.push(cmd(
+                &[KeyCode::PageUp, KeyCode::PageDown],
+                "PgUp/PgDn",
+                "page",
+                Action::PageDown,
+                true,
+            ));
+            out.push(cmd(
+                &[KeyCode::Char('d')],
+                "d/Esc",
+                "back to the plan",
+                Action::ObjectDiff,
+                true,
+            ));
+        }
         Step::Review => {
             if app.field() == Some(Field::Reviewer) {
                 out.push(cmd(
@@ -168,6 +193,13 @@ pub fn active(app: &App) -> Vec<Command> {
                     "n",
                     "next hazard",
                     Action::NextHazard,
+                    true,
+                ));
+                out.push(cmd(
+                    &[KeyCode::Char('d')],
+                    "d",
+                    "before/after",
+                    Action::ObjectDiff,
                     true,
                 ));
                 out.push(cmd(

@@ -71,9 +71,27 @@ impl App {
             }
             return vec![];
         }
+        if let Some(pane) = &mut self.object_diff {
+            let page = self.page.get().max(1);
+            let max = pane.lines.len().saturating_sub(page);
+            match action {
+                Action::Up => pane.scroll = pane.scroll.saturating_sub(1),
+                Action::Down => pane.scroll = (pane.scroll + 1).min(max),
+                Action::PageUp => pane.scroll = pane.scroll.saturating_sub(page),
+                Action::PageDown => pane.scroll = (pane.scroll + page).min(max),
+                Action::Home => pane.scroll = 0,
+                Action::End => pane.scroll = max,
+                Action::Left => self.hscroll = self.hscroll.saturating_sub(8),
+                Action::Right => self.hscroll += 8,
+                Action::ObjectDiff => self.object_diff = None,
+                _ => {}
+            }
+            return vec![];
+        }
         let lines = self.plan_view.as_ref().map(|p| p.len()).unwrap_or(0);
         let max = lines.saturating_sub(self.page.get().max(1));
         match action {
+            Action::ObjectDiff => self.open_object_diff(),
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
             Action::Down => self.scroll = (self.scroll + 1).min(max),
             Action::PageUp => self.scroll = self.scroll.saturating_sub(self.page.get()),
@@ -107,6 +125,32 @@ impl App {
             _ => {}
         }
         vec![]
+    }
+
+    /// Opens the before/after of the statement under the cursor, or says why
+    /// there is none.
+    fn open_object_diff(&mut self) {
+        let (Some(view), Some(plan)) = (&self.plan_view, &self.wizard.plan) else {
+            return;
+        };
+        let Some(i) = view.current(self.scroll) else {
+            self.error = Some(strings::NO_STATEMENT_HERE.into());
+            return;
+        };
+        match plan.objects.get(i) {
+            Some(Some(change)) => {
+                self.object_diff = Some(super::plan_view::ObjectDiffPane::new(i, change));
+            }
+            _ => {
+                let step = &plan.file.steps[i];
+                self.error = Some(format!(
+                    "statement {} ({}) {}",
+                    step.number,
+                    crate::util::escape_control(&step.title),
+                    strings::NO_OBJECT_DIFF
+                ));
+            }
+        }
     }
 
     pub(super) fn apply(&mut self, action: Action) -> Vec<Effect> {

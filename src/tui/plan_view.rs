@@ -4,6 +4,7 @@
 
 use super::highlight::Highlighter;
 use crate::hazard::{Severity, top_severity};
+use crate::plan::objdiff::{DiffLine, ObjectChange};
 use crate::session::PlanState;
 use crate::strings;
 use std::cell::RefCell;
@@ -35,6 +36,26 @@ struct StatementMark {
     marker: usize,
     top: Option<Severity>,
     notes: Vec<Annotation>,
+}
+
+/// The before/after of the object one statement changes, opened on Review.
+pub struct ObjectDiffPane {
+    /// Index of the step in the plan.
+    pub step: usize,
+    pub change: ObjectChange,
+    pub lines: Vec<DiffLine>,
+    pub scroll: usize,
+}
+
+impl ObjectDiffPane {
+    pub fn new(step: usize, change: &ObjectChange) -> ObjectDiffPane {
+        ObjectDiffPane {
+            step,
+            lines: crate::plan::objdiff::unified(change),
+            change: change.clone(),
+            scroll: 0,
+        }
+    }
 }
 
 /// A row of the hazard column: `(plan line, severity, text)`.
@@ -128,6 +149,18 @@ impl PlanView {
             .get(i)
             .filter(|s| s.line == line)
             .and_then(|s| s.top)
+    }
+
+    /// The statement under the cursor: the first one whose SQL starts at or
+    /// below the top line `top` (as an index into the plan's steps).
+    pub fn current(&self, top: usize) -> Option<usize> {
+        let i = self.statements.partition_point(|s| s.line < top);
+        (i < self.statements.len()).then_some(i)
+    }
+
+    /// The 0-based plan line where step `index`'s SQL starts.
+    pub fn statement_line(&self, index: usize) -> Option<usize> {
+        self.statements.get(index).map(|s| s.line)
     }
 
     /// The first line after `from` where a statement with a warning or worse starts.
@@ -234,6 +267,7 @@ mod tests {
             path: "plan.sql".into(),
             file,
             notes: vec![],
+            objects: vec![],
         });
         let rows: Vec<String> = view
             .hazard_rows(200, 0..view.len())

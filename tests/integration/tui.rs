@@ -3,6 +3,7 @@
 
 mod external;
 pub(crate) mod fixtures;
+mod object_diff;
 mod resume;
 mod screens;
 mod state;

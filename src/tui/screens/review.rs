@@ -46,6 +46,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         return;
     }
 
+    if let Some(pane) = &app.object_diff {
+        super::object_diff::render(app, pane, f, main.union(bottom));
+        return;
+    }
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
     let height = left.height.saturating_sub(2) as usize;
@@ -54,6 +58,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let end = (start + height).min(view.len());
 
     let code = view.highlighter.lines(&view.lines, start..end, app.color);
+    // The statement keys act on (`d`): marked `▸` in the gutter.
+    let cursor = view
+        .current(app.scroll)
+        .and_then(|i| view.statement_line(i));
+    // Wide enough for the last line's number (a 391,119-line plan has six digits).
+    let digits = view.len().max(1).to_string().len().max(4);
     let text: Vec<Line> = code
         .into_iter()
         .enumerate()
@@ -64,7 +74,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 None => (" ", p.dim()),
             };
             let mut spans = vec![
-                Span::styled(format!("{:>4} ", n + 1), p.dim()),
+                Span::styled(format!("{:>digits$}", n + 1), p.dim()),
+                Span::styled(if cursor == Some(n) { "▸" } else { " " }, p.accent()),
                 Span::styled(format!("{mark:<1}"), style),
                 Span::styled("│", p.dim()),
             ];
@@ -131,7 +142,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 }
 
 /// Drops the first `n` characters of a styled line (sideways scrolling).
-fn skip_chars(line: Line<'static>, mut n: usize) -> Vec<Span<'static>> {
+pub(super) fn skip_chars(line: Line<'static>, mut n: usize) -> Vec<Span<'static>> {
     let mut out = Vec::new();
     for span in line.spans {
         let len = span.content.chars().count();

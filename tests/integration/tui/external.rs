@@ -178,6 +178,7 @@ fn imported_state(dir: &Path) -> PlanState {
         path,
         file: parse_plan(&text).unwrap(),
         notes,
+        objects: vec![],
     }
 }
 

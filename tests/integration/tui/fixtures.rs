@@ -141,6 +141,7 @@ pub fn plan_state(dir: &std::path::Path, steps: Vec<PlanStep>) -> PlanState {
         path,
         file: parse_plan(&text).unwrap(),
         notes: vec![],
+        objects: vec![],
     }
 }
 
