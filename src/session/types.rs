@@ -89,6 +89,22 @@ pub struct PlanState {
 }
 
 impl PlanState {
+    /// Indexes of the steps Review marks DANGER: a `danger` hazard, or a drop
+    /// of stored data (a table or a column) however empty it is today. The
+    /// reviewer acknowledges each one before signing off.
+    pub fn danger_steps(&self) -> Vec<usize> {
+        self.file
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.hazards.iter().any(|h| h.severity == Severity::Danger)
+                    || drops_data(&s.title, &s.sql)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Ids of the `danger` hazards the reviewer acknowledges by signing off.
     pub fn danger_ids(&self) -> Vec<HazardId> {
         let ids: BTreeSet<HazardId> = self
@@ -101,6 +117,16 @@ impl PlanState {
             .collect();
         ids.into_iter().collect()
     }
+}
+
+/// True for statements that destroy stored data: a table or a column.
+pub fn drops_data(title: &str, sql: &str) -> bool {
+    let t = title.to_ascii_lowercase();
+    let s = sql.to_ascii_uppercase();
+    t.starts_with("drop table")
+        || t.starts_with("drop column")
+        || s.contains("DROP TABLE")
+        || s.contains("DROP COLUMN")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +173,12 @@ pub enum Refusal {
     ReviewerIsOperator(String),
     #[error("the plan has {0} blocker(s); it cannot be signed off or applied as it is")]
     Blockers(usize),
+    #[error(
+        "acknowledge each DANGER statement first: {left} not acknowledged yet, the next is statement {next} (n goes to the next hazard, a acknowledges the statement under the cursor)"
+    )]
+    DangerUnacknowledged { left: usize, next: usize },
+    #[error("statement {0} has no DANGER to acknowledge")]
+    NotDanger(usize),
     #[error("the plan has not been signed off by a reviewer")]
     NotSignedOff,
     #[error(

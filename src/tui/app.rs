@@ -66,6 +66,8 @@ pub struct App {
     pub plan_view: Option<PlanView>,
     /// The before/after pane opened on a statement of Review (`d`).
     pub object_diff: Option<super::plan_view::ObjectDiffPane>,
+    /// The statement `n` went to (a scroll key lets the top line decide again).
+    pub cursor: Option<usize>,
     pub scroll: usize,
     pub hscroll: usize,
     /// Height of the plan pane at the last draw, for paging.
@@ -92,6 +94,7 @@ impl App {
             typed_target: String::new(),
             plan_view: None,
             object_diff: None,
+            cursor: None,
             scroll: 0,
             hscroll: 0,
             page: std::cell::Cell::new(20),
@@ -113,6 +116,13 @@ impl App {
         }
         self.busy = true;
         vec![Effect::Preflight]
+    }
+
+    /// The Review statement keys act on (`a`, `d`): where `n` went, else the
+    /// first statement at the top of the pane.
+    pub fn current_statement(&self) -> Option<usize> {
+        self.cursor
+            .or_else(|| self.plan_view.as_ref()?.current(self.scroll))
     }
 
     /// The text field that has the keyboard, if any.

@@ -24,6 +24,8 @@ pub enum Action {
     NextHazard,
     /// Opens or closes the before/after of the statement under the cursor.
     ObjectDiff,
+    /// Acknowledges the DANGER statement under the cursor.
+    Acknowledge,
     CancelOnServer,
     Type(char),
     Erase,
@@ -202,12 +204,20 @@ pub fn active(app: &App) -> Vec<Command> {
                     Action::ObjectDiff,
                     true,
                 ));
+                let left = w.unacknowledged().len();
+                out.push(cmd(
+                    &[KeyCode::Char('a')],
+                    "a",
+                    "acknowledge DANGER",
+                    Action::Acknowledge,
+                    left > 0,
+                ));
                 out.push(cmd(
                     &[KeyCode::Tab, KeyCode::Enter],
                     "Tab",
                     "reviewer's name",
                     Action::NextField,
-                    true,
+                    left == 0,
                 ));
             }
         }

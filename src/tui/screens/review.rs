@@ -59,9 +59,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 
     let code = view.highlighter.lines(&view.lines, start..end, app.color);
     // The statement keys act on (`d`): marked `▸` in the gutter.
-    let cursor = view
-        .current(app.scroll)
-        .and_then(|i| view.statement_line(i));
+    let cursor = app.current_statement().and_then(|i| view.statement_line(i));
     // Wide enough for the last line's number (a 391,119-line plan has six digits).
     let digits = view.len().max(1).to_string().len().max(4);
     let text: Vec<Line> = code
@@ -73,10 +71,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Some(s) => (s.glyph(), p.severity(s)),
                 None => (" ", p.dim()),
             };
+            // `✓` beside a DANGER statement the reviewer acknowledged.
+            let acked = view
+                .statement_at(n)
+                .and_then(|i| plan.file.steps.get(i))
+                .is_some_and(|s| app.wizard.acks.contains_key(&s.number));
             let mut spans = vec![
                 Span::styled(format!("{:>digits$}", n + 1), p.dim()),
                 Span::styled(if cursor == Some(n) { "▸" } else { " " }, p.accent()),
                 Span::styled(format!("{mark:<1}"), style),
+                Span::styled(if acked { "✓" } else { " " }, p.ok()),
                 Span::styled("│", p.dim()),
             ];
             spans.extend(skip_chars(line, app.hscroll));
@@ -126,6 +130,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 .join(", ")
         )
     };
+    let left = app.wizard.unacknowledged();
+    let acks = if left.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " {} of {} DANGER statement(s) acknowledged: n goes to the next, a acknowledges it; the sign-off opens after the last.",
+            danger_total(app) - left.len(),
+            danger_total(app)
+        )
+    };
     let lines = if app.wizard.drop_all_count().is_some() {
         vec![
             field(&p, strings::DROP_ALL_FIELD, &app.reviewer, app.focus == 1),
@@ -135,10 +149,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         vec![
             field(&p, strings::REVIEWER_FIELD, &app.reviewer, app.focus == 1),
             Line::styled(format!("  {}", strings::SIGN_OFF_NOTE), p.dim()),
-            Line::styled(format!("  This sign-off {ack}."), p.dim()),
+            if left.is_empty() {
+                Line::styled(format!("  This sign-off {ack}."), p.dim())
+            } else {
+                Line::styled(format!(" {acks}"), p.bad())
+            },
         ]
     };
     f.render_widget(Paragraph::new(lines), bottom);
+}
+
+fn danger_total(app: &App) -> usize {
+    app.wizard
+        .plan
+        .as_ref()
+        .map(|p| p.danger_steps().len())
+        .unwrap_or(0)
 }
 
 /// Drops the first `n` characters of a styled line (sideways scrolling).

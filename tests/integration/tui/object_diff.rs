@@ -203,7 +203,7 @@ fn tui_object_diff_says_why_a_statement_has_none() {
     let mut app = review_app(dir.path());
     // Down to the third statement (the added column).
     let view = app.plan_view.as_ref().unwrap();
-    app.scroll = view.statement_line(2).unwrap();
+    app.scroll = view.marker_line(2).unwrap();
     key(&mut app, KeyCode::Char('d'));
     assert!(app.object_diff.is_none());
     let e = app.error.clone().unwrap_or_default();
