@@ -119,6 +119,21 @@ impl PlanState {
     }
 }
 
+/// A person's name as compared: Unicode compatibility-normalised (NFKC),
+/// lowercased (Unicode case folding by `to_lowercase`), whitespace runs
+/// collapsed to one space and trimmed. "Olga Operator" and "olga  OPERATOR"
+/// are one person; so are a full-width "Ｏｌｇａ" and "olga".
+pub fn person_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = name.nfkc().collect::<String>().to_lowercase();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// True when the two names name the same person (see [`person_key`]).
+pub fn same_person(a: &str, b: &str) -> bool {
+    person_key(a) == person_key(b)
+}
+
 /// True for statements that destroy stored data: a table or a column.
 pub fn drops_data(title: &str, sql: &str) -> bool {
     let t = title.to_ascii_lowercase();
@@ -197,4 +212,26 @@ pub enum Refusal {
     NotVerified,
     #[error(transparent)]
     Io(#[from] anyhow::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_one_person_after_case_folding_and_whitespace() {
+        assert!(same_person("Olga Operator", "olga  OPERATOR"));
+        assert!(same_person(" Olga\tOperator ", "olga operator"));
+        assert!(same_person("ＯＬＧＡ", "olga"), "full-width letters (NFKC)");
+        assert!(same_person("ÉMILE", "émile"), "beyond ASCII");
+        assert!(
+            same_person("Émile", "E\u{301}mile"),
+            "composed or not (NFKC)"
+        );
+        assert!(!same_person("Olga Operator", "Rex Reviewer"));
+        assert!(
+            !same_person("Olga", "Olgа"),
+            "a Cyrillic а is another letter"
+        );
+    }
 }

@@ -340,7 +340,7 @@ impl Wizard {
         if reviewer.is_empty() {
             return Err(Refusal::NoReviewer);
         }
-        if reviewer.eq_ignore_ascii_case(self.checklist.operator.trim()) {
+        if same_person(&reviewer, &self.checklist.operator) {
             return Err(Refusal::ReviewerIsOperator(reviewer));
         }
         if plan.file.header.summary.blocker > 0 {

@@ -123,3 +123,20 @@ fn tui_a_new_plan_voids_the_acknowledgements() {
     assert!(app.wizard.acks.is_empty());
     assert_eq!(app.wizard.unacknowledged(), vec![3, 6]);
 }
+
+#[test]
+fn tui_the_reviewer_is_not_the_operator_whatever_the_case_or_spacing() {
+    let dir = temp_dir();
+    let mut app = app_at(dir.path(), Step::Review);
+    acknowledge_all(&mut app);
+    // The operator is "Ada Operator".
+    for typed in ["ada  OPERATOR", " Ada\u{3000}Operator", "ＡＤＡ operator"] {
+        let refused = app.wizard.sign_off(typed);
+        assert!(
+            matches!(refused, Err(Refusal::ReviewerIsOperator(_))),
+            "{typed:?}: {refused:?}"
+        );
+    }
+    app.wizard.sign_off("Rex Reviewer").unwrap();
+    assert_eq!(app.wizard.step, Step::Apply);
+}
