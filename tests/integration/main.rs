@@ -4,6 +4,7 @@
 mod support;
 
 mod apply;
+mod apply_locks;
 mod backup;
 mod cli;
 mod config;
