@@ -66,6 +66,12 @@ pub const SIGN_OFF_NOTE: &str =
     "Signing off binds your name to this exact plan (SHA-256) and acknowledges its DANGER hazards.";
 pub const DROP_MARK: &str = "drops stored data: a table or a column";
 pub const NOTHING_TO_SIGN: &str = "Nothing to apply. Press Enter to verify.";
+pub const NO_STATEMENT_HERE: &str =
+    "no statement starts at or below the top line; scroll up to one first";
+pub const NO_OBJECT_DIFF: &str = "has no before/after: it creates or drops an object outright, or changes no view, function, procedure, trigger, policy or table definition";
+pub const OBJECT_DIFF_LEGEND: &str = "- live (now)   + desired (after the plan)";
+pub const OBJECT_DIFF_LEGEND_PLAIN: &str =
+    "- live (now)   + desired (after the plan)   [-removed-] {+added+} inside a line";
 
 // Apply.
 pub const APPLY_PROMPT: &str = "Type the name of the target database to apply the signed-off plan";

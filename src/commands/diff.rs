@@ -16,9 +16,23 @@ pub async fn compute(
     Ok((settings, computed))
 }
 
-/// The plan as JSON: steps with hazards and transaction groups, fingerprints.
-pub fn plan_json(plan: &Plan, text: &str) -> Result<String> {
+/// The plan as JSON: steps with hazards and transaction groups, fingerprints;
+/// a step that replaces or alters an object carries its live and desired
+/// `definitions` (see [`plan::objdiff`]).
+pub fn plan_json(
+    plan: &Plan,
+    text: &str,
+    objects: &[Option<plan::objdiff::ObjectChange>],
+) -> Result<String> {
     let file = plan::parse_plan(text)?;
+    let mut steps = Vec::with_capacity(plan.steps.len());
+    for (i, step) in plan.steps.iter().enumerate() {
+        let mut v = serde_json::to_value(step)?;
+        if let (Some(Some(c)), Some(m)) = (objects.get(i), v.as_object_mut()) {
+            m.insert("definitions".into(), serde_json::to_value(c)?);
+        }
+        steps.push(v);
+    }
     let v = serde_json::json!({
         "format": plan::file::FORMAT,
         "body_sha256": file.actual_sha256,
@@ -30,7 +44,7 @@ pub fn plan_json(plan: &Plan, text: &str) -> Result<String> {
         "summary": plan.summary(),
         "notes": plan.notes,
         "scope": plan.scope,
-        "steps": plan.steps,
+        "steps": steps,
     });
     Ok(serde_json::to_string_pretty(&v)? + "\n")
 }
@@ -109,7 +123,11 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     let text = plan::render_plan(&plan, &target, &crate::util::now_rfc3339());
     let out = match args.format {
         PlanFormat::Sql => text.clone(),
-        PlanFormat::Json => plan_json(&plan, &text)?,
+        PlanFormat::Json => {
+            let objects =
+                plan::objdiff::changes(&plan.steps, &computed.live.model, &computed.desired.model);
+            plan_json(&plan, &text, &objects)?
+        }
     };
     match &args.output {
         Some(path) => {

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod external;
 pub mod file;
 pub mod hints;
+pub mod objdiff;
 pub mod script;
 
 use crate::hazard::{Hazard, Summary};

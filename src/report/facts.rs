@@ -120,6 +120,16 @@ pub struct Plan {
     pub figures: Vec<String>,
 }
 
+/// One DANGER statement the reviewer acknowledged on Review.
+#[derive(Debug, Clone, Serialize)]
+pub struct Acknowledgement {
+    pub at: String,
+    pub step: usize,
+    pub title: String,
+    pub statement: String,
+    pub hazards: Vec<HazardId>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SignOff {
     pub reviewer: String,
@@ -188,6 +198,8 @@ pub struct Facts {
     pub rehearsal: Option<Rehearsal>,
     pub plan: Option<Plan>,
     pub sign_off: Option<SignOff>,
+    /// Each DANGER statement acknowledged, in the order it was.
+    pub acknowledgements: Vec<Acknowledgement>,
     pub apply: Option<Apply>,
     pub statements: Vec<Statement>,
     pub verification: Option<Verification>,
@@ -217,6 +229,7 @@ pub fn gather(records: &[Record]) -> Facts {
         rehearsal: None,
         plan: None,
         sign_off: None,
+        acknowledgements: vec![],
         apply: None,
         statements: Vec::new(),
         verification: None,
@@ -381,6 +394,18 @@ pub fn gather(records: &[Record]) -> Facts {
                     figures,
                 })
             }
+            Entry::DangerAcknowledged {
+                step,
+                title,
+                statement,
+                hazards,
+            } => f.acknowledgements.push(Acknowledgement {
+                at: r.at.clone(),
+                step,
+                title,
+                statement,
+                hazards,
+            }),
             Entry::SignedOff {
                 reviewer,
                 plan_sha256,

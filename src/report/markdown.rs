@@ -241,6 +241,24 @@ pub fn render(f: &Facts) -> String {
                 acks.join(", ")
             };
             line(&mut o, "Acknowledged hazards", &acks);
+            if !f.acknowledgements.is_empty() {
+                o.push_str("- DANGER statements acknowledged one by one:\n");
+                for a in &f.acknowledgements {
+                    let ids: Vec<&str> = a.hazards.iter().map(|h| h.as_str()).collect();
+                    o.push_str(&format!(
+                        "  - {} statement {} ({}){}: {}\n",
+                        a.at,
+                        a.step,
+                        one_line(&a.title),
+                        if ids.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" [{}]", ids.join(", "))
+                        },
+                        code(&one_line(&a.statement))
+                    ));
+                }
+            }
         }
         None => o.push_str("✘ No reviewer sign-off was recorded.\n"),
     }

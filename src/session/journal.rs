@@ -114,6 +114,14 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         figures: Vec<String>,
     },
+    /// The reviewer acknowledged one DANGER statement on Review (before the
+    /// sign-off, which names the reviewer and lists them all).
+    DangerAcknowledged {
+        step: usize,
+        title: String,
+        statement: String,
+        hazards: Vec<HazardId>,
+    },
     SignedOff {
         reviewer: String,
         plan_sha256: String,

@@ -275,6 +275,7 @@ pub fn load(journal_path: &Path) -> Result<Resumable> {
             path: plan_path,
             file,
             notes: vec![],
+            objects: vec![],
         },
         signoff,
         operator,

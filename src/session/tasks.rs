@@ -36,16 +36,21 @@ async fn compute(config: &Config, desired: &str) -> Result<crate::plan::compute:
 /// session folder as `plan.sql` and reads it back, so what is reviewed is
 /// exactly what is on disk.
 pub async fn generate_plan(config: &Config) -> Result<PlanState> {
-    let (plan, live) = match (&config.external_plan, &config.desired) {
+    let (plan, live, objects) = match (&config.external_plan, &config.desired) {
         (Some(file), _) => {
             let imported = plan::external::import_with_live(file, &config.target).await?;
-            (imported.plan, imported.live)
+            (imported.plan, imported.live, vec![])
         }
         (None, Some(desired)) => {
             let mut computed = compute(config, desired).await?;
             // The review shows what the apply gate will find in the SQL.
             apply::name_derived(&mut computed.plan, &config.target).await?;
-            (computed.plan, computed.live)
+            let objects = plan::objdiff::changes(
+                &computed.plan.steps,
+                &computed.live.model,
+                &computed.desired.model,
+            );
+            (computed.plan, computed.live, objects)
         }
         (None, None) => anyhow::bail!("the session has neither a desired schema nor a plan"),
     };
@@ -75,6 +80,7 @@ pub async fn generate_plan(config: &Config) -> Result<PlanState> {
         path,
         file,
         notes: plan.notes,
+        objects,
     })
 }
 

@@ -83,9 +83,28 @@ pub struct PlanState {
     pub path: PathBuf,
     pub file: PlanFile,
     pub notes: Vec<String>,
+    /// Per step, the live and desired definitions of the object it replaces
+    /// or alters (empty for an imported or resumed plan: nothing to compare).
+    pub objects: Vec<Option<crate::plan::objdiff::ObjectChange>>,
 }
 
 impl PlanState {
+    /// Indexes of the steps Review marks DANGER: a `danger` hazard, or a drop
+    /// of stored data (a table or a column) however empty it is today. The
+    /// reviewer acknowledges each one before signing off.
+    pub fn danger_steps(&self) -> Vec<usize> {
+        self.file
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.hazards.iter().any(|h| h.severity == Severity::Danger)
+                    || drops_data(&s.title, &s.sql)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Ids of the `danger` hazards the reviewer acknowledges by signing off.
     pub fn danger_ids(&self) -> Vec<HazardId> {
         let ids: BTreeSet<HazardId> = self
@@ -98,6 +117,31 @@ impl PlanState {
             .collect();
         ids.into_iter().collect()
     }
+}
+
+/// A person's name as compared: Unicode compatibility-normalised (NFKC),
+/// lowercased (Unicode case folding by `to_lowercase`), whitespace runs
+/// collapsed to one space and trimmed. "Olga Operator" and "olga  OPERATOR"
+/// are one person; so are a full-width "Ｏｌｇａ" and "olga".
+pub fn person_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = name.nfkc().collect::<String>().to_lowercase();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// True when the two names name the same person (see [`person_key`]).
+pub fn same_person(a: &str, b: &str) -> bool {
+    person_key(a) == person_key(b)
+}
+
+/// True for statements that destroy stored data: a table or a column.
+pub fn drops_data(title: &str, sql: &str) -> bool {
+    let t = title.to_ascii_lowercase();
+    let s = sql.to_ascii_uppercase();
+    t.starts_with("drop table")
+        || t.starts_with("drop column")
+        || s.contains("DROP TABLE")
+        || s.contains("DROP COLUMN")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +188,12 @@ pub enum Refusal {
     ReviewerIsOperator(String),
     #[error("the plan has {0} blocker(s); it cannot be signed off or applied as it is")]
     Blockers(usize),
+    #[error(
+        "acknowledge each DANGER statement first: {left} not acknowledged yet, the next is statement {next} (n goes to the next hazard, a acknowledges the statement under the cursor)"
+    )]
+    DangerUnacknowledged { left: usize, next: usize },
+    #[error("statement {0} has no DANGER to acknowledge")]
+    NotDanger(usize),
     #[error("the plan has not been signed off by a reviewer")]
     NotSignedOff,
     #[error(
@@ -162,4 +212,26 @@ pub enum Refusal {
     NotVerified,
     #[error(transparent)]
     Io(#[from] anyhow::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_one_person_after_case_folding_and_whitespace() {
+        assert!(same_person("Olga Operator", "olga  OPERATOR"));
+        assert!(same_person(" Olga\tOperator ", "olga operator"));
+        assert!(same_person("ＯＬＧＡ", "olga"), "full-width letters (NFKC)");
+        assert!(same_person("ÉMILE", "émile"), "beyond ASCII");
+        assert!(
+            same_person("Émile", "E\u{301}mile"),
+            "composed or not (NFKC)"
+        );
+        assert!(!same_person("Olga Operator", "Rex Reviewer"));
+        assert!(
+            !same_person("Olga", "Olgа"),
+            "a Cyrillic а is another letter"
+        );
+    }
 }

@@ -24,6 +24,8 @@ pub struct Wizard {
     pub backup: Option<BackupEvidence>,
     pub plan: Option<PlanState>,
     pub signoff: Option<SignOff>,
+    /// DANGER statements acknowledged on Review: step number → when (RFC 3339).
+    pub acks: std::collections::BTreeMap<usize, String>,
     pub apply: ApplyState,
     pub verify: Option<VerifyResult>,
     pub cleanup: Option<(CleanupAction, PathBuf)>,
@@ -59,6 +61,7 @@ impl Wizard {
             backup: None,
             plan: None,
             signoff: None,
+            acks: Default::default(),
             apply: ApplyState::default(),
             verify: None,
             cleanup: None,
@@ -100,6 +103,7 @@ impl Wizard {
             backup: from.backup,
             plan: Some(from.plan),
             signoff: Some(from.signoff),
+            acks: Default::default(),
             apply: ApplyState::default(),
             verify: None,
             cleanup: None,
@@ -259,6 +263,7 @@ impl Wizard {
             })?;
         }
         self.plan = Some(plan);
+        self.acks.clear();
         Ok(())
     }
 
@@ -278,6 +283,64 @@ impl Wizard {
         self.plan.as_ref().is_some_and(|p| p.file.steps.is_empty())
     }
 
+    /// The reviewer acknowledges the DANGER statement at `index` (0-based)
+    /// of the plan: journaled with the time, its title and its SQL. Acknowledging
+    /// one twice records it once.
+    pub fn acknowledge(&mut self, index: usize) -> Result<(), Refusal> {
+        self.expect(Step::Review)?;
+        let Some(plan) = &self.plan else {
+            return Err(Refusal::NotSignedOff);
+        };
+        let Some(step) = plan.file.steps.get(index) else {
+            return Err(Refusal::NotDanger(index + 1));
+        };
+        if !plan.danger_steps().contains(&index) {
+            return Err(Refusal::NotDanger(step.number));
+        }
+        if self.acks.contains_key(&step.number) {
+            return Ok(());
+        }
+        let entry = Entry::DangerAcknowledged {
+            step: step.number,
+            title: step.title.clone(),
+            statement: step.sql.clone(),
+            hazards: step
+                .hazards
+                .iter()
+                .filter(|h| h.severity == crate::hazard::Severity::Danger)
+                .map(|h| h.id)
+                .collect(),
+        };
+        let number = step.number;
+        self.record(entry)?;
+        self.acks.insert(number, crate::util::now_rfc3339());
+        Ok(())
+    }
+
+    /// Step numbers of the DANGER statements not acknowledged yet.
+    pub fn unacknowledged(&self) -> Vec<usize> {
+        let Some(plan) = &self.plan else {
+            return vec![];
+        };
+        plan.danger_steps()
+            .into_iter()
+            .map(|i| plan.file.steps[i].number)
+            .filter(|n| !self.acks.contains_key(n))
+            .collect()
+    }
+
+    /// Refused while a DANGER statement is not acknowledged.
+    pub fn check_acknowledged(&self) -> Result<(), Refusal> {
+        let left = self.unacknowledged();
+        match left.first() {
+            Some(&next) => Err(Refusal::DangerUnacknowledged {
+                left: left.len(),
+                next,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The reviewer signs off: acknowledges the DANGER hazards by id and binds
     /// the sign-off to the plan's SHA-256. An empty plan needs no sign-off.
     pub fn sign_off(&mut self, reviewer: &str) -> Result<(), Refusal> {
@@ -289,12 +352,13 @@ impl Wizard {
         if reviewer.is_empty() {
             return Err(Refusal::NoReviewer);
         }
-        if reviewer.eq_ignore_ascii_case(self.checklist.operator.trim()) {
+        if same_person(&reviewer, &self.checklist.operator) {
             return Err(Refusal::ReviewerIsOperator(reviewer));
         }
         if plan.file.header.summary.blocker > 0 {
             return Err(Refusal::Blockers(plan.file.header.summary.blocker));
         }
+        self.check_acknowledged()?;
         let signoff = SignOff {
             reviewer,
             plan_sha256: plan.file.actual_sha256.clone(),
@@ -346,6 +410,7 @@ impl Wizard {
         })?;
         self.config.plan_options.drop_all = crate::plan::DropAll::Exactly(expected);
         self.plan = None;
+        self.acks.clear();
         self.step = Step::Diff;
         Ok(())
     }

@@ -11,6 +11,9 @@ use crate::session::{ApplyResult, PlanState, Step, VerifyResult, Wizard};
 use ratatui::crossterm::event::KeyEvent;
 
 /// Everything that can happen to the wizard.
+// The plan arrives once per session: a few hundred bytes moved once are not
+// worth a box at every other message's construction.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
@@ -63,6 +66,10 @@ pub struct App {
     pub reviewer: String,
     pub typed_target: String,
     pub plan_view: Option<PlanView>,
+    /// The before/after pane opened on a statement of Review (`d`).
+    pub object_diff: Option<super::plan_view::ObjectDiffPane>,
+    /// The statement `n` went to (a scroll key lets the top line decide again).
+    pub cursor: Option<usize>,
     pub scroll: usize,
     pub hscroll: usize,
     /// Height of the plan pane at the last draw, for paging.
@@ -88,6 +95,8 @@ impl App {
             reviewer: String::new(),
             typed_target: String::new(),
             plan_view: None,
+            object_diff: None,
+            cursor: None,
             scroll: 0,
             hscroll: 0,
             page: std::cell::Cell::new(20),
@@ -109,6 +118,13 @@ impl App {
         }
         self.busy = true;
         vec![Effect::Preflight]
+    }
+
+    /// The Review statement keys act on (`a`, `d`): where `n` went, else the
+    /// first statement at the top of the pane.
+    pub fn current_statement(&self) -> Option<usize> {
+        self.cursor
+            .or_else(|| self.plan_view.as_ref()?.current(self.scroll))
     }
 
     /// The text field that has the keyboard, if any.
@@ -312,6 +328,8 @@ impl App {
     fn back(&mut self) -> Vec<Effect> {
         if self.help {
             self.help = false;
+        } else if self.object_diff.is_some() {
+            self.object_diff = None;
         } else if self.field().is_some() && self.wizard.step != Step::Apply {
             self.focus = if self.wizard.step == Step::Review {
                 0

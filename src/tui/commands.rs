@@ -22,6 +22,10 @@ pub enum Action {
     Toggle,
     Enter,
     NextHazard,
+    /// Opens or closes the before/after of the statement under the cursor.
+    ObjectDiff,
+    /// Acknowledges the DANGER statement under the cursor.
+    Acknowledge,
     CancelOnServer,
     Type(char),
     Erase,
@@ -118,6 +122,29 @@ pub fn active(app: &App) -> Vec<Command> {
             true,
         )),
         Step::Diff => out.push(ENTER_NEXT),
+        Step::Review if app.object_diff.is_some() => {
+            out.push(cmd(
+                &[KeyCode::Up, KeyCode::Down],
+                "↑/↓",
+                "scroll",
+                Action::Down,
+                true,
+            ));
+            out.push(cmd(
+                &[KeyCode::PageUp, KeyCode::PageDown],
+                "PgUp/PgDn",
+                "page",
+                Action::PageDown,
+                true,
+            ));
+            out.push(cmd(
+                &[KeyCode::Char('d')],
+                "d/Esc",
+                "back to the plan",
+                Action::ObjectDiff,
+                true,
+            ));
+        }
         Step::Review => {
             if app.field() == Some(Field::Reviewer) {
                 out.push(cmd(
@@ -171,11 +198,26 @@ pub fn active(app: &App) -> Vec<Command> {
                     true,
                 ));
                 out.push(cmd(
+                    &[KeyCode::Char('d')],
+                    "d",
+                    "before/after",
+                    Action::ObjectDiff,
+                    true,
+                ));
+                let left = w.unacknowledged().len();
+                out.push(cmd(
+                    &[KeyCode::Char('a')],
+                    "a",
+                    "acknowledge DANGER",
+                    Action::Acknowledge,
+                    left > 0,
+                ));
+                out.push(cmd(
                     &[KeyCode::Tab, KeyCode::Enter],
                     "Tab",
                     "reviewer's name",
                     Action::NextField,
-                    true,
+                    left == 0,
                 ));
             }
         }

@@ -54,6 +54,7 @@ impl App {
         }
         if self.check(|w| w.leave_diff()) {
             self.focus = 0;
+            self.cursor = None;
             self.scroll = self
                 .plan_view
                 .as_ref()
@@ -71,9 +72,38 @@ impl App {
             }
             return vec![];
         }
+        if let Some(pane) = &mut self.object_diff {
+            let page = self.page.get().max(1);
+            let max = pane.lines.len().saturating_sub(page);
+            match action {
+                Action::Up => pane.scroll = pane.scroll.saturating_sub(1),
+                Action::Down => pane.scroll = (pane.scroll + 1).min(max),
+                Action::PageUp => pane.scroll = pane.scroll.saturating_sub(page),
+                Action::PageDown => pane.scroll = (pane.scroll + page).min(max),
+                Action::Home => pane.scroll = 0,
+                Action::End => pane.scroll = max,
+                Action::Left => self.hscroll = self.hscroll.saturating_sub(8),
+                Action::Right => self.hscroll += 8,
+                Action::ObjectDiff => self.object_diff = None,
+                _ => {}
+            }
+            return vec![];
+        }
         let lines = self.plan_view.as_ref().map(|p| p.len()).unwrap_or(0);
         let max = lines.saturating_sub(self.page.get().max(1));
+        if matches!(
+            action,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Home
+                | Action::End
+        ) {
+            self.cursor = None;
+        }
         match action {
+            Action::ObjectDiff => self.open_object_diff(),
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
             Action::Down => self.scroll = (self.scroll + 1).min(max),
             Action::PageUp => self.scroll = self.scroll.saturating_sub(self.page.get()),
@@ -83,13 +113,31 @@ impl App {
             Action::Left => self.hscroll = self.hscroll.saturating_sub(8),
             Action::Right => self.hscroll += 8,
             Action::NextHazard => {
-                if let Some(next) = self
+                // After `n`, the one after it; after scrolling, from the top one on.
+                let from = match (self.cursor, &self.plan_view) {
+                    (Some(i), _) => i + 1,
+                    (None, Some(v)) => v.current(self.scroll).unwrap_or(usize::MAX),
+                    (None, None) => 0,
+                };
+                if let Some((i, line)) = self
                     .plan_view
                     .as_ref()
-                    .and_then(|p| p.next_hazard(self.scroll))
+                    .and_then(|p| p.next_hazard_after(from))
                 {
-                    self.scroll = next.min(max);
+                    self.cursor = Some(i);
+                    self.scroll = line.min(max);
                 }
+                return vec![];
+            }
+            Action::Acknowledge => {
+                if let Some(i) = self.current_statement() {
+                    self.check(|w| w.acknowledge(i));
+                }
+            }
+            // The sign-off field opens once every DANGER statement is
+            // acknowledged (the drop-all count is typed there before).
+            Action::NextField if self.focus == 0 && self.wizard.drop_all_count().is_none() => {
+                self.focus = usize::from(self.check(|w| w.check_acknowledged()));
             }
             Action::NextField => self.focus = 1 - self.focus.min(1),
             Action::Enter if self.focus == 1 && self.wizard.drop_all_count().is_some() => {
@@ -107,6 +155,32 @@ impl App {
             _ => {}
         }
         vec![]
+    }
+
+    /// Opens the before/after of the statement under the cursor, or says why
+    /// there is none.
+    fn open_object_diff(&mut self) {
+        let (Some(_), Some(plan)) = (&self.plan_view, &self.wizard.plan) else {
+            return;
+        };
+        let Some(i) = self.current_statement() else {
+            self.error = Some(strings::NO_STATEMENT_HERE.into());
+            return;
+        };
+        match plan.objects.get(i) {
+            Some(Some(change)) => {
+                self.object_diff = Some(super::plan_view::ObjectDiffPane::new(i, change));
+            }
+            _ => {
+                let step = &plan.file.steps[i];
+                self.error = Some(format!(
+                    "statement {} ({}) {}",
+                    step.number,
+                    crate::util::escape_control(&step.title),
+                    strings::NO_OBJECT_DIFF
+                ));
+            }
+        }
     }
 
     pub(super) fn apply(&mut self, action: Action) -> Vec<Effect> {

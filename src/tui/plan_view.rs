@@ -4,6 +4,7 @@
 
 use super::highlight::Highlighter;
 use crate::hazard::{Severity, top_severity};
+use crate::plan::objdiff::{DiffLine, ObjectChange};
 use crate::session::PlanState;
 use crate::strings;
 use std::cell::RefCell;
@@ -37,6 +38,26 @@ struct StatementMark {
     notes: Vec<Annotation>,
 }
 
+/// The before/after of the object one statement changes, opened on Review.
+pub struct ObjectDiffPane {
+    /// Index of the step in the plan.
+    pub step: usize,
+    pub change: ObjectChange,
+    pub lines: Vec<DiffLine>,
+    pub scroll: usize,
+}
+
+impl ObjectDiffPane {
+    pub fn new(step: usize, change: &ObjectChange) -> ObjectDiffPane {
+        ObjectDiffPane {
+            step,
+            lines: crate::plan::objdiff::unified(change),
+            change: change.clone(),
+            scroll: 0,
+        }
+    }
+}
+
 /// A row of the hazard column: `(plan line, severity, text)`.
 pub type HazardRow = (usize, Severity, String);
 
@@ -48,15 +69,7 @@ pub struct PlanView {
     placed: RefCell<Option<(usize, Vec<HazardRow>)>>,
 }
 
-/// True for statements that destroy stored data: a table or a column.
-pub fn drops_data(title: &str, sql: &str) -> bool {
-    let t = title.to_ascii_lowercase();
-    let s = sql.to_ascii_uppercase();
-    t.starts_with("drop table")
-        || t.starts_with("drop column")
-        || s.contains("DROP TABLE")
-        || s.contains("DROP COLUMN")
-}
+pub use crate::session::wizard::drops_data;
 
 impl PlanView {
     pub fn new(plan: &PlanState) -> PlanView {
@@ -128,6 +141,41 @@ impl PlanView {
             .get(i)
             .filter(|s| s.line == line)
             .and_then(|s| s.top)
+    }
+
+    /// The statement under the cursor: the first one whose `-- pgalign:step`
+    /// marker is at or below the top line `top` (as an index into the plan's
+    /// steps); `n` puts the next hazard's marker just below the top.
+    pub fn current(&self, top: usize) -> Option<usize> {
+        let i = self.statements.partition_point(|s| s.marker < top);
+        (i < self.statements.len()).then_some(i)
+    }
+
+    /// The step whose SQL starts on plan line `line`, if one does.
+    pub fn statement_at(&self, line: usize) -> Option<usize> {
+        let i = self.statements.partition_point(|s| s.line < line);
+        self.statements.get(i).filter(|s| s.line == line).map(|_| i)
+    }
+
+    /// The 0-based plan line of step `index`'s `-- pgalign:step` marker.
+    pub fn marker_line(&self, index: usize) -> Option<usize> {
+        self.statements.get(index).map(|s| s.marker)
+    }
+
+    /// The 0-based plan line where step `index`'s SQL starts.
+    pub fn statement_line(&self, index: usize) -> Option<usize> {
+        self.statements.get(index).map(|s| s.line)
+    }
+
+    /// The first statement from index `start` on with a warning or worse:
+    /// its index and the line to scroll to (just above its marker).
+    pub fn next_hazard_after(&self, start: usize) -> Option<(usize, usize)> {
+        self.statements
+            .iter()
+            .enumerate()
+            .skip(start)
+            .find(|(_, s)| s.top >= Some(Severity::Warning))
+            .map(|(i, s)| (i, s.marker.saturating_sub(1)))
     }
 
     /// The first line after `from` where a statement with a warning or worse starts.
@@ -234,6 +282,7 @@ mod tests {
             path: "plan.sql".into(),
             file,
             notes: vec![],
+            objects: vec![],
         });
         let rows: Vec<String> = view
             .hazard_rows(200, 0..view.len())

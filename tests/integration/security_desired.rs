@@ -469,7 +469,7 @@ fn a_failing_live_side_is_reported_without_waiting_for_the_desired_one() {
 
 #[test]
 fn the_reviewer_typing_the_count_lets_the_wizard_plan_the_drop() {
-    use crate::tui::fixtures::{app_at_diff, key, type_text};
+    use crate::tui::fixtures::{acknowledge_all, app_at_diff, key, type_text};
     use pgalign::session::{Config, Step, tasks};
     use pgalign::tui::app::{Effect, Msg};
     use ratatui::crossterm::event::KeyCode;
@@ -523,6 +523,7 @@ fn the_reviewer_typing_the_count_lets_the_wizard_plan_the_drop() {
     );
     app.update(Msg::Plan(Ok(plan)));
     key(&mut app, KeyCode::Enter);
+    acknowledge_all(&mut app);
     key(&mut app, KeyCode::Tab);
     type_text(&mut app, "Rex Reviewer");
     key(&mut app, KeyCode::Enter);

@@ -4,6 +4,7 @@ mod apply;
 mod backup;
 mod cleanup;
 mod diff;
+mod object_diff;
 mod preflight;
 mod report;
 mod review;

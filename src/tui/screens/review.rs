@@ -46,6 +46,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         return;
     }
 
+    if let Some(pane) = &app.object_diff {
+        super::object_diff::render(app, pane, f, main.union(bottom));
+        return;
+    }
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
     let height = left.height.saturating_sub(2) as usize;
@@ -54,6 +58,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let end = (start + height).min(view.len());
 
     let code = view.highlighter.lines(&view.lines, start..end, app.color);
+    // The statement keys act on (`d`): marked `▸` in the gutter.
+    let cursor = app.current_statement().and_then(|i| view.statement_line(i));
+    // Wide enough for the last line's number (a 391,119-line plan has six digits).
+    let digits = view.len().max(1).to_string().len().max(4);
     let text: Vec<Line> = code
         .into_iter()
         .enumerate()
@@ -63,9 +71,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Some(s) => (s.glyph(), p.severity(s)),
                 None => (" ", p.dim()),
             };
+            // `✓` beside a DANGER statement the reviewer acknowledged.
+            let acked = view
+                .statement_at(n)
+                .and_then(|i| plan.file.steps.get(i))
+                .is_some_and(|s| app.wizard.acks.contains_key(&s.number));
             let mut spans = vec![
-                Span::styled(format!("{:>4} ", n + 1), p.dim()),
+                Span::styled(format!("{:>digits$}", n + 1), p.dim()),
+                Span::styled(if cursor == Some(n) { "▸" } else { " " }, p.accent()),
                 Span::styled(format!("{mark:<1}"), style),
+                Span::styled(if acked { "✓" } else { " " }, p.ok()),
                 Span::styled("│", p.dim()),
             ];
             spans.extend(skip_chars(line, app.hscroll));
@@ -115,6 +130,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 .join(", ")
         )
     };
+    let left = app.wizard.unacknowledged();
+    let acks = if left.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " {} of {} DANGER statement(s) acknowledged: n goes to the next, a acknowledges it; the sign-off opens after the last.",
+            danger_total(app) - left.len(),
+            danger_total(app)
+        )
+    };
     let lines = if app.wizard.drop_all_count().is_some() {
         vec![
             field(&p, strings::DROP_ALL_FIELD, &app.reviewer, app.focus == 1),
@@ -124,14 +149,26 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         vec![
             field(&p, strings::REVIEWER_FIELD, &app.reviewer, app.focus == 1),
             Line::styled(format!("  {}", strings::SIGN_OFF_NOTE), p.dim()),
-            Line::styled(format!("  This sign-off {ack}."), p.dim()),
+            if left.is_empty() {
+                Line::styled(format!("  This sign-off {ack}."), p.dim())
+            } else {
+                Line::styled(format!(" {acks}"), p.bad())
+            },
         ]
     };
     f.render_widget(Paragraph::new(lines), bottom);
 }
 
+fn danger_total(app: &App) -> usize {
+    app.wizard
+        .plan
+        .as_ref()
+        .map(|p| p.danger_steps().len())
+        .unwrap_or(0)
+}
+
 /// Drops the first `n` characters of a styled line (sideways scrolling).
-fn skip_chars(line: Line<'static>, mut n: usize) -> Vec<Span<'static>> {
+pub(super) fn skip_chars(line: Line<'static>, mut n: usize) -> Vec<Span<'static>> {
     let mut out = Vec::new();
     for span in line.spans {
         let len = span.content.chars().count();

@@ -61,6 +61,7 @@ fn tui_external_plan_is_imported_reviewed_applied_and_not_called_in_sync() {
     assert!(screen.contains("DANGER 1"), "{screen}");
 
     // Review → sign-off → a real apply through the pinned engine.
+    acknowledge_all(&mut app);
     key(&mut app, KeyCode::Tab);
     type_text(&mut app, "Rex Reviewer");
     key(&mut app, KeyCode::Enter);
@@ -178,6 +179,7 @@ fn imported_state(dir: &Path) -> PlanState {
         path,
         file: parse_plan(&text).unwrap(),
         notes,
+        objects: vec![],
     }
 }
 

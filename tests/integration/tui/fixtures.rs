@@ -141,6 +141,7 @@ pub fn plan_state(dir: &std::path::Path, steps: Vec<PlanStep>) -> PlanState {
         path,
         file: parse_plan(&text).unwrap(),
         notes: vec![],
+        objects: vec![],
     }
 }
 
@@ -239,11 +240,29 @@ pub fn app_at(dir: &std::path::Path, target: Step) -> App {
     if reached(&app) {
         return app;
     }
+    acknowledge_all(&mut app);
     key(&mut app, KeyCode::Tab);
     type_text(&mut app, "Rex Reviewer");
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.wizard.step, Step::Apply, "{:?}", app.error);
     app
+}
+
+/// Acknowledges every DANGER statement on Review as a reviewer does: `n` to
+/// the next hazard, `a` on it.
+pub fn acknowledge_all(app: &mut App) {
+    for _ in 0..50 {
+        if app.wizard.unacknowledged().is_empty() {
+            return;
+        }
+        key(app, KeyCode::Char('n'));
+        key(app, KeyCode::Char('a'));
+    }
+    panic!(
+        "still not acknowledged: {:?} ({:?})",
+        app.wizard.unacknowledged(),
+        app.error
+    );
 }
 
 /// Feeds the events of a successful apply of every step.

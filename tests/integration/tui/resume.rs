@@ -61,6 +61,7 @@ fn tui_resume_continues_an_interrupted_apply_without_rerunning_a_committed_group
     let plan = block_on(tasks::generate_plan(&config)).unwrap();
     app.update(Msg::Plan(Ok(plan)));
     key(&mut app, KeyCode::Enter);
+    acknowledge_all(&mut app);
     key(&mut app, KeyCode::Tab);
     type_text(&mut app, "Rex Reviewer");
     key(&mut app, KeyCode::Enter);

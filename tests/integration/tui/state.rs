@@ -178,6 +178,7 @@ fn tui_the_backup_of_an_empty_database_is_not_stuck_at_backup() {
 fn tui_no_sign_off_without_a_reviewer_name_nor_by_the_operator() {
     let dir = temp_dir();
     let mut app = app_at(dir.path(), Step::Review);
+    acknowledge_all(&mut app);
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.wizard.step, Step::Review);
@@ -343,6 +344,8 @@ fn tui_the_whole_flow_journals_every_step_and_writes_the_report() {
             "backup-verified",
             "backup-schema-dump",
             "plan-generated",
+            "danger-acknowledged",
+            "danger-acknowledged",
             "signed-off",
             "verified",
             "cleanup",
@@ -364,6 +367,7 @@ fn tui_ctrl_c_always_exits_130_and_q_asks_first() {
     key(&mut app, KeyCode::Char('n'));
     assert!(!app.quit_prompt && app.exit.is_none());
     // Ctrl-C works even while typing into a field.
+    acknowledge_all(&mut app);
     key(&mut app, KeyCode::Tab);
     let effects = ctrl_c(&mut app);
     assert!(matches!(effects.as_slice(), [Effect::Exit(130)]));
