@@ -142,7 +142,17 @@ fn e2e_practice_walks_every_step_to_the_report() {
     t.keys(&["n"]);
     let review = t.wait_for("DANGER data-loss");
     assert!(review.contains("DROP COLUMN legacy_notes"), "{review}");
+    // Each DANGER statement is acknowledged on its own (`a`) before the
+    // sign-off field opens: walk every hazard (`n`) and acknowledge it (`a`
+    // on one without DANGER only says so).
+    for _ in 0..30 {
+        t.keys(&["a"]);
+        t.keys(&["n"]);
+    }
     t.keys(&["Tab"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let signing = t.screen();
+    assert!(!signing.contains("not acknowledged yet"), "{signing}");
     t.text("Rex Reviewer");
     t.keys(&["Enter"]);
 
