@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod db;
 pub mod hazard;
+pub mod journal;
 pub mod plan;
 pub mod rehearse;
 pub mod report;
