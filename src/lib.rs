@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod hazard;
+pub mod journal;
 pub mod plan;
 pub mod postcheck;
 pub mod rehearse;

@@ -4,8 +4,8 @@
 
 use super::blocking::{Blocker, Watcher};
 use super::{Event, send};
+use crate::journal::StatementError;
 use crate::plan::{PlanFile, Step};
-use crate::session::journal::StatementError;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;

@@ -32,7 +32,7 @@ pub use resume::{ResumePoint, resume, resume_point};
 pub use run::run;
 
 use crate::hazard::HazardId;
-use crate::session::journal::StatementError;
+use crate::journal::StatementError;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;

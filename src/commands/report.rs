@@ -8,7 +8,7 @@ pub async fn run(args: ReportArgs) -> Result<u8> {
     if !path.is_file() {
         bail!("journal {} does not exist or is not a file", path.display());
     }
-    let contents = crate::session::journal::read_contents(path)?;
+    let contents = crate::journal::read_contents(path)?;
     for t in contents.torn.iter().filter(|t| !t.noted) {
         eprintln!(
             "pgalign: warning: journal {}: {}",

@@ -7,8 +7,8 @@ use crate::apply::{self, ApplyOptions, Event, Refusal};
 use crate::backup::tools::{self, PgTools};
 use crate::db::{ConnSettings, connect};
 use crate::hazard::HazardId;
+use crate::journal::{Entry, StatementError};
 use crate::plan::PlanFile;
-use crate::session::journal::{Entry, StatementError};
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -46,7 +46,7 @@ pub struct Rehearsal {
 impl Rehearsal {
     /// The journal entry of this rehearsal.
     pub fn entry(&self) -> Entry {
-        Entry::Rehearsed {
+        Entry::Rehearsed(crate::journal::Rehearsed {
             plan_sha256: self.plan_sha256.clone(),
             source: self.source.clone(),
             converged: self.converged,
@@ -54,7 +54,7 @@ impl Rehearsal {
             failed_step: self.failed.as_ref().map(|(s, _)| *s),
             statements: self.steps.len(),
             total_ms: self.total.as_millis() as u64,
-        }
+        })
     }
 }
 

@@ -387,7 +387,7 @@ fn statements(o: &mut String, f: &Facts) {
     }
 }
 
-fn checks(o: &mut String, items: &[crate::session::journal::Check]) {
+fn checks(o: &mut String, items: &[crate::journal::Check]) {
     for c in items {
         let (g, word) = if c.ok {
             ("✔", "ok")

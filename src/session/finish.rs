@@ -1,7 +1,7 @@
 //! The last steps: cleanup of the plan file, the report, and ending a session.
 
-use super::journal::Entry;
 use super::wizard::{CleanupAction, Refusal, Step, Wizard};
+use crate::journal::Entry;
 use crate::strings::{cleanup, outcome};
 use anyhow::Context;
 use std::path::PathBuf;
@@ -72,7 +72,7 @@ impl Wizard {
             })?;
             self.ended = true;
         }
-        let records = super::journal::read_contents(&self.journal_path())?.records_with_notes();
+        let records = crate::journal::read_contents(&self.journal_path())?.records_with_notes();
         let md_path = self.config.session_dir.join("report.md");
         let json_path = self.config.session_dir.join("report.json");
         let md = crate::report::render_markdown(&records);

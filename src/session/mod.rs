@@ -3,7 +3,6 @@
 
 pub mod apply_state;
 mod finish;
-pub mod journal;
 pub mod preflight;
 pub mod resume;
 pub mod tasks;

@@ -2,7 +2,7 @@
 //! anything changes) and the maintenance checklist the operator ticks.
 
 use crate::db::ConnSettings;
-use crate::session::journal::Check;
+use crate::journal::Check;
 use crate::util::human_bytes;
 use anyhow::{Context, Result};
 use std::path::Path;

@@ -6,11 +6,11 @@
 //! the server what the journal could not know and never runs a committed group
 //! again.
 
-use super::journal::{self, Entry, WizardSetup};
 use super::types::{Config, PlanState, SignOff};
 use crate::apply::{Refusal, ResumePoint};
 use crate::backup::BackupEvidence;
 use crate::db::ConnSettings;
+use crate::journal::{self, Entry, WizardSetup};
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -139,7 +139,8 @@ pub fn load(journal_path: &Path) -> Result<Resumable> {
                     b.pg_dump_version = pg_dump_version.clone();
                 }
             }
-            Entry::PlanGenerated { path, .. } | Entry::ApplyPlan { path, .. } => {
+            Entry::PlanGenerated(crate::journal::PlanGenerated { path, .. })
+            | Entry::ApplyPlan { path, .. } => {
                 plan_path = Some(path.into());
                 plan_removed = false;
             }

@@ -3,7 +3,7 @@
 //! between review and execution.
 
 use crate::support::*;
-use pgalign::session::journal::{self, Entry};
+use pgalign::journal::{self, Entry};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@
 
 use super::fixtures::*;
 use crate::support::{block_on, run, stderr, temp_dir, test_db};
-use pgalign::session::journal::{Entry, Journal, read};
+use pgalign::journal::{Entry, Journal, read};
 use pgalign::session::{Config, Step, Wizard, resume, tasks};
 use pgalign::tui::app::{App, Effect, Msg};
 use ratatui::Terminal;

@@ -5,7 +5,7 @@ use super::fixtures::*;
 use crate::support::temp_dir;
 use pgalign::apply::Event;
 use pgalign::hazard::HazardId;
-use pgalign::session::journal::{Entry, StatementError, read};
+use pgalign::journal::{Entry, StatementError, read};
 use pgalign::session::{ApplyResult, Step, StmtStatus, VerifyResult};
 use pgalign::tui::app::{Effect, FOCUS_CONTINUE, Msg};
 use ratatui::crossterm::event::KeyCode;
