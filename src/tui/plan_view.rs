@@ -80,13 +80,13 @@ impl PlanView {
                     top = Some(Severity::Danger);
                 }
                 // Details name objects: shown escaped, never raw.
-                notes.extend(
-                    hazards.iter().map(|h| Annotation {
+                notes.extend(hazards.iter().map(|h| {
+                    Annotation {
                         severity: h.severity,
                         text: crate::util::escape_control(&format!("{}: {}", h.id, h.shown()))
                             .into_owned(),
-                    }),
-                );
+                    }
+                }));
                 let line = line.saturating_sub(1);
                 StatementMark {
                     line,
