@@ -256,6 +256,7 @@ pub struct DiffArgs {
     /// Do not run the data probes (NULL, duplicate and value counts, each
     /// under a 3 s statement timeout) that decide some hazards' severity;
     /// the tables are still sized.
+    #[arg(long)]
     pub no_probes: bool,
 }
 

@@ -413,6 +413,10 @@ impl Builder<'_> {
     /// Targets of the routines, aggregates and types the plan creates or
     /// recreates, which start with PostgreSQL's default privileges.
     fn fresh_with_default_privileges(&self) -> Vec<String> {
+        // Without privileges in scope neither side has entries to compare.
+        if !self.opts.scope.with_privileges {
+            return Vec::new();
+        }
         let d = self.desired;
         let routines = d
             .functions
