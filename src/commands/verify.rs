@@ -5,9 +5,9 @@ use anyhow::Result;
 
 pub async fn run(args: VerifyArgs) -> Result<u8> {
     let (settings, computed) = super::diff::compute(
-        &args.db.db,
+        args.db.conninfo(),
         &args.desired.desired,
-        args.desired.shadow.as_deref(),
+        args.desired.shadow.url.as_deref(),
         &PlanOptions {
             scope: args.scope.scope(),
             ..Default::default()
