@@ -116,8 +116,7 @@ fn kill_tree(pid: u32) {
         i += 1;
     }
     for p in tree {
-        // SAFETY: kill(2) with a pid we read and a constant signal number.
-        unsafe { libc::kill(p as libc::pid_t, libc::SIGKILL) };
+        crate::sys::kill_hard(p as libc::pid_t);
     }
 }
 
