@@ -19,5 +19,6 @@ pub mod rehearse;
 pub mod report;
 pub mod session;
 pub mod strings;
+pub mod sys;
 pub mod tui;
 pub mod util;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub async fn run(args: ApplyArgs) -> Result<u8> {
     check_timeouts(&args)?;
-    let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
+    let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     let point = match &args.resume {
         Some(j) => Some(apply::resume_point(j)?),
         None => None,
@@ -295,7 +295,7 @@ fn resume_hint(args: &ApplyArgs, settings: &ConnSettings, journal: &Path) -> Str
     let journal: PathBuf = std::path::absolute(journal).unwrap_or_else(|_| journal.to_path_buf());
     let word = |s: &str| progress::shell_word(s);
     let mut out = String::from("pgalign apply ");
-    if !args.db.db.is_empty() {
+    if !args.db.conninfo().is_empty() {
         out.push_str(&format!("--db {} ", word(&settings.redacted_url())));
     }
     out.push_str(&format!(

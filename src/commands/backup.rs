@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// `pgalign backup`: dumps, verifies, checksums; prints the evidence on stdout.
 pub async fn run(args: BackupArgs) -> Result<u8> {
-    let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
+    let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     let out = args.out.unwrap_or_else(|| PathBuf::from("."));
     eprintln!("pgalign: backing up {settings} into {} …", out.display());
     let ev = crate::backup::run(&settings, &out).await?;

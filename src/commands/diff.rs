@@ -59,9 +59,9 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         ..Default::default()
     };
     let (settings, computed) = compute(
-        &args.db.db,
+        args.db.conninfo(),
         &args.desired.desired,
-        args.desired.shadow.as_deref(),
+        args.desired.shadow.url.as_deref(),
         &opts,
     )
     .await?;

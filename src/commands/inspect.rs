@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 pub async fn run(args: InspectArgs) -> Result<u8> {
-    let settings = ConnSettings::parse(&args.db.db)?;
+    let settings = ConnSettings::parse(args.db.conninfo())?;
     let started = std::time::Instant::now();
     let mut inspected = catalog::inspect(&settings).await?;
     timing("introspection", started);

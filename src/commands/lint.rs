@@ -11,7 +11,7 @@ pub async fn run(args: LintArgs) -> Result<u8> {
     let name = args.file.display().to_string();
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {name}"))?;
     let text = prepass::decode(&bytes, &name)?;
-    let report = match &args.db {
+    let report = match &args.target.url {
         Some(url) => {
             let settings = ConnSettings::parse(url)?;
             let client = connect(&settings).await?;

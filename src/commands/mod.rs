@@ -62,20 +62,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     let code = runtime.block_on(async move {
-        let command = cli
-            .command
-            .unwrap_or(Command::Wizard(crate::cli::WizardArgs {
-                db: None,
-                desired: None,
-                plan: None,
-                shadow: None,
-                session_dir: None,
-                config: None,
-                scope: Default::default(),
-                strategy: Default::default(),
-                allow_drop_all: false,
-                resume: None,
-            }));
+        let command = cli.command.unwrap_or(Command::Wizard(cli.wizard));
         let interactive = matches!(command, Command::Wizard(_) | Command::Practice(_));
         if !interactive && !matches!(command, Command::Apply(_)) {
             crate::db::cluster::install_signal_cleanup();

@@ -10,7 +10,7 @@ use std::fmt::Write;
 /// `pgalign rehearse`: applies the plan to a scratch copy, measures each
 /// statement, and says whether the copy converged (exit 0) or not (exit 2).
 pub async fn run(args: RehearseArgs) -> Result<u8> {
-    let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
+    let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("reading plan file {}", args.plan.display()))?;
     let plan_file = plan::parse_plan(&text)

@@ -17,12 +17,11 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
         );
     }
     // Flags win over the file.
-    let db = if args.db.db.is_empty() {
-        file.db.clone().unwrap_or_default()
-    } else {
-        args.db.db.clone()
+    let db = match args.db.conninfo() {
+        "" => file.db.clone().unwrap_or_default(),
+        given => given.to_string(),
     };
-    let shadow = args.desired.shadow.clone().or(file.shadow.clone());
+    let shadow = args.desired.shadow.url.clone().or(file.shadow.clone());
     let (settings, computed) = super::diff::compute(
         &db,
         &args.desired.desired,

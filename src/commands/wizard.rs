@@ -15,7 +15,7 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
     if let Some(journal) = args.resume.clone() {
         return resume(args, file, &journal).await;
     }
-    let Some(db) = args.db.or(file.db) else {
+    let Some(db) = args.target.url.or(file.db) else {
         bail!(
             "the wizard needs a target: pass --db URL, set PGALIGN_DB_URL, or put `db = \"…\"` in pgalign.toml (or try `pgalign practice`)"
         );
@@ -58,7 +58,7 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
         target,
         desired,
         external_plan,
-        shadow: args.shadow.or(file.shadow),
+        shadow: args.shadow.url.or(file.shadow),
         session_dir,
         mode: "live".into(),
         plan_options: crate::plan::PlanOptions {
@@ -89,7 +89,7 @@ fn resume_session(
     file: FileConfig,
     journal: &Path,
 ) -> Result<(crate::session::resume::Resumable, Config)> {
-    let Some(db) = args.db.clone().or(file.db) else {
+    let Some(db) = args.target.url.clone().or(file.db) else {
         bail!(
             "resuming needs the target the session applied to: pass the same --db URL (or set PGALIGN_DB_URL); the journal holds no password"
         );
@@ -103,7 +103,12 @@ fn resume_session(
     if let Some(d) = &desired {
         crate::db::shadow::DesiredSource::parse(d)?;
     }
-    let config = from.config(target, desired, args.shadow.clone(), args.strategy.into())?;
+    let config = from.config(
+        target,
+        desired,
+        args.shadow.url.clone(),
+        args.strategy.into(),
+    )?;
     Ok((from, config))
 }
 

@@ -322,7 +322,7 @@ fn default_host() -> String {
 /// The operating-system user name, libpq's default user.
 fn os_user() -> String {
     // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() }.to_string();
+    let uid = crate::sys::euid().to_string();
     std::fs::read_to_string("/etc/passwd")
         .ok()
         .and_then(|p| {
