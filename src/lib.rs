@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod exit;
 pub mod hazard;
 pub mod journal;
 pub mod plan;

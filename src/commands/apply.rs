@@ -3,17 +3,17 @@
 //! Ctrl-C (or SIGTERM) cancels the running statement on the server and rolls
 //! back its group; a second one quits at once.
 
-use super::exit;
 use crate::apply::{self, ApplyOptions, Event, progress};
 use crate::cli::ApplyArgs;
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::journal::{Entry, Journal};
 use crate::plan;
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-pub async fn run(args: ApplyArgs) -> Result<u8> {
+pub async fn run(args: ApplyArgs) -> Result<Exit> {
     check_timeouts(&args)?;
     let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     let point = match &args.resume {
@@ -40,7 +40,7 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
         let e = anyhow::Error::msg(why);
         let e = journal_refusal(&args, &settings, &plan_path, None, e);
         eprintln!("pgalign: refused: {e}");
-        return Ok(exit::REFUSED);
+        return Ok(Exit::Refused);
     }
     // `[apply]` of pgalign.toml gives the defaults; flags win.
     let file = crate::config::FileConfig::load(args.config.as_deref())?.apply;
@@ -133,10 +133,10 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
         let summary = progress::stopped_summary(&outcome, &settings, journal.path(), &hint);
         if outcome.cancelled() {
             eprintln!("pgalign: {summary}");
-            return Ok(exit::ABORTED);
+            return Ok(Exit::Aborted);
         }
         eprintln!("pgalign: error: {summary}");
-        return Ok(exit::ERROR);
+        return Ok(Exit::Error);
     }
     let total_ms: u128 = outcome.finished.iter().map(|(_, d, _)| d.as_millis()).sum();
     eprintln!(
@@ -147,7 +147,7 @@ pub async fn run(args: ApplyArgs) -> Result<u8> {
         outcome.retries,
         if outcome.retries == 1 { "y" } else { "ies" }
     );
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// `--lock-timeout 0` would be PostgreSQL's "wait forever", the opposite of
@@ -184,7 +184,7 @@ fn session_started(settings: &ConnSettings, plan_path: &Path) -> Entry {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         target: settings.to_string(),
         database: settings.dbname.clone(),
-        mode: "apply".into(),
+        mode: crate::journal::Mode::Apply,
         desired: format!("plan {}", plan_path.display()),
         wizard: None,
     }
@@ -284,7 +284,7 @@ fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
         eprintln!(
             "pgalign: interrupted again: quitting; the server rolls back the open transaction"
         );
-        std::process::exit(i32::from(exit::ABORTED));
+        std::process::exit(i32::from(Exit::Aborted.code()));
     });
 }
 

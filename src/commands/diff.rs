@@ -1,6 +1,6 @@
-use super::exit;
 use crate::cli::{DiffArgs, PlanFormat};
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::plan::{self, Plan, PlanOptions};
 use anyhow::{Context, Result};
 
@@ -45,7 +45,7 @@ pub fn drop_all(allowed: bool) -> plan::DropAll {
     }
 }
 
-pub async fn run(args: DiffArgs) -> Result<u8> {
+pub async fn run(args: DiffArgs) -> Result<Exit> {
     let opts = PlanOptions {
         additive: args.additive,
         scope: args.scope.scope(),
@@ -105,8 +105,8 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     std::mem::forget(computed.live);
     std::mem::forget(computed.desired);
     Ok(if plan.is_empty() {
-        exit::OK
+        Exit::Ok
     } else {
-        exit::DIFFERENCES
+        Exit::Differences
     })
 }

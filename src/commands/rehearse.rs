@@ -1,7 +1,7 @@
-use super::exit;
 use crate::apply::Event;
 use crate::cli::RehearseArgs;
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::plan;
 use crate::util::printable;
 use anyhow::{Context, Result};
@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 /// `pgalign rehearse`: applies the plan to a scratch copy, measures each
 /// statement, and says whether the copy converged (exit 0) or not (exit 2).
-pub async fn run(args: RehearseArgs) -> Result<u8> {
+pub async fn run(args: RehearseArgs) -> Result<Exit> {
     let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("reading plan file {}", args.plan.display()))?;
@@ -93,8 +93,8 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
     }
     super::print_stdout(&out)?;
     Ok(if r.converged {
-        exit::OK
+        Exit::Ok
     } else {
-        exit::DIFFERENCES
+        Exit::Differences
     })
 }

@@ -1,11 +1,11 @@
-use super::exit;
 use crate::cli::VerifyArgs;
 use crate::config::FileConfig;
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::plan::PlanOptions;
 use anyhow::{Result, bail};
 
-pub async fn run(args: VerifyArgs) -> Result<u8> {
+pub async fn run(args: VerifyArgs) -> Result<Exit> {
     // Read (and checked) before connecting: a bad pgalign.toml stops here.
     let file = FileConfig::load(args.config.as_deref())?;
     if args.post_checks && file.post_checks.is_empty() {
@@ -43,17 +43,17 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
             "pgalign: {target} is in sync with the desired schema (fingerprint {})",
             plan.live_fingerprint
         );
-        exit::OK
+        Exit::Ok
     } else {
         let mut out = format!("{} difference(s) remain on {target}:\n", plan.steps.len());
         for step in &plan.steps {
             out.push_str(&format!("  - {}\n", crate::util::printable(&step.title)));
         }
         super::print_stdout(&out)?;
-        exit::DIFFERENCES
+        Exit::Differences
     };
     if args.post_checks && !post_checks(&file, &settings).await? {
-        code = exit::DIFFERENCES;
+        code = Exit::Differences;
     }
     Ok(code)
 }

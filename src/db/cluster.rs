@@ -616,7 +616,7 @@ impl Cluster {
     /// through its socket (host = the socket directory).
     pub fn settings(&self, db: &str) -> ConnSettings {
         ConnSettings {
-            sslmode: "disable".into(),
+            sslmode: super::conn::SslMode::Disable,
             connect_timeout: Some(Duration::from_secs(10)),
             ..ConnSettings::new(&self.root.to_string_lossy(), self.port, SUPERUSER, db)
         }

@@ -62,6 +62,35 @@ pub struct WizardSetup {
     pub withheld: Vec<String>,
 }
 
+/// What kind of session a journal records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The wizard on a real target.
+    Live,
+    /// `pgalign practice`: the wizard on a throwaway server.
+    Practice,
+    /// `pgalign apply`.
+    Apply,
+}
+
+impl Mode {
+    /// The journal's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Practice => "practice",
+            Mode::Apply => "apply",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Everything a session records. Variants are listed in the order they were
 /// added to the format, not the order they happen; a line names its variant in
 /// `"event"` (kebab-case), and newtype variants flatten their payload next to it.
@@ -73,8 +102,7 @@ pub enum Entry {
         /// `user@host:port/db`, never a password.
         target: String,
         database: String,
-        /// `live` or `practice` (the wizard), `apply` (`pgalign apply`).
-        mode: String,
+        mode: Mode,
         desired: String,
         /// What `wizard --resume` needs to continue the session after a
         /// restart; absent in journals of older versions and of `apply`.

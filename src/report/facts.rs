@@ -58,7 +58,7 @@ pub struct Session {
     pub tool_version: String,
     pub target: String,
     pub database: String,
-    pub mode: String,
+    pub mode: crate::journal::Mode,
     pub desired: String,
 }
 

@@ -16,7 +16,7 @@ fn started() -> Record {
             tool_version: "0.1.0".into(),
             target: "app@db.example.com:5432/shop".into(),
             database: "shop".into(),
-            mode: "live".into(),
+            mode: crate::journal::Mode::Live,
             desired: "file schema.sql".into(),
             wizard: None,
         },
@@ -450,7 +450,7 @@ fn a_desired_url_with_a_password_never_reaches_the_journal_or_the_screen() {
         external_plan: None,
         shadow: None,
         session_dir: std::path::PathBuf::from("/tmp"),
-        mode: "live".into(),
+        mode: crate::journal::Mode::Live,
         plan_options: Default::default(),
     };
     let shown = config.source();

@@ -23,7 +23,7 @@ pub struct Resumable {
     /// `user@host:port/db` as the journal recorded it.
     pub target: String,
     pub database: String,
-    pub mode: String,
+    pub mode: crate::journal::Mode,
     /// What the session aligned to, in words (`session-started`).
     pub source: String,
     /// The configuration journaled at session start (none in older journals).
@@ -95,7 +95,7 @@ pub fn load(journal_path: &Path) -> Result<Resumable> {
                 started = Some((
                     target.clone(),
                     database.clone(),
-                    mode.clone(),
+                    *mode,
                     desired.clone(),
                     wizard.clone(),
                 ));
@@ -433,7 +433,7 @@ impl Resumable {
                 .and_then(|s| s.external_plan.as_ref().map(PathBuf::from)),
             shadow,
             session_dir: self.session_dir.clone(),
-            mode: self.mode.clone(),
+            mode: self.mode,
             plan_options: crate::plan::PlanOptions {
                 scope: self.plan.file.header.scope.clone(),
                 strategy: setup.map(|s| s.strategy).unwrap_or(strategy),

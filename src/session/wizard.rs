@@ -42,7 +42,7 @@ impl Wizard {
             tool_version: env!("CARGO_PKG_VERSION").into(),
             target: config.target.to_string(),
             database: config.target.dbname.clone(),
-            mode: config.mode.clone(),
+            mode: config.mode,
             desired: config.source(),
             wizard: Some(super::resume::setup_of(&config)),
         })?;

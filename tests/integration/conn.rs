@@ -269,13 +269,13 @@ fn conn_server_without_tls_is_refused_when_tls_is_required() {
     // its socket only), so one that also listens on 127.0.0.1, with SCRAM.
     let cluster = pgalign::db::cluster::Cluster::start_tcp().unwrap();
     let mut s = cluster.tcp_settings("postgres").unwrap();
-    s.sslmode = "require".into();
+    s.sslmode = pgalign::db::conn::SslMode::Require;
     let msg = fails(&s, ConnectErrorKind::ServerWithoutTls);
     assert!(
         msg.contains("does not support TLS, but sslmode=require requires it"),
         "{msg}"
     );
-    s.sslmode = "prefer".into();
+    s.sslmode = pgalign::db::conn::SslMode::Prefer;
     assert!(!connect(&s).unwrap(), "prefer falls back to plain text");
 }
 

@@ -225,7 +225,7 @@ fn security_a_cmd_source_and_url_passwords_leave_no_trace_in_files() {
         external_plan: None,
         shadow: Some(shadow.clone()),
         session_dir: session.clone(),
-        mode: "live".into(),
+        mode: pgalign::journal::Mode::Live,
         plan_options: Default::default(),
     };
     let mut wizard = pgalign::session::Wizard::start(config.clone()).unwrap();

@@ -50,7 +50,7 @@ fn tui_resume_continues_an_interrupted_apply_without_rerunning_a_committed_group
         external_plan: None,
         shadow: None,
         session_dir: dir.clone(),
-        mode: "live".into(),
+        mode: pgalign::journal::Mode::Live,
         plan_options: Default::default(),
     };
     let journal = dir.join("journal.jsonl");
@@ -191,7 +191,7 @@ fn tui_resume_continues_an_interrupted_apply_without_rerunning_a_committed_group
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.wizard.step, Step::Report, "{:?}", app.error);
-    assert_eq!(app.wizard.outcome(), pgalign::strings::outcome::ALIGNED);
+    assert_eq!(app.wizard.outcome(), pgalign::session::Outcome::Aligned);
 
     // Group 1 ran once; the index ran twice (failed, then rebuilt).
     let all = entries(&journal);
