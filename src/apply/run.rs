@@ -15,7 +15,7 @@ use anyhow::{Result, anyhow};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tokio_postgres::{CancelToken, Client};
+use tokio_postgres::Client;
 
 /// The longest wait between two tries of a group.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -43,7 +43,7 @@ pub(crate) async fn run_from(
 ) -> Result<Outcome> {
     super::check_plan(plan, opts)?;
     let (client, notices) = connect_with_notices(target).await?;
-    let token = client.cancel_token();
+    let token = super::CancelHandle::new(client.cancel_token(), target.clone());
     send(
         &events,
         Event::Connected {
@@ -130,7 +130,7 @@ pub(crate) struct Runner<'a> {
     pub target: ConnSettings,
     pub client: Client,
     pub notices: UnboundedReceiver<String>,
-    pub token: CancelToken,
+    pub token: super::CancelHandle,
     pub watcher: Watcher,
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
     pub cancel_requested: bool,

@@ -151,3 +151,26 @@ where
     });
     rx
 }
+
+/// Sends a cancel request for the statement running on the session `token`
+/// came from, the way that session was opened: over TLS when it is encrypted
+/// (the token remembers whether it is), in plain text otherwise. A TLS-only
+/// proxy drops a plain cancel request, so this is the one place that decides.
+pub async fn cancel_query(
+    token: &tokio_postgres::CancelToken,
+    settings: &ConnSettings,
+) -> Result<()> {
+    let sent = if settings.is_unix_socket() || settings.sslmode == SslMode::Disable {
+        token.cancel_query(NoTls).await
+    } else {
+        let config =
+            client_config(settings).map_err(|e| anyhow!("cancelling on {settings}: {e:#}"))?;
+        token.cancel_query(MakeRustls(Arc::new(config))).await
+    };
+    sent.map_err(|e| {
+        anyhow!(
+            "sending a cancel request to {settings}: {}",
+            super::describe_error(&e)
+        )
+    })
+}

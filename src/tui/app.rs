@@ -73,7 +73,7 @@ pub struct App {
     pub color: bool,
     pub exit: Option<Exit>,
     /// Cancels the running statement on the server (from `Event::Connected`).
-    pub cancel: Option<tokio_postgres::CancelToken>,
+    pub cancel: Option<crate::apply::CancelHandle>,
 }
 
 impl App {

@@ -188,10 +188,10 @@ async fn run_effect(app: &mut App, effect: Effect, tx: &UnboundedSender<Msg>) {
             });
         }
         Effect::CancelOnServer => {
-            let Some(token) = app.cancel.clone() else {
+            let Some(handle) = app.cancel.clone() else {
                 return;
             };
-            let cancel = async move { token.cancel_query(tokio_postgres::NoTls).await };
+            let cancel = async move { handle.cancel().await };
             if app.exit.is_some() {
                 // Leaving: make sure the cancel reached the server first.
                 let _ = tokio::time::timeout(Duration::from_secs(3), cancel).await;
