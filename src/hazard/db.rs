@@ -229,7 +229,29 @@ fn err(e: tokio_postgres::Error) -> anyhow::Error {
 }
 
 /// Reads the facts of `rels` from the database `client` is connected to.
+/// The session's settings are as they were afterwards: the counts run under
+/// the probes' timeouts and read only, and the client may be `apply`'s own.
 pub async fn gather(
+    client: &Client,
+    rels: &BTreeSet<Rel>,
+    reaches: &BTreeSet<Reach>,
+) -> Result<DbFacts> {
+    let saved = super::probe::Saved::read(client)
+        .await
+        .map_err(|e| anyhow!("{e}"))
+        .context("reading the session's timeouts")?;
+    let facts = gather_prepared(client, rels, reaches).await;
+    let restored = saved
+        .restore(client)
+        .await
+        .map_err(|e| anyhow!("{e}"))
+        .context("restoring the session's timeouts after sizing");
+    let facts = facts?;
+    restored?;
+    Ok(facts)
+}
+
+async fn gather_prepared(
     client: &Client,
     rels: &BTreeSet<Rel>,
     reaches: &BTreeSet<Reach>,

@@ -98,6 +98,45 @@ pub fn query(key: &ProbeKey, facts: &DbFacts) -> Option<String> {
     Some(sql(&table, &check))
 }
 
+/// The settings [`prepare`] changes, as a session had them before.
+pub struct Saved(Vec<(&'static str, String)>);
+
+const PREPARED: [&str; 3] = [
+    "statement_timeout",
+    "default_transaction_read_only",
+    "lock_timeout",
+];
+
+impl Saved {
+    pub async fn read(client: &Client) -> Result<Saved, String> {
+        let row = client
+            .query_one(
+                "SELECT current_setting('statement_timeout'), current_setting('default_transaction_read_only'), current_setting('lock_timeout')",
+                &[],
+            )
+            .await
+            .map_err(|e| describe_error(&e))?;
+        Ok(Saved(
+            PREPARED
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (*name, row.get::<_, String>(i)))
+                .collect(),
+        ))
+    }
+
+    /// Sets the session's values back (values as parameters, never spliced).
+    pub async fn restore(&self, client: &Client) -> Result<(), String> {
+        for (name, value) in &self.0 {
+            client
+                .query_one("SELECT set_config($1, $2, false)", &[name, value])
+                .await
+                .map_err(|e| describe_error(&e))?;
+        }
+        Ok(())
+    }
+}
+
 /// Sets the session up for counting: statement and lock timeouts, read only.
 pub async fn prepare(client: &Client) -> Result<(), String> {
     let setup = format!(
@@ -122,6 +161,15 @@ pub async fn run(client: &Client, facts: &mut DbFacts, keys: &[ProbeKey]) {
     if keys.is_empty() {
         return;
     }
+    // The session's own settings come back afterwards (see `db::gather`).
+    let saved = Saved::read(client).await;
+    run_prepared(client, facts, keys).await;
+    if let Ok(saved) = saved {
+        let _ = saved.restore(client).await;
+    }
+}
+
+async fn run_prepared(client: &Client, facts: &mut DbFacts, keys: &[ProbeKey]) {
     if let Err(e) = prepare(client).await {
         for k in keys {
             facts.probes.insert(k.clone(), Outcome::Failed(e.clone()));
