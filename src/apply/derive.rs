@@ -14,7 +14,7 @@
 //! than to `apply` is refused, so what was linted is what runs.
 
 use super::{ApplyOptions, Refusal};
-use crate::db::{ConnSettings, describe_error};
+use crate::db::ConnSettings;
 use crate::hazard::lint::StatementReport;
 use crate::hazard::{Hazard, Severity, prepass};
 use crate::plan::file::PlanError;
@@ -36,19 +36,6 @@ pub async fn derive(client: &Client, plan: &PlanFile) -> Result<Derived> {
     let report = crate::plan::external::lint_as_applied(text, "the plan", client, false)
         .await
         .context("linting the plan's statements against the live database")?;
-    // Sizing leaves the session read only under the probes' timeouts; the
-    // run goes on on this connection.
-    client
-        .batch_execute(
-            "RESET default_transaction_read_only; RESET statement_timeout; RESET lock_timeout",
-        )
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "resetting the session after linting: {}",
-                describe_error(&e)
-            )
-        })?;
     assign(plan, &report.statements)
 }
 
