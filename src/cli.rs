@@ -353,7 +353,8 @@ pub struct ApplyArgs {
     /// run again; INVALID indexes left by an interrupted build are rebuilt.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// How many times a group that failed on a lock timeout is retried from its
+    /// How many times a group that failed on a lock timeout, a deadlock or a
+    /// serialization failure (the server rolled it back) is retried from its
     /// start (waiting 1 s, then 2 s, 4 s… between tries; default: `[apply]
     /// lock_retries` of pgalign.toml, else 3).
     #[arg(long)]

@@ -14,8 +14,11 @@
 //! than to `apply` is refused, so what was linted is what runs.
 
 use super::{ApplyOptions, Refusal};
+use crate::catalog::ident::quote_ident;
 use crate::db::ConnSettings;
+use crate::hazard::ast::Rel;
 use crate::hazard::lint::StatementReport;
+use crate::hazard::locks::LockMode;
 use crate::hazard::{Hazard, Severity, prepass};
 use crate::plan::file::PlanError;
 use crate::plan::{Plan, PlanFile};
@@ -27,6 +30,49 @@ use tokio_postgres::Client;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Derived {
     pub steps: Vec<Vec<Hazard>>,
+    /// The table locks each step takes (same indexes as `steps`).
+    pub locks: Vec<Vec<StepLock>>,
+}
+
+/// A table lock a step takes, as the lint engine reads its statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepLock {
+    pub rel: Rel,
+    pub mode: LockMode,
+    /// Locked because the step's table refers to it (a foreign key's target).
+    pub referenced: bool,
+}
+
+/// The locks a transaction group takes at its start, before its first
+/// statement, so that it takes them in one deterministic order: referenced
+/// tables first (an application's transactions write a referenced row before
+/// the rows that point at it), then by name, each in the strongest mode the
+/// group needs. Empty when the group locks one table in one mode (nothing to
+/// order). Only modes from SHARE UPDATE EXCLUSIVE up count: weaker ones
+/// conflict with no ordinary write.
+pub fn lock_order(steps: &[&[StepLock]]) -> Vec<(String, LockMode)> {
+    let mut want: std::collections::BTreeMap<String, (LockMode, bool)> = Default::default();
+    let mut modes: BTreeSet<(String, LockMode)> = BTreeSet::new();
+    for l in steps.iter().flat_map(|s| s.iter()) {
+        if l.mode < LockMode::ShareUpdateExclusive {
+            continue;
+        }
+        let name = match &l.rel.schema {
+            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&l.rel.name)),
+            None => quote_ident(&l.rel.name),
+        };
+        modes.insert((name.clone(), l.mode));
+        let e = want.entry(name).or_insert((l.mode, l.referenced));
+        e.0 = e.0.max(l.mode);
+        e.1 |= l.referenced;
+    }
+    if want.len() < 2 && modes.len() < 2 {
+        return Vec::new();
+    }
+    let mut out: Vec<(String, LockMode, bool)> =
+        want.into_iter().map(|(n, (m, r))| (n, m, r)).collect();
+    out.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    out.into_iter().map(|(n, m, _)| (n, m)).collect()
 }
 
 /// Lints `plan`'s file against the database of `client` (catalog facts and
@@ -136,9 +182,22 @@ fn assign(plan: &PlanFile, statements: &[StatementReport]) -> Result<Derived> {
         found[i] = Some(st);
     }
     let mut steps = Vec::with_capacity(found.len());
+    let mut locks = Vec::with_capacity(found.len());
     for (i, st) in found.into_iter().enumerate() {
         match st {
-            Some(st) => steps.push(st.hazards()),
+            Some(st) => {
+                steps.push(st.hazards());
+                locks.push(
+                    st.locks
+                        .iter()
+                        .map(|l| StepLock {
+                            rel: l.rel.clone(),
+                            mode: l.lock,
+                            referenced: l.referenced,
+                        })
+                        .collect(),
+                );
+            }
             None => {
                 return Err(edited(
                     ranges[i].0,
@@ -147,7 +206,7 @@ fn assign(plan: &PlanFile, statements: &[StatementReport]) -> Result<Derived> {
             }
         }
     }
-    Ok(Derived { steps })
+    Ok(Derived { steps, locks })
 }
 
 /// Whether the engine's statement is the step's SQL: the same text after the
@@ -233,6 +292,66 @@ mod tests {
 
     fn derived(p: &PlanFile) -> Result<Derived> {
         assign(p, &lint_sql(&p.text, &LintContext::default())?.statements)
+    }
+
+    fn order_of(steps: Vec<(&str, bool, Vec<Hazard>)>) -> Vec<(String, LockMode)> {
+        let d = derived(&plan(steps)).unwrap();
+        let locks: Vec<&[StepLock]> = d.locks.iter().map(Vec::as_slice).collect();
+        lock_order(&locks)
+    }
+
+    #[test]
+    fn a_group_takes_the_referenced_table_first_then_by_name() {
+        // The foreign key locks its table and the referenced one: the
+        // referenced first (an application writes it first), then by name.
+        let order = order_of(vec![(
+            "ALTER TABLE public.h ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES public.\"Acc\" (id) NOT VALID;",
+            true,
+            vec![],
+        )]);
+        assert_eq!(
+            order,
+            vec![
+                ("public.\"Acc\"".to_string(), LockMode::ShareRowExclusive),
+                ("public.h".to_string(), LockMode::ShareRowExclusive),
+            ]
+        );
+        // Two tables altered in one group: by name, whatever the step order;
+        // each in the strongest mode the group needs.
+        let order = order_of(vec![
+            ("ALTER TABLE public.z VALIDATE CONSTRAINT c;", true, vec![]),
+            ("ALTER TABLE public.a ADD COLUMN n int;", true, vec![]),
+            ("ALTER TABLE public.z ADD COLUMN n int;", true, vec![]),
+        ]);
+        assert_eq!(
+            order,
+            vec![
+                ("public.a".to_string(), LockMode::AccessExclusive),
+                ("public.z".to_string(), LockMode::AccessExclusive),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_table_in_one_mode_needs_no_order_but_an_upgrade_does() {
+        assert!(
+            order_of(vec![(
+                "ALTER TABLE public.t ADD COLUMN n int;",
+                true,
+                vec![]
+            )])
+            .is_empty()
+        );
+        // SHARE UPDATE EXCLUSIVE then ACCESS EXCLUSIVE on one table: taken
+        // at the strongest at once (two such groups cannot deadlock upgrading).
+        let order = order_of(vec![
+            ("ALTER TABLE public.t VALIDATE CONSTRAINT c;", true, vec![]),
+            ("ALTER TABLE public.t ADD COLUMN n int;", true, vec![]),
+        ]);
+        assert_eq!(
+            order,
+            vec![("public.t".to_string(), LockMode::AccessExclusive)]
+        );
     }
 
     #[test]

@@ -21,6 +21,11 @@ const WATCH_EVERY: Duration = Duration::from_millis(500);
 pub(crate) enum FailKind {
     /// `lock_timeout` (55P03): the group may be retried from its start.
     LockTimeout,
+    /// `deadlock_detected` (40P01): the server chose this transaction and
+    /// rolled it back; the group may be retried from its start.
+    Deadlock,
+    /// `serialization_failure` (40001): likewise.
+    Serialization,
     /// `statement_timeout` (57014 without an operator's cancel).
     StatementTimeout,
     /// The operator cancelled (57014 after our cancel request).
@@ -127,9 +132,32 @@ impl Exec<'_> {
     }
 }
 
+impl FailKind {
+    /// Whether the server rolled the group back for a reason that a later try
+    /// may not meet (a lock not granted in time, a deadlock, a serialization
+    /// failure): the group then runs again from its start.
+    pub(crate) fn retryable(self) -> bool {
+        matches!(
+            self,
+            FailKind::LockTimeout | FailKind::Deadlock | FailKind::Serialization
+        )
+    }
+
+    /// What a retry is for, in words.
+    pub(crate) fn retry_reason(self) -> &'static str {
+        match self {
+            FailKind::Deadlock => "deadlock",
+            FailKind::Serialization => "serialization failure",
+            _ => "lock timeout",
+        }
+    }
+}
+
 pub(crate) fn classify(e: &tokio_postgres::Error, client: &Client, cancelled: bool) -> FailKind {
     match e.as_db_error().map(|d| d.code().code()) {
         Some("55P03") => FailKind::LockTimeout,
+        Some("40P01") => FailKind::Deadlock,
+        Some("40001") => FailKind::Serialization,
         Some("57014") if cancelled => FailKind::Cancelled,
         Some("57014") => FailKind::StatementTimeout,
         // admin_shutdown (pg_terminate_backend, fast shutdown), crash_shutdown,

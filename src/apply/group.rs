@@ -70,6 +70,14 @@ impl Runner<'_> {
                 }
                 s
             }
+            FailKind::Deadlock => format!(
+                "step {step} was part of a deadlock and the server rolled the group back: {}",
+                f.error
+            ),
+            FailKind::Serialization => format!(
+                "step {step} could not be serialized with concurrent transactions and the server rolled the group back: {}",
+                f.error
+            ),
             FailKind::Other => format!("step {step} failed: {}", f.error),
         }
     }
@@ -188,6 +196,11 @@ impl Runner<'_> {
             attempt,
         })?;
         let set_local = self.timeouts("LOCAL");
+        if let Some(order) = self.lock_first.get(&group).cloned()
+            && let Err(f) = self.lock_in_order(first, &order, &set_local).await
+        {
+            return self.end_failed(group, steps, first, f).await;
+        }
         for step in steps {
             if self.is_cancelled() {
                 let f = self.cancel_failure(step.number);
@@ -223,6 +236,61 @@ impl Runner<'_> {
                 self.end_failed(group, steps, last, f).await
             }
         }
+    }
+
+    /// Takes the group's table locks in `order`, under the lock timeout,
+    /// before its first statement (step `first`): a group that locks several
+    /// tables cannot then deadlock with itself, another pgalign, or an
+    /// application writing a referenced table first. Tables the group creates
+    /// do not exist yet and are skipped. A lock timeout or deadlock here is a
+    /// failure of the group's first step, retried like one.
+    async fn lock_in_order(
+        &mut self,
+        first: usize,
+        order: &[(String, crate::hazard::locks::LockMode)],
+        set_local: &str,
+    ) -> std::result::Result<(), Failure> {
+        let fail = |me: &Self, e: &tokio_postgres::Error| Failure {
+            error: statement_error(e, me.plan, first),
+            kind: super::exec::classify(e, &me.client, me.cancel_requested),
+            elapsed: Duration::ZERO,
+            blockers: Vec::new(),
+        };
+        let mut taken = Vec::new();
+        for (name, mode) in order {
+            let kind: Option<String> = match self
+                .client
+                .query_opt(
+                    "SELECT c.relkind::text FROM pg_class c WHERE c.oid = to_regclass($1)",
+                    &[name],
+                )
+                .await
+            {
+                Ok(row) => row.map(|r| r.get(0)),
+                Err(e) => return Err(fail(self, &e)),
+            };
+            if !matches!(kind.as_deref(), Some("r" | "p")) {
+                continue;
+            }
+            if let Err(e) = self.client.batch_execute(set_local).await {
+                return Err(fail(self, &e));
+            }
+            let sql = format!("LOCK TABLE ONLY {name} IN {mode} MODE");
+            if let Err(e) = self.client.batch_execute(&sql).await {
+                return Err(fail(self, &e));
+            }
+            taken.push(format!("{name} ({mode})"));
+        }
+        if !taken.is_empty() {
+            send(
+                &self.events,
+                Event::LockedInOrder {
+                    group: self.plan.steps[first - 1].group,
+                    tables: taken,
+                },
+            );
+        }
+        Ok(())
     }
 
     async fn committed(&mut self, group: usize, steps: &[&Step]) -> Result<GroupEnd> {

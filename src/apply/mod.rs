@@ -189,12 +189,19 @@ pub enum Event {
         step: usize,
         blockers: Vec<Blocker>,
     },
-    /// A group failed on a lock timeout and runs again from its start after `wait`.
+    /// A group failed on a lock timeout, a deadlock or a serialization
+    /// failure (`why`) and runs again from its start after `wait`.
     Retrying {
         group: usize,
         attempt: u32,
         max_attempts: u32,
         wait: Duration,
+        why: &'static str,
+    },
+    /// The group took its table locks first, in this order (`name (MODE)`).
+    LockedInOrder {
+        group: usize,
+        tables: Vec<String>,
     },
 }
 
@@ -221,7 +228,14 @@ impl std::fmt::Debug for Event {
                 attempt,
                 max_attempts,
                 wait,
-            } => write!(f, "Retrying({group}, {attempt}/{max_attempts}, {wait:?})"),
+                why,
+            } => write!(
+                f,
+                "Retrying({group}, {attempt}/{max_attempts}, {wait:?}, {why})"
+            ),
+            Event::LockedInOrder { group, tables } => {
+                write!(f, "LockedInOrder({group}, {tables:?})")
+            }
         }
     }
 }

@@ -42,9 +42,14 @@ pub fn progress_line(ev: &Event, total: usize) -> Option<String> {
             attempt,
             max_attempts,
             wait,
+            why,
         } => format!(
-            "    lock timeout: group {group} runs again from its start in {:.1} s (try {attempt} of {max_attempts})",
+            "    {why}: group {group} runs again from its start in {:.1} s (try {attempt} of {max_attempts})",
             wait.as_secs_f64()
+        ),
+        Event::LockedInOrder { group, tables } => format!(
+            "    group {group}: took its table locks first, in one order: {}",
+            esc(&tables.join(", "))
         ),
         Event::Connected { .. } | Event::Checked { .. } => return None,
     })
@@ -111,6 +116,18 @@ pub fn stopped_summary(
             outcome.retries,
             if outcome.retries == 1 { "y" } else { "ies" }
         )),
+        _ if error.contains("SQLSTATE 40P01") || error.contains("SQLSTATE 40001") => {
+            out.push_str(&format!(
+                "step {step} was rolled back by the server ({}), after {} retr{}: {error}",
+                if error.contains("SQLSTATE 40P01") {
+                    "a deadlock with another session"
+                } else {
+                    "a serialization failure"
+                },
+                outcome.retries,
+                if outcome.retries == 1 { "y" } else { "ies" }
+            ))
+        }
         _ => out.push_str(&format!("step {step} failed: {error}")),
     }
     out.push_str(&format!(

@@ -1,6 +1,7 @@
 //! The run: connect, take the apply lock, check drift (or, on resume, work out
 //! what the interrupted run committed), then run the groups in order. A group
-//! that fails on a lock timeout runs again from its start, a bounded number of
+//! that fails on a lock timeout, a deadlock or a serialization failure (the
+//! server rolled it back) runs again from its start, a bounded number of
 //! times; any other failure stops the run with the group rolled back.
 
 use super::blocking::Watcher;
@@ -86,6 +87,7 @@ pub(crate) async fn run_from(
         plan,
         opts,
         outcome: Outcome::default(),
+        lock_first: Default::default(),
     };
     let mut result = runner.run_locked(pid, resume).await;
     if let Some(error) = runner.journal_error.take() {
@@ -141,6 +143,10 @@ pub(crate) struct Runner<'a> {
     pub plan: &'a PlanFile,
     pub opts: &'a ApplyOptions,
     pub outcome: Outcome,
+    /// Per transaction group, the tables it locks first, in one order (see
+    /// [`super::derive::lock_order`]).
+    pub lock_first:
+        std::collections::BTreeMap<usize, Vec<(String, crate::hazard::locks::LockMode)>>,
 }
 
 /// How one try of a group ended.
@@ -226,6 +232,19 @@ impl Runner<'_> {
             .flat_map(|(_, steps)| steps.into_iter().map(|s| s.number))
             .collect();
         super::check_derived(plan, &derived, self.opts, &done)?;
+        for (group, steps) in groups(plan) {
+            if !steps.iter().all(|s| s.transactional) {
+                continue;
+            }
+            let locks: Vec<&[super::derive::StepLock]> = steps
+                .iter()
+                .filter_map(|s| derived.locks.get(s.number - 1).map(Vec::as_slice))
+                .collect();
+            let order = super::derive::lock_order(&locks);
+            if !order.is_empty() {
+                self.lock_first.insert(group, order);
+            }
+        }
         if let Some(path) = &self.opts.plan_path {
             let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             self.journal(Entry::ApplyPlan {
@@ -267,7 +286,8 @@ impl Runner<'_> {
         Ok(self.outcome.clone())
     }
 
-    /// Runs one group, with retries after lock timeouts.
+    /// Runs one group, with retries after lock timeouts, deadlocks and
+    /// serialization failures.
     async fn run_group(
         &mut self,
         group: usize,
@@ -288,7 +308,7 @@ impl Runner<'_> {
                 GroupEnd::Committed => return Ok(()),
                 GroupEnd::Failed { step, failure } => (step, failure),
             };
-            if failure.kind == FailKind::LockTimeout && attempt < max_attempts {
+            if failure.kind.retryable() && attempt < max_attempts {
                 attempt += 1;
                 let wait = backoff(self.opts.retry_backoff, attempt);
                 self.journal(Entry::GroupRetried {
@@ -306,6 +326,7 @@ impl Runner<'_> {
                         attempt,
                         max_attempts,
                         wait,
+                        why: failure.kind.retry_reason(),
                     },
                 );
                 self.outcome.retries += 1;

@@ -2,6 +2,7 @@
 //! facts and probe results come in through the `LintContext`.
 
 use super::action::{Action, TableCmd, Tx};
+use super::ast::Rel;
 use super::context::{Cx, FileState, LintContext, ProbeKey};
 use super::effects::effect;
 use super::parse::parse_file;
@@ -33,6 +34,15 @@ pub struct Finding {
 pub struct LockTaken {
     pub relation: String,
     pub mode: String,
+    /// The relation as the statement names it, for `apply`'s lock order.
+    #[serde(skip)]
+    pub rel: Rel,
+    #[serde(skip)]
+    pub lock: super::locks::LockMode,
+    /// Locked because the statement's table refers to it (a foreign key's
+    /// referenced table), not because the statement changes it.
+    #[serde(skip)]
+    pub referenced: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -136,20 +146,20 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
                 .help(rules::lock::HELP),
             );
         }
-        let taken: Vec<(String, super::locks::LockMode)> = actions
+        let locks: Vec<LockTaken> = actions
             .iter()
             .filter_map(|a| effect(a, &cx))
             .flat_map(|e| {
-                let mut v = vec![(cx.name(&e.table), e.mode)];
-                v.extend(e.others.iter().map(|(r, m)| (cx.name(r), *m)));
+                let taken = |rel: &Rel, lock: super::locks::LockMode, referenced: bool| LockTaken {
+                    relation: cx.name(rel),
+                    mode: lock.to_string(),
+                    rel: rel.clone(),
+                    lock,
+                    referenced,
+                };
+                let mut v = vec![taken(&e.table, e.mode, false)];
+                v.extend(e.others.iter().map(|(r, m)| taken(r, *m, true)));
                 v
-            })
-            .collect();
-        let locks: Vec<LockTaken> = taken
-            .iter()
-            .map(|(relation, mode)| LockTaken {
-                relation: relation.clone(),
-                mode: mode.to_string(),
             })
             .collect();
         let mut hazards: Vec<Finding> = Vec::new();
@@ -169,7 +179,7 @@ pub fn lint_sql(text: &str, ctx: &LintContext) -> Result<LintReport> {
         state.warned_lock_timeout |= warn_timeout;
         advance(&mut state, &actions, piece.line);
         if state.in_tx.is_some() {
-            for (rel, mode) in taken {
+            for (rel, mode) in locks.iter().map(|l| (l.relation.clone(), l.lock)) {
                 let held = state.tx_locks.entry(rel).or_insert((mode, piece.line));
                 if mode > held.0 {
                     *held = (mode, piece.line);

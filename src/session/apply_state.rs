@@ -131,9 +131,14 @@ impl ApplyState {
                 group,
                 attempt,
                 max_attempts,
+                why,
                 ..
             } => self.notices.push(format!(
-                "group {group}: lock timeout; try {attempt} of {max_attempts}"
+                "group {group}: {why}; try {attempt} of {max_attempts}"
+            )),
+            Event::LockedInOrder { group, tables } => self.notices.push(format!(
+                "group {group}: locked first, in order: {}",
+                tables.join(", ")
             )),
         }
     }

@@ -6,6 +6,7 @@
 mod support;
 
 mod apply;
+mod apply_locks;
 mod backup;
 mod cli;
 mod config;

@@ -46,6 +46,19 @@ pub fn admin() -> ConnSettings {
             }
             let cluster = Cluster::start().expect("starting the test cluster");
             let settings = cluster.settings("postgres");
+            // Statistics change only when a test runs ANALYZE: autovacuum
+            // analysing a table mid-test (under load) turned counted sizes
+            // into estimates and row statistics into numbers.
+            for sql in ["ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()"] {
+                let mut psql = std::process::Command::new(pgalign::db::shadow::psql_path());
+                settings.apply_env(&mut psql);
+                let ok = psql
+                    .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok, "{sql} on the test cluster");
+            }
             *CLUSTER.lock().unwrap() = Some(cluster);
             // SAFETY: registering a plain extern "C" function.
             unsafe { libc::atexit(stop_cluster) };
