@@ -49,7 +49,10 @@ pub fn admin() -> ConnSettings {
             // Statistics change only when a test runs ANALYZE: autovacuum
             // analysing a table mid-test (under load) turned counted sizes
             // into estimates and row statistics into numbers.
-            for sql in ["ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()"] {
+            for sql in [
+                "ALTER SYSTEM SET autovacuum = off",
+                "SELECT pg_reload_conf()",
+            ] {
                 let mut psql = std::process::Command::new(pgalign::db::shadow::psql_path());
                 settings.apply_env(&mut psql);
                 let ok = psql
