@@ -8,6 +8,7 @@ use std::path::PathBuf;
 #[command(
     name = "pgalign",
     version,
+    args_conflicts_with_subcommands = true,
     about = "Guided, reviewable PostgreSQL schema alignment",
     long_about = "Guided, reviewable PostgreSQL schema alignment.\n\n\
         Without a subcommand, opens the interactive wizard.\n\n\
@@ -16,25 +17,55 @@ use std::path::PathBuf;
     after_help = "Quick start: `pgalign practice` rehearses a whole window on a throwaway database."
 )]
 pub struct Cli {
+    /// Without a subcommand: the wizard, with these arguments (clap builds it,
+    /// so `PGALIGN_DB_URL`/`PGALIGN_SHADOW_URL` count as for `pgalign wizard`).
+    #[command(flatten)]
+    pub wizard: WizardArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 /// Where the live database is. Also read from `PGALIGN_DB_URL`; libpq's `PG*`
 /// variables fill what the URL leaves out. Never put a password in a flag: use
-/// `PGPASSWORD` or `~/.pgpass`.
-#[derive(Debug, Clone, Args)]
-pub struct DbArgs {
-    /// The live database: `postgres://user@host:5432/db` or `host=… dbname=…`.
-    /// Without it, libpq's `PG*` variables and service file say where to connect.
+/// `PGPASSWORD` or `~/.pgpass`. Declared once, flattened wherever `--db` is taken.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Target {
+    /// The live database: `postgres://user@host:5432/db` or `host=… dbname=…`
+    /// (also PGALIGN_DB_URL). Without it, libpq's `PG*` variables and service
+    /// file say where to connect.
     #[arg(
-        long,
+        id = "db",
+        long = "db",
         env = "PGALIGN_DB_URL",
         hide_env_values = true,
-        default_value = "",
-        hide_default_value = true
+        value_name = "DB"
     )]
-    pub db: String,
+    pub url: Option<String>,
+}
+
+impl Target {
+    /// The connection string to parse; empty means "from libpq's environment".
+    pub fn conninfo(&self) -> &str {
+        self.url.as_deref().unwrap_or("")
+    }
+}
+
+/// A server where a temporary shadow database may be created to load SQL
+/// sources (also `PGALIGN_SHADOW_URL`). Declared once, flattened wherever
+/// `--shadow` is taken.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Shadow {
+    /// A server where a temporary shadow database may be created to load SQL
+    /// sources (also PGALIGN_SHADOW_URL); without it pgalign starts a throwaway
+    /// local PostgreSQL.
+    #[arg(
+        id = "shadow",
+        long = "shadow",
+        env = "PGALIGN_SHADOW_URL",
+        hide_env_values = true,
+        value_name = "SHADOW"
+    )]
+    pub url: Option<String>,
 }
 
 /// Where the desired schema comes from.
@@ -44,10 +75,8 @@ pub struct DesiredArgs {
     /// (name order), or `cmd:<shell command>` whose standard output is SQL.
     #[arg(long)]
     pub desired: String,
-    /// A server where a temporary shadow database may be created to load SQL
-    /// sources; without it pgalign starts a throwaway local PostgreSQL.
-    #[arg(long, env = "PGALIGN_SHADOW_URL", hide_env_values = true)]
-    pub shadow: Option<String>,
+    #[command(flatten)]
+    pub shadow: Shadow,
 }
 
 /// What the comparison covers. Repeat a flag for several values.
@@ -183,9 +212,8 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct WizardArgs {
-    /// The live database (also PGALIGN_DB_URL).
-    #[arg(long, env = "PGALIGN_DB_URL", hide_env_values = true)]
-    pub db: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
     /// The desired schema (see `pgalign diff --help`); optional with --plan,
     /// where it only serves to verify the result.
     #[arg(long)]
@@ -194,8 +222,8 @@ pub struct WizardArgs {
     /// --script` output…) to review and apply in place of a computed plan.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
-    #[arg(long, env = "PGALIGN_SHADOW_URL", hide_env_values = true)]
-    pub shadow: Option<String>,
+    #[command(flatten)]
+    pub shadow: Shadow,
     /// Where the session's journal, backup, plan and report go.
     #[arg(long)]
     pub session_dir: Option<PathBuf>,
@@ -231,7 +259,7 @@ pub struct PracticeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct InspectArgs {
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: Target,
     #[command(flatten)]
     pub scope: ScopeArgs,
     #[arg(long, value_enum, default_value = "sql")]
@@ -241,7 +269,7 @@ pub struct InspectArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DiffArgs {
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: Target,
     #[command(flatten)]
     pub desired: DesiredArgs,
     #[command(flatten)]
@@ -278,7 +306,7 @@ pub struct DiffArgs {
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: Target,
     #[command(flatten)]
     pub desired: DesiredArgs,
     #[command(flatten)]
@@ -300,9 +328,9 @@ pub struct VerifyArgs {
 pub struct LintArgs {
     /// The SQL file to lint.
     pub file: PathBuf,
-    /// A database to size hazards against.
-    #[arg(long, env = "PGALIGN_DB_URL", hide_env_values = true)]
-    pub db: Option<String>,
+    /// A database to size hazards against (`--db`, also PGALIGN_DB_URL).
+    #[command(flatten)]
+    pub target: Target,
     #[arg(long, value_enum, default_value = "human")]
     pub format: LintFormat,
     /// Exit 2 when a hazard at or above this severity is found.
@@ -317,7 +345,7 @@ pub struct LintArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: Target,
     /// The plan file written by `pgalign diff` (with --resume: read from the journal).
     #[arg(long, required_unless_present = "resume")]
     pub plan: Option<PathBuf>,
@@ -361,7 +389,7 @@ pub struct ApplyArgs {
 #[derive(Debug, Clone, Args)]
 pub struct BackupArgs {
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: Target,
     /// Directory for the dump files (default: the current directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -370,7 +398,7 @@ pub struct BackupArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RehearseArgs {
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: Target,
     /// A plan written by `pgalign diff`, or an external SQL file (linted and
     /// regrouped as `apply --plan` does).
     #[arg(long)]
@@ -383,9 +411,8 @@ pub struct RehearseArgs {
     /// external file, which has none.
     #[arg(long)]
     pub desired: Option<String>,
-    /// A server for the shadow database that loads a SQL --desired source.
-    #[arg(long, env = "PGALIGN_SHADOW_URL", hide_env_values = true)]
-    pub shadow: Option<String>,
+    #[command(flatten)]
+    pub shadow: Shadow,
     /// With an external file: refuse unless its SHA-256 is exactly this.
     #[arg(long)]
     pub expect_sha256: Option<String>,
@@ -420,7 +447,7 @@ pub struct PinArgs {
     /// The external SQL file (no pgalign header).
     pub file: PathBuf,
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: Target,
     /// Where the pinned plan goes (its `.live.json` beside it).
     #[arg(long, short)]
     pub output: PathBuf,
@@ -433,7 +460,7 @@ pub struct PinArgs {
 pub struct RestoreArgs {
     /// The server to restore on (its database is only where pgalign connects).
     #[command(flatten)]
-    pub db: DbArgs,
+    pub db: Target,
     /// The `pg_dump -Fc` archive (`pgalign backup`'s `.dump` file).
     #[arg(long)]
     pub backup: PathBuf,

@@ -182,10 +182,8 @@ async fn command(cmd: &str, names: &[String], timeout: Duration) -> Result<Strin
         Ok(Err(e)) => Err(format!("waiting for the command: {e}")),
         Err(_) => {
             if let Some(pid) = pid {
-                // SAFETY: kill(2) on the group this child leads.
-                unsafe {
-                    libc::kill(-(pid as i32), libc::SIGKILL);
-                }
+                // kill(2) on the group this child leads.
+                crate::sys::signal(-(pid as i32), libc::SIGKILL);
             }
             Err(format!(
                 "no exit within {}; its process group was killed",

@@ -109,19 +109,6 @@ pub const QUIT_BODY: &str =
     "The journal keeps everything recorded so far. y: abort (exit 130) · n or Esc: stay";
 pub const HELP_TITLE: &str = "Keys";
 
-/// Session outcomes, as journaled in `SessionEnded` and shown in the report.
-pub mod outcome {
-    pub const ALIGNED: &str = "aligned";
-    pub const ALREADY_IN_SYNC: &str = "already in sync";
-    pub const APPLY_FAILED: &str = "apply failed";
-    pub const DIFFERENCES_REMAIN: &str = "differences remain";
-    /// An external plan applied with no desired schema to verify against.
-    pub const APPLIED_UNVERIFIED: &str = "applied, not verified (no desired schema)";
-    /// Applied, but a `[[post_check]]` of pgalign.toml failed.
-    pub const POST_CHECKS_FAILED: &str = "applied, post-checks failed";
-    pub const ABORTED: &str = "aborted";
-}
-
 /// Journal `Cleanup` actions.
 pub mod cleanup {
     pub const ARCHIVED: &str = "archived";

@@ -4,12 +4,12 @@
 
 use super::blocking::{Blocker, Watcher};
 use super::{Event, send};
+use crate::journal::StatementError;
 use crate::plan::{PlanFile, Step};
-use crate::session::journal::StatementError;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
-use tokio_postgres::{CancelToken, Client};
+use tokio_postgres::Client;
 
 /// How long a statement runs before the watcher looks for blockers, and how
 /// often it looks again.
@@ -48,7 +48,7 @@ pub(crate) struct Failure {
 pub(crate) struct Exec<'a> {
     pub client: &'a Client,
     pub notices: &'a mut UnboundedReceiver<String>,
-    pub token: &'a CancelToken,
+    pub token: &'a super::CancelHandle,
     pub watcher: &'a mut Watcher,
     pub cancel: &'a mut Option<watch::Receiver<bool>>,
     /// Set once the operator asked to stop; stays set.
@@ -89,9 +89,9 @@ impl Exec<'_> {
                 }
                 _ = cancelled(self.cancel), if !*self.cancel_requested => {
                     *self.cancel_requested = true;
-                    // The protocol-level cancel; a TLS-only server refuses it in
-                    // plain text, then the watcher's connection asks instead.
-                    if self.token.cancel_query(tokio_postgres::NoTls).await.is_err() {
+                    // The protocol-level cancel (over TLS when the session is);
+                    // when it cannot be sent, the watcher's connection asks instead.
+                    if self.token.cancel().await.is_err() {
                         self.watcher.cancel_backend().await;
                     }
                 }

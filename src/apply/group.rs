@@ -6,8 +6,8 @@ use super::exec::{FailKind, Failure, statement_error};
 use super::run::{GroupEnd, Runner};
 use super::{Event, send};
 use crate::db::connect;
+use crate::journal::{Entry, StatementError};
 use crate::plan::Step;
-use crate::session::journal::{Entry, StatementError};
 use anyhow::Result;
 use std::time::Duration;
 

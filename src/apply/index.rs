@@ -6,8 +6,8 @@ use super::exec::{FailKind, Failure};
 use super::run::Runner;
 use crate::catalog::model::quote_ident;
 use crate::hazard::action::{Action, ObjKind};
+use crate::journal::{Entry, StatementError};
 use crate::plan::Step;
-use crate::session::journal::{Entry, StatementError};
 use anyhow::Result;
 use std::time::Duration;
 

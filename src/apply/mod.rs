@@ -33,8 +33,9 @@ pub use measure::{Measured, TakenLock};
 pub use resume::{ResumePoint, resume, resume_point};
 pub use run::run;
 
+use crate::db::ConnSettings;
 use crate::hazard::HazardId;
-use crate::session::journal::StatementError;
+use crate::journal::StatementError;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -129,12 +130,37 @@ pub enum Refusal {
     CannotResume { journal: String, reason: String },
 }
 
+/// Cancels the statement a run is executing, on the server, over TLS when the
+/// run's connection is encrypted. Handed out by [`Event::Connected`]: the
+/// wizard holds a handle, not a driver type.
+#[derive(Clone)]
+pub struct CancelHandle {
+    token: CancelToken,
+    target: std::sync::Arc<ConnSettings>,
+}
+
+impl CancelHandle {
+    /// The handle of the session `token` came from, opened with `target`.
+    pub fn new(token: CancelToken, target: ConnSettings) -> Self {
+        Self {
+            token,
+            target: std::sync::Arc::new(target),
+        }
+    }
+
+    /// Asks the server to cancel the running statement (see
+    /// [`crate::db::cancel_query`]).
+    pub async fn cancel(&self) -> anyhow::Result<()> {
+        crate::db::cancel_query(&self.token, &self.target).await
+    }
+}
+
 /// Progress of a run, for the CLI's progress line and the wizard's apply screen.
 #[derive(Clone)]
 pub enum Event {
     /// Connected; `cancel` cancels the running statement on the server.
     Connected {
-        cancel: CancelToken,
+        cancel: CancelHandle,
     },
     Checked {
         fingerprint: String,

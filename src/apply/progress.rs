@@ -3,7 +3,7 @@
 
 use super::{Event, Outcome, Stop};
 use crate::db::ConnSettings;
-use crate::session::journal::{self, Entry};
+use crate::journal::{self, Entry};
 use std::path::Path;
 
 /// The progress line of an event, or `None` for events the CLI does not show.

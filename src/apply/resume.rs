@@ -25,8 +25,8 @@ use super::index::{index_state, index_target};
 use super::run::{Runner, groups};
 use super::{ApplyOptions, Event, Outcome, Refusal};
 use crate::db::ConnSettings;
+use crate::journal::{self, Entry, Journal};
 use crate::plan::{self, Step};
-use crate::session::journal::{self, Entry, Journal};
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ pub fn resume_point(path: &Path) -> Result<ResumePoint> {
             Entry::SessionStarted { database, .. } if p.database.is_none() => {
                 p.database = Some(database)
             }
-            Entry::PlanGenerated { path, sha256, .. } => {
+            Entry::PlanGenerated(crate::journal::PlanGenerated { path, sha256, .. }) => {
                 generated = Some(path.into());
                 p.plan_sha256.get_or_insert(sha256);
             }

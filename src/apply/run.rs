@@ -10,13 +10,13 @@ use super::resume::{Prepared, ResumePoint};
 use super::{APPLY_LOCK_KEY, ApplyOptions, Event, Outcome, Refusal, Stop, send};
 use crate::catalog;
 use crate::db::{ConnSettings, conn::connect_with_notices, describe_error};
+use crate::journal::{Entry, Journal};
 use crate::plan::{PlanFile, Step};
-use crate::session::journal::{Entry, Journal};
 use anyhow::{Result, anyhow};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tokio_postgres::{CancelToken, Client};
+use tokio_postgres::Client;
 
 /// The longest wait between two tries of a group.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -44,7 +44,7 @@ pub(crate) async fn run_from(
 ) -> Result<Outcome> {
     super::check_plan(plan, opts)?;
     let (client, notices) = connect_with_notices(target).await?;
-    let token = client.cancel_token();
+    let token = super::CancelHandle::new(client.cancel_token(), target.clone());
     send(
         &events,
         Event::Connected {
@@ -134,7 +134,7 @@ pub(crate) struct Runner<'a> {
     pub target: ConnSettings,
     pub client: Client,
     pub notices: UnboundedReceiver<String>,
-    pub token: CancelToken,
+    pub token: super::CancelHandle,
     pub watcher: Watcher,
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
     pub cancel_requested: bool,

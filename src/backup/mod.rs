@@ -12,7 +12,7 @@ pub mod restore;
 pub mod tools;
 
 use crate::db::{ConnSettings, connect};
-use crate::session::journal::Entry;
+use crate::journal::Entry;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use tools::PgTools;

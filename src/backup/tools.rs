@@ -202,13 +202,10 @@ pub fn free_bytes(dir: &Path) -> Result<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
         .with_context(|| format!("path {} contains a NUL byte", dir.display()))?;
-    // SAFETY: `c` is a valid NUL-terminated path and `stat` a plain out-parameter.
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut stat) } != 0 {
-        let e = std::io::Error::last_os_error();
-        bail!("reading the free space of {}: {e}", dir.display());
+    match crate::sys::free_bytes(&c) {
+        Ok(n) => Ok(n),
+        Err(e) => bail!("reading the free space of {}: {e}", dir.display()),
     }
-    Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
 }
 
 /// Refuses when the free space is clearly not enough for a dump of a database

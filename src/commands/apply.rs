@@ -3,19 +3,19 @@
 //! Ctrl-C (or SIGTERM) cancels the running statement on the server and rolls
 //! back its group; a second one quits at once.
 
-use super::exit;
 use crate::apply::{self, ApplyOptions, Event, progress};
 use crate::cli::ApplyArgs;
 use crate::db::ConnSettings;
+use crate::exit::Exit;
+use crate::journal::{Entry, Journal};
 use crate::plan;
-use crate::session::journal::{Entry, Journal};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-pub async fn run(mut args: ApplyArgs) -> Result<u8> {
+pub async fn run(mut args: ApplyArgs) -> Result<Exit> {
     check_timeouts(&args)?;
-    let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
+    let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     let point = match &args.resume {
         Some(j) => Some(apply::resume_point(j)?),
         None => None,
@@ -60,7 +60,7 @@ pub async fn run(mut args: ApplyArgs) -> Result<u8> {
         let e = anyhow::Error::msg(why);
         let e = journal_refusal(&args, &settings, &plan_path, None, e);
         eprintln!("pgalign: refused: {e}");
-        return Ok(exit::REFUSED);
+        return Ok(Exit::Refused);
     }
     // `[apply]` of pgalign.toml gives the defaults; flags win.
     let file = crate::config::FileConfig::load(args.config.as_deref())?.apply;
@@ -156,7 +156,7 @@ pub async fn run(mut args: ApplyArgs) -> Result<u8> {
         let summary = progress::stopped_summary(&outcome, &settings, journal.path(), &hint);
         if outcome.cancelled() {
             eprintln!("pgalign: {summary}");
-            return Ok(exit::ABORTED);
+            return Ok(Exit::Aborted);
         }
         eprintln!("pgalign: error: {summary}");
         eprintln!(
@@ -166,7 +166,7 @@ pub async fn run(mut args: ApplyArgs) -> Result<u8> {
         for c in crate::backup::restore::commands(&settings, Path::new("BACKUP.dump"), &into) {
             eprintln!("  {}", crate::util::printable(&c));
         }
-        return Ok(exit::ERROR);
+        return Ok(Exit::Error);
     }
     let total_ms: u128 = outcome.finished.iter().map(|(_, d, _)| d.as_millis()).sum();
     eprintln!(
@@ -177,7 +177,7 @@ pub async fn run(mut args: ApplyArgs) -> Result<u8> {
         outcome.retries,
         if outcome.retries == 1 { "y" } else { "ies" }
     );
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// Checks an external file against `--expect-sha256`, lints and pins it into
@@ -251,7 +251,7 @@ fn session_started(settings: &ConnSettings, plan_path: &Path) -> Entry {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         target: settings.to_string(),
         database: settings.dbname.clone(),
-        mode: "apply".into(),
+        mode: crate::journal::Mode::Apply,
         desired: format!("plan {}", plan_path.display()),
         wizard: None,
     }
@@ -351,7 +351,7 @@ fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
         eprintln!(
             "pgalign: interrupted again: quitting; the server rolls back the open transaction"
         );
-        std::process::exit(i32::from(exit::ABORTED));
+        std::process::exit(i32::from(Exit::Aborted.code()));
     });
 }
 
@@ -362,7 +362,7 @@ fn resume_hint(args: &ApplyArgs, settings: &ConnSettings, journal: &Path) -> Str
     let journal: PathBuf = std::path::absolute(journal).unwrap_or_else(|_| journal.to_path_buf());
     let word = |s: &str| progress::shell_word(s);
     let mut out = String::from("pgalign apply ");
-    if !args.db.db.is_empty() {
+    if !args.db.conninfo().is_empty() {
         out.push_str(&format!("--db {} ", word(&settings.redacted_url())));
     }
     out.push_str(&format!(

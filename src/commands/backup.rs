@@ -1,13 +1,13 @@
-use super::exit;
 use crate::cli::BackupArgs;
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::util::human_bytes;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 /// `pgalign backup`: dumps, verifies, checksums; prints the evidence on stdout.
-pub async fn run(args: BackupArgs) -> Result<u8> {
-    let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
+pub async fn run(args: BackupArgs) -> Result<Exit> {
+    let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     let out = args.out.unwrap_or_else(|| PathBuf::from("."));
     eprintln!("pgalign: backing up {settings} into {} …", out.display());
     let ev = crate::backup::run(&settings, &out).await?;
@@ -41,5 +41,5 @@ pub async fn run(args: BackupArgs) -> Result<u8> {
             ev.entries
         );
     }
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }

@@ -1,6 +1,6 @@
-use super::exit;
 use crate::cli::{DiffArgs, PlanFormat};
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::plan::{self, Plan, PlanOptions};
 use anyhow::{Context, Result};
 
@@ -81,7 +81,7 @@ pub fn print_ledgers(outcome: &crate::ledger::Outcome) {
     }
 }
 
-pub async fn run(args: DiffArgs) -> Result<u8> {
+pub async fn run(args: DiffArgs) -> Result<Exit> {
     // `ledgers` and `[alembic]` of ./pgalign.toml, when there is one.
     let file = crate::config::FileConfig::load(None)?;
     let opts = PlanOptions {
@@ -98,9 +98,9 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
         ..Default::default()
     };
     let (settings, computed) = compute(
-        &args.db.db,
+        args.db.conninfo(),
         &args.desired.desired,
-        args.desired.shadow.as_deref(),
+        args.desired.shadow.url.as_deref(),
         &opts,
     )
     .await?;
@@ -154,8 +154,8 @@ pub async fn run(args: DiffArgs) -> Result<u8> {
     std::mem::forget(computed.live);
     std::mem::forget(computed.desired);
     Ok(if plan.is_empty() {
-        exit::OK
+        Exit::Ok
     } else {
-        exit::DIFFERENCES
+        Exit::Differences
     })
 }

@@ -1,14 +1,15 @@
 use crate::catalog::{self, Inspected, Model};
 use crate::cli::{InspectArgs, PlanFormat};
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::plan::script;
 use anyhow::Result;
 use serde::ser::{Error as _, Serialize, SerializeMap, Serializer};
 use std::collections::BTreeMap;
 use std::io::Write;
 
-pub async fn run(args: InspectArgs) -> Result<u8> {
-    let settings = ConnSettings::parse(&args.db.db)?;
+pub async fn run(args: InspectArgs) -> Result<Exit> {
+    let settings = ConnSettings::parse(args.db.conninfo())?;
     let started = std::time::Instant::now();
     let mut inspected = catalog::inspect(&settings).await?;
     timing("introspection", started);
@@ -40,7 +41,7 @@ pub async fn run(args: InspectArgs) -> Result<u8> {
         ))?,
     }
     timing("output", started);
-    Ok(super::exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// Prints how long a phase took when `PGALIGN_TIMINGS` is set.

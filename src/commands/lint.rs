@@ -1,17 +1,18 @@
 //! `pgalign lint FILE [--db URL] [--format human|json] [--fail-on LEVEL] [--no-probes]`.
 //! Exit 0: nothing at or above LEVEL; 2: something is; 1: error.
 
-use super::{exit, print_stdout};
+use super::print_stdout;
 use crate::cli::{LintArgs, LintFormat};
 use crate::db::{ConnSettings, connect};
+use crate::exit::Exit;
 use crate::hazard::{self, LintContext, prepass, render};
 use anyhow::{Context, Result};
 
-pub async fn run(args: LintArgs) -> Result<u8> {
+pub async fn run(args: LintArgs) -> Result<Exit> {
     let name = args.file.display().to_string();
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {name}"))?;
     let text = prepass::decode(&bytes, &name)?;
-    let report = match &args.db {
+    let report = match &args.target.url {
         Some(url) => {
             let settings = ConnSettings::parse(url)?;
             let client = connect(&settings).await?;
@@ -33,8 +34,8 @@ pub async fn run(args: LintArgs) -> Result<u8> {
     };
     print_stdout(&out)?;
     Ok(if report.fails(args.fail_on) {
-        exit::DIFFERENCES
+        Exit::Differences
     } else {
-        exit::OK
+        Exit::Ok
     })
 }

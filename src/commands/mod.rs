@@ -15,16 +15,8 @@ pub mod verify;
 pub mod wizard;
 
 use crate::cli::{Cli, Command};
+use crate::exit::Exit;
 use std::process::ExitCode;
-
-/// Exit codes of DESIGN.md §2.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const ERROR: u8 = 1;
-    pub const DIFFERENCES: u8 = 2;
-    pub const REFUSED: u8 = 3;
-    pub const ABORTED: u8 = 130;
-}
 
 /// What clap says about a command line it did not run: `--help` and
 /// `--version` print and exit 0; a usage error (unknown flag, missing or bad
@@ -34,7 +26,7 @@ pub fn usage(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = e.print();
-        return ExitCode::from(exit::OK);
+        return ExitCode::from(Exit::Ok);
     }
     let text = e.render().to_string();
     let lines: Vec<String> = text
@@ -43,7 +35,7 @@ pub fn usage(e: clap::Error) -> ExitCode {
         .map(crate::util::printable)
         .collect();
     eprintln!("{}", lines.join("\n"));
-    ExitCode::from(exit::ERROR)
+    ExitCode::from(Exit::Error)
 }
 
 /// Runs the parsed command line and returns its exit code. Errors are printed
@@ -60,24 +52,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("pgalign: error: starting the async runtime: {e}");
-            return ExitCode::from(exit::ERROR);
+            return ExitCode::from(Exit::Error);
         }
     };
     let code = runtime.block_on(async move {
-        let command = cli
-            .command
-            .unwrap_or(Command::Wizard(crate::cli::WizardArgs {
-                db: None,
-                desired: None,
-                plan: None,
-                shadow: None,
-                session_dir: None,
-                config: None,
-                scope: Default::default(),
-                strategy: Default::default(),
-                allow_drop_all: false,
-                resume: None,
-            }));
+        let command = cli.command.unwrap_or(Command::Wizard(cli.wizard));
         let interactive = matches!(command, Command::Wizard(_) | Command::Practice(_));
         // apply and rehearse handle Ctrl-C themselves (cancel, roll back, drop the scratch copy).
         if !interactive && !matches!(command, Command::Apply(_) | Command::Rehearse(_)) {
@@ -107,7 +86,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     if refused { "refused" } else { "error" },
                     crate::util::printable(&format!("{e:#}"))
                 );
-                if refused { exit::REFUSED } else { exit::ERROR }
+                if refused { Exit::Refused } else { Exit::Error }
             }
         }
     });

@@ -10,11 +10,11 @@
 //! fingerprint, the lint's hazards as step comments), which the apply gate then
 //! checks like any plan pgalign computed.
 
-use super::exit;
 use crate::apply::Refusal;
 use crate::catalog::Model;
 use crate::cli::PinArgs;
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::plan::{self, PlanFile};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -114,8 +114,8 @@ pub fn describe(pinned: &Pinned, path: &Path, target: &ConnSettings) -> String {
 }
 
 /// `pgalign pin FILE --db URL -o plan.sql`.
-pub async fn run(args: PinArgs) -> Result<u8> {
-    let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
+pub async fn run(args: PinArgs) -> Result<Exit> {
+    let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("reading external file {}", args.file.display()))?;
     if !is_external(&bytes) {
@@ -153,5 +153,5 @@ pub async fn run(args: PinArgs) -> Result<u8> {
         crate::apply::progress::shell_word(&args.output.display().to_string()),
         pinned.plan.actual_sha256
     );
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }

@@ -4,6 +4,7 @@
 
 use crate::cli::PracticeArgs;
 use crate::db::cluster::Cluster;
+use crate::exit::Exit;
 use crate::session::Config;
 use anyhow::{Context, Result, bail};
 
@@ -21,7 +22,7 @@ const SCENARIOS: &[Scenario] = &[Scenario {
     desired: include_str!("../../assets/practice/shop/desired.sql"),
 }];
 
-pub async fn run(args: PracticeArgs) -> Result<u8> {
+pub async fn run(args: PracticeArgs) -> Result<Exit> {
     let Some(scenario) = SCENARIOS.iter().find(|s| s.name == args.scenario) else {
         let known: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
         bail!(
@@ -44,18 +45,14 @@ pub async fn run(args: PracticeArgs) -> Result<u8> {
         .ok();
     eprintln!("pgalign: the practice server was stopped and deleted");
     let code = result?;
-    Ok(if code == crate::commands::exit::OK {
-        code
-    } else {
-        crate::commands::exit::ERROR
-    })
+    Ok(if code == Exit::Ok { code } else { Exit::Error })
 }
 
 async fn practice(
     cluster: &Cluster,
     scenario: &Scenario,
     session_dir: std::path::PathBuf,
-) -> Result<u8> {
+) -> Result<Exit> {
     let admin = crate::db::connect(&cluster.settings("postgres")).await?;
     admin
         .batch_execute(&format!("CREATE DATABASE {}", scenario.database))
@@ -81,7 +78,7 @@ async fn practice(
         external_plan: None,
         shadow: Some(cluster.url("postgres")),
         session_dir,
-        mode: "practice".into(),
+        mode: crate::journal::Mode::Practice,
         plan_options: crate::plan::PlanOptions {
             measure: crate::plan::Measure::Probes,
             ..Default::default()

@@ -1,18 +1,18 @@
-use super::exit;
 use crate::apply::Event;
 use crate::cli::{RehearseArgs, RehearseFormat};
 use crate::db::ConnSettings;
+use crate::exit::Exit;
+use crate::journal::{Entry, Journal};
 use crate::plan;
 use crate::rehearse::{Options, Rehearsal, human_duration, measured_line};
-use crate::session::journal::{Entry, Journal};
 use crate::util::printable;
 use anyhow::{Context, Result};
 use std::fmt::Write;
 
 /// `pgalign rehearse`: applies the plan to a scratch copy, measures each
 /// statement, and says whether the copy converged (exit 0) or not (exit 2).
-pub async fn run(args: RehearseArgs) -> Result<u8> {
-    let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
+pub async fn run(args: RehearseArgs) -> Result<Exit> {
+    let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     let scratch = args
         .scratch
         .as_deref()
@@ -52,7 +52,7 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
                 ..Default::default()
             };
             let computed =
-                crate::plan::compute::compute(&settings, src, args.shadow.as_deref(), &opts)
+                crate::plan::compute::compute(&settings, src, args.shadow.url.as_deref(), &opts)
                     .await?;
             Some(computed.plan.desired_fingerprint)
         }
@@ -115,7 +115,7 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
                     "pgalign: {}",
                     printable(&crate::util::redact(&format!("{e:#}")))
                 );
-                return Ok(exit::ABORTED);
+                return Ok(Exit::Aborted);
             }
             return Err(e);
         }
@@ -148,15 +148,15 @@ pub async fn run(args: RehearseArgs) -> Result<u8> {
     super::print_stdout(&out)?;
     if !checked {
         return Ok(if r.failed.is_none() {
-            exit::OK
+            Exit::Ok
         } else {
-            exit::DIFFERENCES
+            Exit::Differences
         });
     }
     Ok(if r.converged {
-        exit::OK
+        Exit::Ok
     } else {
-        exit::DIFFERENCES
+        Exit::Differences
     })
 }
 
@@ -253,6 +253,6 @@ fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
         let _ = cancel.send(true);
         interrupts.wait().await;
         eprintln!("pgalign: interrupted again: quitting; the scratch database may be left behind");
-        std::process::exit(i32::from(exit::ABORTED));
+        std::process::exit(i32::from(Exit::Aborted.code()));
     });
 }

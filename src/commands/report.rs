@@ -1,14 +1,14 @@
-use super::exit;
 use crate::cli::{ReportArgs, ReportFormat};
+use crate::exit::Exit;
 use anyhow::{Result, bail};
 
 /// `pgalign report`: renders the alignment report of a session from its journal.
-pub async fn run(args: ReportArgs) -> Result<u8> {
+pub async fn run(args: ReportArgs) -> Result<Exit> {
     let path = &args.journal;
     if !path.is_file() {
         bail!("journal {} does not exist or is not a file", path.display());
     }
-    let contents = crate::session::journal::read_contents(path)?;
+    let contents = crate::journal::read_contents(path)?;
     for t in contents.torn.iter().filter(|t| !t.noted) {
         eprintln!(
             "pgalign: warning: journal {}: {}",
@@ -31,5 +31,5 @@ pub async fn run(args: ReportArgs) -> Result<u8> {
         }
     };
     super::print_stdout(&text)?;
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }

@@ -3,16 +3,16 @@
 //! check against the archive's own data. `--replace` drops and recreates an
 //! existing database, only after its name is typed (or `--confirm-target`).
 
-use super::exit;
 use crate::backup::restore;
 use crate::cli::RestoreArgs;
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::util::printable;
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 
-pub async fn run(args: RestoreArgs) -> Result<u8> {
-    let settings = ConnSettings::parse(&args.db.db).context("parsing --db")?;
+pub async fn run(args: RestoreArgs) -> Result<Exit> {
+    let settings = ConnSettings::parse(args.db.conninfo()).context("parsing --db")?;
     restore::check_name(&args.into)?;
     if !args.backup.is_file() {
         anyhow::bail!(
@@ -26,7 +26,7 @@ pub async fn run(args: RestoreArgs) -> Result<u8> {
             && let Err(why) = confirm(&args, &settings)
         {
             eprintln!("pgalign: refused: {why}; nothing was dropped or restored");
-            return Ok(exit::REFUSED);
+            return Ok(Exit::Refused);
         }
     }
     eprintln!(
@@ -92,7 +92,7 @@ pub async fn run(args: RestoreArgs) -> Result<u8> {
         r.tables.len(),
         printable(&r.into)
     );
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 fn printable_lines(text: &str) -> String {

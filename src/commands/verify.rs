@@ -1,11 +1,11 @@
-use super::exit;
 use crate::cli::VerifyArgs;
 use crate::config::FileConfig;
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::plan::PlanOptions;
 use anyhow::{Result, bail};
 
-pub async fn run(args: VerifyArgs) -> Result<u8> {
+pub async fn run(args: VerifyArgs) -> Result<Exit> {
     // Read (and checked) before connecting: a bad pgalign.toml stops here.
     let file = FileConfig::load(args.config.as_deref())?;
     if args.post_checks && file.post_checks.is_empty() {
@@ -17,12 +17,11 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
         );
     }
     // Flags win over the file.
-    let db = if args.db.db.is_empty() {
-        file.db.clone().unwrap_or_default()
-    } else {
-        args.db.db.clone()
+    let db = match args.db.conninfo() {
+        "" => file.db.clone().unwrap_or_default(),
+        given => given.to_string(),
     };
-    let shadow = args.desired.shadow.clone().or(file.shadow.clone());
+    let shadow = args.desired.shadow.url.clone().or(file.shadow.clone());
     let (settings, computed) = super::diff::compute(
         &db,
         &args.desired.desired,
@@ -55,7 +54,7 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
             },
             plan.live_fingerprint
         );
-        exit::OK
+        Exit::Ok
     } else {
         let mut out = format!(
             "{} difference(s) remain on {target}:\n",
@@ -68,13 +67,13 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
             out.push_str(&format!("  - ledger: {}\n", crate::util::printable(p)));
         }
         super::print_stdout(&out)?;
-        exit::DIFFERENCES
+        Exit::Differences
     };
     if let Some(line) = unseen {
         eprintln!("pgalign: {line}");
     }
     if args.post_checks && !post_checks(&file, &settings).await? {
-        code = exit::DIFFERENCES;
+        code = Exit::Differences;
     }
     Ok(code)
 }

@@ -3,19 +3,20 @@
 use crate::cli::WizardArgs;
 use crate::config::FileConfig;
 use crate::db::ConnSettings;
+use crate::exit::Exit;
 use crate::session::{Config, Wizard};
 use anyhow::{Context, Result, bail};
 use std::io::IsTerminal;
 use std::path::Path;
 
-pub async fn run(args: WizardArgs) -> Result<u8> {
+pub async fn run(args: WizardArgs) -> Result<Exit> {
     // The whole pgalign.toml is checked here (unknown keys, passwords);
     // flags win over it.
     let file = FileConfig::load(args.config.as_deref())?;
     if let Some(journal) = args.resume.clone() {
         return resume(args, file, &journal).await;
     }
-    let Some(db) = args.db.or(file.db) else {
+    let Some(db) = args.target.url.or(file.db) else {
         bail!(
             "the wizard needs a target: pass --db URL, set PGALIGN_DB_URL, or put `db = \"…\"` in pgalign.toml (or try `pgalign practice`)"
         );
@@ -58,9 +59,9 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
         target,
         desired,
         external_plan,
-        shadow: args.shadow.or(file.shadow),
+        shadow: args.shadow.url.or(file.shadow),
         session_dir,
-        mode: "live".into(),
+        mode: crate::journal::Mode::Live,
         plan_options: crate::plan::PlanOptions {
             scope: args.scope.scope(),
             strategy: args.strategy.into(),
@@ -81,7 +82,7 @@ pub async fn run(args: WizardArgs) -> Result<u8> {
 
 /// `wizard --resume JOURNAL`: the session of that journal, reopened at its
 /// Apply step to continue the interrupted apply.
-async fn resume(args: WizardArgs, file: FileConfig, journal: &Path) -> Result<u8> {
+async fn resume(args: WizardArgs, file: FileConfig, journal: &Path) -> Result<Exit> {
     let from = resume_session(&args, file, journal)?;
     need_terminal()?;
     let wizard = Wizard::resume(from.1, from.0)?;
@@ -96,7 +97,7 @@ fn resume_session(
     file: FileConfig,
     journal: &Path,
 ) -> Result<(crate::session::resume::Resumable, Config)> {
-    let Some(db) = args.db.clone().or(file.db) else {
+    let Some(db) = args.target.url.clone().or(file.db) else {
         bail!(
             "resuming needs the target the session applied to: pass the same --db URL (or set PGALIGN_DB_URL); the journal holds no password"
         );
@@ -110,7 +111,12 @@ fn resume_session(
     if let Some(d) = &desired {
         crate::db::shadow::DesiredSource::parse(d)?;
     }
-    let config = from.config(target, desired, args.shadow.clone(), args.strategy.into())?;
+    let config = from.config(
+        target,
+        desired,
+        args.shadow.url.clone(),
+        args.strategy.into(),
+    )?;
     Ok((from, config))
 }
 
@@ -125,19 +131,19 @@ fn need_terminal() -> Result<()> {
 
 /// Runs the wizard on `config` in this terminal; prints where the report (or
 /// the journal of an unfinished session) is on stderr.
-pub async fn open(config: Config) -> Result<u8> {
+pub async fn open(config: Config) -> Result<Exit> {
     need_terminal()?;
     run_tui(Wizard::start(config)?).await
 }
 
-async fn run_tui(wizard: Wizard) -> Result<u8> {
+async fn run_tui(wizard: Wizard) -> Result<Exit> {
     let (code, app) = crate::tui::run(wizard).await?;
     let w = &app.wizard;
     match &w.report {
         Some((md, _)) => eprintln!("pgalign: {} — report: {}", w.outcome(), md.display()),
         None => eprintln!(
             "pgalign: session {} — journal: {}",
-            crate::strings::outcome::ABORTED,
+            crate::session::Outcome::Aborted,
             w.journal_path().display()
         ),
     }

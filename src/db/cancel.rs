@@ -138,8 +138,7 @@ fn process_parents() -> Vec<(u32, u32)> {
 }
 
 fn signal(pid: u32, sig: libc::c_int) {
-    // SAFETY: kill(2) with a pid we read and a constant signal number.
-    unsafe { libc::kill(pid as libc::pid_t, sig) };
+    crate::sys::signal(pid as libc::pid_t, sig);
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ impl ServerBinaries {
             }
         }
         // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
+        if crate::sys::euid() == 0 {
             // The server runs as SERVER_USER: every directory up to the binaries
             // must be enterable by others (a 0700 home such as /root is not).
             let mut cur: Option<&Path> = Some(&dir);
@@ -207,7 +207,7 @@ fn parse_major(version: &str) -> Option<u32> {
 /// uid and gid of the user to run the server as, or `None` when not root.
 fn server_identity() -> Result<Option<(u32, u32)>> {
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if crate::sys::euid() != 0 {
         return Ok(None);
     }
     if lookup_user(SERVER_USER).is_none() {
@@ -283,19 +283,11 @@ fn as_server<T>(ident: Option<(u32, u32)>, f: impl FnOnce() -> T) -> T {
     struct Restore(libc::uid_t, libc::gid_t);
     impl Drop for Restore {
         fn drop(&mut self) {
-            // SAFETY: plain system calls on this thread's own credentials.
-            unsafe {
-                libc::setfsuid(self.0);
-                libc::setfsgid(self.1);
-            }
+            crate::sys::set_fs_ids(self.0, self.1);
         }
     }
-    // SAFETY: as above; each returns the previous id.
-    let _restore = unsafe {
-        let old_gid = libc::setfsgid(gid) as libc::gid_t;
-        let old_uid = libc::setfsuid(uid) as libc::uid_t;
-        Restore(old_uid, old_gid)
-    };
+    let (old_uid, old_gid) = crate::sys::set_fs_ids(uid, gid);
+    let _restore = Restore(old_uid, old_gid);
     f()
 }
 
@@ -624,7 +616,7 @@ impl Cluster {
     /// through its socket (host = the socket directory).
     pub fn settings(&self, db: &str) -> ConnSettings {
         ConnSettings {
-            sslmode: "disable".into(),
+            sslmode: super::conn::SslMode::Disable,
             connect_timeout: Some(Duration::from_secs(10)),
             ..ConnSettings::new(&self.root.to_string_lossy(), self.port, SUPERUSER, db)
         }

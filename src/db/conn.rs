@@ -30,8 +30,7 @@ pub struct ConnSettings {
     pub user: String,
     pub password: Option<String>,
     pub dbname: String,
-    /// `disable`, `allow`, `prefer`, `require`, `verify-ca` or `verify-full`.
-    pub sslmode: String,
+    pub sslmode: SslMode,
     pub application_name: String,
     /// `None` waits as long as the operating system does.
     pub connect_timeout: Option<Duration>,
@@ -49,6 +48,58 @@ pub struct ConnSettings {
     /// Things the operator should know, e.g. an ignored password file; `parse`
     /// prints them to stderr the way libpq does.
     pub warnings: Vec<String>,
+}
+
+/// libpq's `sslmode`, parsed once where the settings are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Allow,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    /// The word libpq spells it with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
+    /// The mode named `word`, if it is one of libpq's six.
+    pub fn parse(word: &str) -> Option<SslMode> {
+        Some(match word {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for SslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `"require"` and friends compare with the mode they name (tests, call sites
+/// that read a word from the user).
+impl PartialEq<&str> for SslMode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 impl fmt::Debug for ConnSettings {
@@ -108,7 +159,7 @@ impl ConnSettings {
             user: user.into(),
             password: None,
             dbname: dbname.into(),
-            sslmode: "prefer".into(),
+            sslmode: SslMode::Prefer,
             application_name: "pgalign".into(),
             connect_timeout: Some(Duration::from_secs(10)),
             sslrootcert: None,
@@ -183,21 +234,17 @@ impl ConnSettings {
         let sslmode = get("sslmode");
         s.sslrootcert = get("sslrootcert");
         s.sslmode = match (sslmode, s.sslrootcert.as_deref()) {
-            (Some(m), _) => m,
+            (Some(m), _) => match SslMode::parse(&m) {
+                Some(mode) => mode,
+                None => bail!(
+                    "invalid sslmode '{m}' (expected disable, allow, prefer, require, verify-ca or verify-full)"
+                ),
+            },
             // libpq 16: trusting the system's roots only makes sense with verify-full.
-            (None, Some("system")) => "verify-full".into(),
-            (None, _) => "prefer".into(),
+            (None, Some("system")) => SslMode::VerifyFull,
+            (None, _) => SslMode::Prefer,
         };
-        if !matches!(
-            s.sslmode.as_str(),
-            "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full"
-        ) {
-            bail!(
-                "invalid sslmode '{}' (expected disable, allow, prefer, require, verify-ca or verify-full)",
-                s.sslmode
-            );
-        }
-        if s.sslrootcert.as_deref() == Some("system") && s.sslmode != "verify-full" {
+        if s.sslrootcert.as_deref() == Some("system") && s.sslmode != SslMode::VerifyFull {
             bail!(
                 "weak sslmode '{}' may not be used with sslrootcert=system (use verify-full)",
                 s.sslmode
@@ -220,7 +267,7 @@ impl ConnSettings {
                 s.channel_binding
             );
         }
-        if s.channel_binding == "require" && (s.sslmode == "disable" || s.is_unix_socket()) {
+        if s.channel_binding == "require" && (s.sslmode == SslMode::Disable || s.is_unix_socket()) {
             bail!(
                 "channel_binding=require needs a TLS connection, but {} connects without TLS",
                 if s.is_unix_socket() {
@@ -322,7 +369,7 @@ fn default_host() -> String {
 /// The operating-system user name, libpq's default user.
 fn os_user() -> String {
     // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() }.to_string();
+    let uid = crate::sys::euid().to_string();
     std::fs::read_to_string("/etc/passwd")
         .ok()
         .and_then(|p| {

@@ -224,3 +224,19 @@ fn pg_env_carries_every_tls_setting() {
         assert!(e.contains(&(k.to_string(), v.to_string())), "{k} missing");
     }
 }
+
+#[test]
+fn sslmode_is_parsed_once_into_its_enum_and_prints_as_libpq_spells_it() {
+    for word in [
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify-ca",
+        "verify-full",
+    ] {
+        let mode = SslMode::parse(word).expect(word);
+        assert_eq!(mode.to_string(), word);
+    }
+    assert_eq!(SslMode::parse("Require"), None);
+}

@@ -4,20 +4,21 @@
 //! sentence each (see [`super::connerr`]).
 
 use super::conn::ConnSettings;
+use super::conn::SslMode;
 use super::connerr::{ConnectError, ConnectErrorKind, classify};
 use super::tls::{MakeRustls, client_config};
 use anyhow::{Result, anyhow};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-use tokio_postgres::config::{ChannelBinding, SslMode};
+use tokio_postgres::config::{ChannelBinding, SslMode as PgSslMode};
 use tokio_postgres::{Client, Config, Connection, NoTls};
 
 /// One way of trying: without TLS, or with TLS in tokio-postgres's mode.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Attempt {
     Plain,
-    Tls(SslMode),
+    Tls(PgSslMode),
 }
 
 /// Connects and spawns the connection task. Errors name the target (never the
@@ -32,12 +33,14 @@ pub async fn connect(settings: &ConnSettings) -> Result<Client> {
 pub async fn connect_with_notices(
     settings: &ConnSettings,
 ) -> Result<(Client, UnboundedReceiver<String>)> {
-    let attempts: &[Attempt] = match settings.sslmode.as_str() {
+    let attempts: &[Attempt] = match settings.sslmode {
         _ if settings.is_unix_socket() => &[Attempt::Plain],
-        "disable" => &[Attempt::Plain],
-        "allow" => &[Attempt::Plain, Attempt::Tls(SslMode::Require)],
-        "prefer" => &[Attempt::Tls(SslMode::Prefer), Attempt::Plain],
-        _ => &[Attempt::Tls(SslMode::Require)],
+        SslMode::Disable => &[Attempt::Plain],
+        SslMode::Allow => &[Attempt::Plain, Attempt::Tls(PgSslMode::Require)],
+        SslMode::Prefer => &[Attempt::Tls(PgSslMode::Prefer), Attempt::Plain],
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+            &[Attempt::Tls(PgSslMode::Require)]
+        }
     };
     let tls = if attempts.iter().any(|a| *a != Attempt::Plain) {
         let config =
@@ -84,7 +87,7 @@ async fn once(
                 Ok((client, spawn_connection(conn)))
             }
             _ => {
-                config.ssl_mode(SslMode::Disable);
+                config.ssl_mode(PgSslMode::Disable);
                 let (client, conn) = config.connect(NoTls).await?;
                 Ok((client, spawn_connection(conn)))
             }
@@ -147,4 +150,27 @@ where
         }
     });
     rx
+}
+
+/// Sends a cancel request for the statement running on the session `token`
+/// came from, the way that session was opened: over TLS when it is encrypted
+/// (the token remembers whether it is), in plain text otherwise. A TLS-only
+/// proxy drops a plain cancel request, so this is the one place that decides.
+pub async fn cancel_query(
+    token: &tokio_postgres::CancelToken,
+    settings: &ConnSettings,
+) -> Result<()> {
+    let sent = if settings.is_unix_socket() || settings.sslmode == SslMode::Disable {
+        token.cancel_query(NoTls).await
+    } else {
+        let config =
+            client_config(settings).map_err(|e| anyhow!("cancelling on {settings}: {e:#}"))?;
+        token.cancel_query(MakeRustls(Arc::new(config))).await
+    };
+    sent.map_err(|e| {
+        anyhow!(
+            "sending a cancel request to {settings}: {}",
+            super::describe_error(&e)
+        )
+    })
 }

@@ -17,6 +17,7 @@ pub mod tls;
 mod tls_stream;
 
 pub use conn::{ConnSettings, connect};
+pub use connect::cancel_query;
 pub use connerr::{ConnectError, ConnectErrorKind};
 pub use env::ConnEnv;
 

@@ -101,7 +101,7 @@ impl ConnSettings {
             ("PGPORT".into(), self.port.to_string()),
             ("PGUSER".into(), self.user.clone()),
             ("PGDATABASE".into(), self.dbname.clone()),
-            ("PGSSLMODE".into(), self.sslmode.clone()),
+            ("PGSSLMODE".into(), self.sslmode.to_string()),
             ("PGCHANNELBINDING".into(), self.channel_binding.clone()),
             ("PGAPPNAME".into(), self.application_name.clone()),
             (

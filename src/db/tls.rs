@@ -48,11 +48,17 @@ pub enum Verify {
 
 /// The check `settings` asks for.
 pub fn verify_level(s: &ConnSettings) -> Verify {
-    match s.sslmode.as_str() {
-        "verify-full" => Verify::Full,
-        "verify-ca" => Verify::Chain,
-        _ if s.sslrootcert.is_some() => Verify::Chain,
-        _ => Verify::None,
+    use super::conn::SslMode;
+    match s.sslmode {
+        SslMode::VerifyFull => Verify::Full,
+        SslMode::VerifyCa => Verify::Chain,
+        // libpq: a root certificate makes the weaker modes check the chain.
+        SslMode::Disable | SslMode::Allow | SslMode::Prefer | SslMode::Require
+            if s.sslrootcert.is_some() =>
+        {
+            Verify::Chain
+        }
+        SslMode::Disable | SslMode::Allow | SslMode::Prefer | SslMode::Require => Verify::None,
     }
 }
 

@@ -14,8 +14,8 @@ use crate::apply::{self, ApplyOptions, Event, Measured, Refusal};
 use crate::backup::tools::{self, PgTools};
 use crate::db::{ConnSettings, connect};
 use crate::hazard::{Hazard, HazardId};
+use crate::journal::{Entry, StatementError};
 use crate::plan::PlanFile;
-use crate::session::journal::{Entry, StatementError};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -90,7 +90,7 @@ pub struct Rehearsal {
 impl Rehearsal {
     /// The journal entry of this rehearsal.
     pub fn entry(&self) -> Entry {
-        Entry::Rehearsed {
+        Entry::Rehearsed(crate::journal::Rehearsed {
             plan_sha256: self.plan_sha256.clone(),
             source: self.source.clone(),
             converged: self.converged,
@@ -98,7 +98,7 @@ impl Rehearsal {
             failed_step: self.failed.as_ref().map(|(s, _)| *s),
             statements: self.steps.len(),
             total_ms: self.total.as_millis() as u64,
-        }
+        })
     }
 
     /// Everything to journal: the rehearsal, each statement's measured line

@@ -1,8 +1,8 @@
 //! What a journal says happened, gathered into one value that both the Markdown
 //! and the JSON report are rendered from (so they can never disagree).
 
-use crate::hazard::{HazardId, Summary};
-use crate::session::journal::{Check, Entry, Record, StatementError};
+use crate::hazard::HazardId;
+use crate::journal::{self, Check, Entry, Record, StatementError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -58,24 +58,8 @@ pub struct Session {
     pub tool_version: String,
     pub target: String,
     pub database: String,
-    pub mode: String,
+    pub mode: crate::journal::Mode,
     pub desired: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Git {
-    pub path: String,
-    pub branch: Option<String>,
-    pub commit: Option<String>,
-    pub clean: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Preflight {
-    pub server_version: String,
-    pub database_bytes: i64,
-    pub tables: usize,
-    pub checks: Vec<Check>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,30 +78,6 @@ pub struct Backup {
     pub schema_bytes: Option<u64>,
     pub schema_sha256: Option<String>,
     pub pg_dump_version: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Rehearsal {
-    pub plan_sha256: String,
-    pub source: String,
-    pub converged: bool,
-    pub fingerprint: String,
-    pub failed_step: Option<usize>,
-    pub statements: usize,
-    pub total_ms: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    pub path: String,
-    pub sha256: String,
-    pub live_fingerprint: String,
-    pub desired_fingerprint: String,
-    pub statements: usize,
-    pub summary: Summary,
-    /// The figures behind the hazards (not in the plan's body).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub figures: Vec<String>,
 }
 
 /// One DANGER statement the reviewer acknowledged on Review.
@@ -191,12 +151,12 @@ pub struct Facts {
     pub operator: Option<String>,
     pub reviewer: Option<String>,
     pub session: Option<Session>,
-    pub git: Option<Git>,
-    pub preflight: Option<Preflight>,
+    pub git: Option<journal::GitState>,
+    pub preflight: Option<journal::Preflight>,
     pub checklist: Option<Checklist>,
     pub backup: Option<Backup>,
-    pub rehearsal: Option<Rehearsal>,
-    pub plan: Option<Plan>,
+    pub rehearsal: Option<journal::Rehearsed>,
+    pub plan: Option<journal::PlanGenerated>,
     pub sign_off: Option<SignOff>,
     /// Each DANGER statement acknowledged, in the order it was.
     pub acknowledgements: Vec<Acknowledgement>,
@@ -298,19 +258,7 @@ pub fn gather(records: &[Record]) -> Facts {
                     });
                 }
             }
-            Entry::Preflight {
-                server_version,
-                database_bytes,
-                tables,
-                checks,
-            } => {
-                f.preflight = Some(Preflight {
-                    server_version,
-                    database_bytes,
-                    tables,
-                    checks,
-                })
-            }
+            Entry::Preflight(x) => f.preflight = Some(x),
             Entry::ChecklistConfirmed { items, operator } => {
                 f.operator = Some(operator.clone());
                 f.checklist = Some(Checklist { operator, items });
@@ -343,57 +291,9 @@ pub fn gather(records: &[Record]) -> Facts {
                 b.schema_sha256 = Some(sha256);
                 b.pg_dump_version = Some(pg_dump_version);
             }
-            Entry::GitState {
-                path,
-                branch,
-                commit,
-                clean,
-            } => {
-                f.git = Some(Git {
-                    path,
-                    branch,
-                    commit,
-                    clean,
-                })
-            }
-            Entry::Rehearsed {
-                plan_sha256,
-                source,
-                converged,
-                fingerprint,
-                failed_step,
-                statements,
-                total_ms,
-            } => {
-                f.rehearsal = Some(Rehearsal {
-                    plan_sha256,
-                    source,
-                    converged,
-                    fingerprint,
-                    failed_step,
-                    statements,
-                    total_ms,
-                })
-            }
-            Entry::PlanGenerated {
-                path,
-                sha256,
-                live_fingerprint,
-                desired_fingerprint,
-                statements,
-                summary,
-                figures,
-            } => {
-                f.plan = Some(Plan {
-                    path,
-                    sha256,
-                    live_fingerprint,
-                    desired_fingerprint,
-                    statements,
-                    summary,
-                    figures,
-                })
-            }
+            Entry::GitState(x) => f.git = Some(x),
+            Entry::Rehearsed(x) => f.rehearsal = Some(x),
+            Entry::PlanGenerated(x) => f.plan = Some(x),
             Entry::DangerAcknowledged {
                 step,
                 title,

@@ -64,7 +64,7 @@ pub fn render(f: &Facts) -> String {
     match &f.session {
         Some(s) => {
             line(&mut o, "Database", &code(&s.target));
-            line(&mut o, "Mode", &s.mode);
+            line(&mut o, "Mode", s.mode.as_str());
             line(&mut o, "pgalign", &s.tool_version);
         }
         None => o.push_str("No session start was recorded: the target is unknown.\n"),
@@ -413,7 +413,7 @@ fn statements(o: &mut String, f: &Facts) {
     }
 }
 
-fn checks(o: &mut String, items: &[crate::session::journal::Check]) {
+fn checks(o: &mut String, items: &[crate::journal::Check]) {
     for c in items {
         let (g, word) = if c.ok {
             ("✔", "ok")

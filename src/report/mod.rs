@@ -8,7 +8,7 @@
 pub mod facts;
 pub mod markdown;
 
-use crate::session::journal::Record;
+use crate::journal::Record;
 use crate::util::redact::redact_json;
 
 pub use crate::util::redact::redact;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::hazard::{HazardId, Summary};
-use crate::session::journal::{Check, Entry, StatementError};
+use crate::journal::{Check, Entry, StatementError};
 
 fn rec(at: &str, entry: Entry) -> Record {
     Record {
@@ -16,7 +16,7 @@ fn started() -> Record {
             tool_version: "0.1.0".into(),
             target: "app@db.example.com:5432/shop".into(),
             database: "shop".into(),
-            mode: "live".into(),
+            mode: crate::journal::Mode::Live,
             desired: "file schema.sql".into(),
             wizard: None,
         },
@@ -26,7 +26,7 @@ fn started() -> Record {
 fn plan(statements: usize) -> Record {
     rec(
         "01:00",
-        Entry::PlanGenerated {
+        Entry::PlanGenerated(crate::journal::PlanGenerated {
             path: "/s/plan.sql".into(),
             sha256: "ab12".into(),
             live_fingerprint: "live1".into(),
@@ -39,7 +39,7 @@ fn plan(statements: usize) -> Record {
                 blocker: 0,
             },
             figures: vec!["step 1 data-loss: shop.t: 48 kB, 1,000 rows (counted)".into()],
-        },
+        }),
     )
 }
 
@@ -70,7 +70,7 @@ fn success() -> Vec<Record> {
         started(),
         rec(
             "00:10",
-            Entry::Preflight {
+            Entry::Preflight(crate::journal::Preflight {
                 server_version: "PostgreSQL 15.18".into(),
                 database_bytes: 8_400_000,
                 tables: 3,
@@ -79,7 +79,7 @@ fn success() -> Vec<Record> {
                     ok: true,
                     detail: "15.18".into(),
                 }],
-            },
+            }),
         ),
         rec(
             "00:20",
@@ -403,12 +403,8 @@ fn passwords_never_reach_the_report() {
 fn an_imported_plan_applied_without_a_desired_schema_says_so() {
     let mut records = vec![started()];
     let mut p = plan(1);
-    if let Entry::PlanGenerated {
-        desired_fingerprint,
-        ..
-    } = &mut p.entry
-    {
-        *desired_fingerprint = "external".into();
+    if let Entry::PlanGenerated(plan) = &mut p.entry {
+        plan.desired_fingerprint = "external".into();
     }
     records.push(p);
     records.push(rec(
@@ -457,7 +453,7 @@ fn a_desired_url_with_a_password_never_reaches_the_journal_or_the_screen() {
         external_plan: None,
         shadow: None,
         session_dir: std::path::PathBuf::from("/tmp"),
-        mode: "live".into(),
+        mode: crate::journal::Mode::Live,
         plan_options: Default::default(),
     };
     let shown = config.source();

@@ -1,7 +1,7 @@
 //! Progress of the apply step, fed by `apply::Event`s, and its final result.
 
 use crate::apply::{Event, Outcome};
-use crate::session::journal::StatementError;
+use crate::journal::StatementError;
 
 /// Where one statement stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,10 @@
 //! The last steps: cleanup of the plan file, the report, and ending a session.
 
-use super::journal::Entry;
+use super::Outcome;
 use super::wizard::{CleanupAction, Refusal, Step, Wizard};
-use crate::strings::{cleanup, outcome};
+use crate::exit::Exit;
+use crate::journal::Entry;
+use crate::strings::cleanup;
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -43,21 +45,21 @@ impl Wizard {
     }
 
     /// How the session ended, in the report's words.
-    pub fn outcome(&self) -> &'static str {
+    pub fn outcome(&self) -> Outcome {
         if let Some(r) = &self.apply.result
             && !r.ok()
         {
-            return outcome::APPLY_FAILED;
+            return Outcome::ApplyFailed;
         }
         if self.verify.is_some() && self.post_checks_failed() {
-            return outcome::POST_CHECKS_FAILED;
+            return Outcome::PostChecksFailed;
         }
         match &self.verify {
-            Some(_) if self.config.desired.is_none() => outcome::APPLIED_UNVERIFIED,
-            Some(v) if !v.in_sync => outcome::DIFFERENCES_REMAIN,
-            Some(_) if self.plan_is_empty() => outcome::ALREADY_IN_SYNC,
-            Some(_) => outcome::ALIGNED,
-            None => outcome::ABORTED,
+            Some(_) if self.config.desired.is_none() => Outcome::AppliedUnverified,
+            Some(v) if !v.in_sync => Outcome::DifferencesRemain,
+            Some(_) if self.plan_is_empty() => Outcome::AlreadyInSync,
+            Some(_) => Outcome::Aligned,
+            None => Outcome::Aborted,
         }
     }
 
@@ -71,11 +73,11 @@ impl Wizard {
         if !self.ended {
             let outcome = self.outcome();
             self.record(Entry::SessionEnded {
-                outcome: outcome.into(),
+                outcome: outcome.as_str().into(),
             })?;
             self.ended = true;
         }
-        let records = super::journal::read_contents(&self.journal_path())?.records_with_notes();
+        let records = crate::journal::read_contents(&self.journal_path())?.records_with_notes();
         let md_path = self.config.session_dir.join("report.md");
         let json_path = self.config.session_dir.join("report.json");
         let md = crate::report::render_markdown(&records);
@@ -98,20 +100,13 @@ impl Wizard {
             text: why.to_string(),
         });
         let _ = self.record(Entry::SessionEnded {
-            outcome: outcome::ABORTED.into(),
+            outcome: Outcome::Aborted.as_str().into(),
         });
         self.ended = true;
     }
 
-    /// The exit code of a finished session: 0 when aligned (or already in
-    /// sync, or an external plan applied with nothing to verify against), 1 when the apply failed or differences remain.
-    pub fn exit_code(&self) -> u8 {
-        match self.outcome() {
-            outcome::ALIGNED | outcome::ALREADY_IN_SYNC | outcome::APPLIED_UNVERIFIED => {
-                crate::commands::exit::OK
-            }
-            outcome::ABORTED => crate::commands::exit::ABORTED,
-            _ => crate::commands::exit::ERROR,
-        }
+    /// The exit status of a finished session (see [`Outcome::exit`]).
+    pub fn exit_code(&self) -> Exit {
+        self.outcome().exit()
     }
 }

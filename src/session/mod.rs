@@ -3,7 +3,7 @@
 
 pub mod apply_state;
 mod finish;
-pub mod journal;
+mod outcome;
 pub mod preflight;
 pub mod resume;
 pub mod tasks;
@@ -11,6 +11,7 @@ mod types;
 pub mod wizard;
 
 pub use apply_state::{ApplyResult, ApplyState, StmtStatus};
+pub use outcome::Outcome;
 pub use wizard::{CleanupAction, Config, PlanState, Refusal, SignOff, Step, VerifyResult, Wizard};
 
 use anyhow::{Context, Result};

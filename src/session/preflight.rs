@@ -2,7 +2,7 @@
 //! anything changes) and the maintenance checklist the operator ticks.
 
 use crate::db::ConnSettings;
-use crate::session::journal::Check;
+use crate::journal::Check;
 use crate::util::human_bytes;
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -234,10 +234,7 @@ pub fn git_state(dir: &Path) -> Option<GitState> {
 pub fn free_bytes(dir: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `st` a valid out-pointer.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+    crate::sys::free_bytes(&c).ok()
 }
 
 /// The maintenance checklist: five ticks and two typed names.

@@ -6,11 +6,11 @@
 //! the server what the journal could not know and never runs a committed group
 //! again.
 
-use super::journal::{self, Entry, WizardSetup};
 use super::types::{Config, PlanState, SignOff};
 use crate::apply::{Refusal, ResumePoint};
 use crate::backup::BackupEvidence;
 use crate::db::ConnSettings;
+use crate::journal::{self, Entry, WizardSetup};
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ pub struct Resumable {
     /// `user@host:port/db` as the journal recorded it.
     pub target: String,
     pub database: String,
-    pub mode: String,
+    pub mode: crate::journal::Mode,
     /// What the session aligned to, in words (`session-started`).
     pub source: String,
     /// The configuration journaled at session start (none in older journals).
@@ -95,7 +95,7 @@ pub fn load(journal_path: &Path) -> Result<Resumable> {
                 started = Some((
                     target.clone(),
                     database.clone(),
-                    mode.clone(),
+                    *mode,
                     desired.clone(),
                     wizard.clone(),
                 ));
@@ -139,7 +139,8 @@ pub fn load(journal_path: &Path) -> Result<Resumable> {
                     b.pg_dump_version = pg_dump_version.clone();
                 }
             }
-            Entry::PlanGenerated { path, .. } | Entry::ApplyPlan { path, .. } => {
+            Entry::PlanGenerated(crate::journal::PlanGenerated { path, .. })
+            | Entry::ApplyPlan { path, .. } => {
                 plan_path = Some(path.into());
                 plan_removed = false;
             }
@@ -433,7 +434,7 @@ impl Resumable {
                 .and_then(|s| s.external_plan.as_ref().map(PathBuf::from)),
             shadow,
             session_dir: self.session_dir.clone(),
-            mode: self.mode.clone(),
+            mode: self.mode,
             plan_options: crate::plan::PlanOptions {
                 scope: self.plan.file.header.scope.clone(),
                 strategy: setup.map(|s| s.strategy).unwrap_or(strategy),

@@ -3,10 +3,10 @@
 //! the [`Wizard`](super::wizard::Wizard); they never touch the terminal.
 
 use super::apply_state::ApplyResult;
-use super::journal::Journal;
 use super::preflight::{self, PreflightFacts};
 use super::wizard::{Config, PlanState, VerifyResult};
 use crate::apply::{self, ApplyOptions, Event};
+use crate::journal::Journal;
 use crate::plan::{self, PlanFile};
 use anyhow::{Context, Result};
 use tokio::sync::mpsc::UnboundedSender;

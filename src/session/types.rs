@@ -53,8 +53,8 @@ pub struct Config {
     pub external_plan: Option<PathBuf>,
     pub shadow: Option<String>,
     pub session_dir: PathBuf,
-    /// `practice` or `live`.
-    pub mode: String,
+    /// `Practice` or `Live`.
+    pub mode: crate::journal::Mode,
     /// Strategy and scope of the plan (the same options as `pgalign diff`).
     pub plan_options: crate::plan::PlanOptions,
 }

@@ -4,10 +4,10 @@
 //! evidence appends it to the journal first.
 
 use super::apply_state::{ApplyResult, ApplyState};
-use super::journal::{Entry, Journal};
 use super::preflight::{Checklist, PreflightFacts};
 use crate::apply::ApplyOptions;
 use crate::backup::BackupEvidence;
+use crate::journal::{Entry, Journal};
 use crate::strings;
 use std::path::PathBuf;
 
@@ -48,7 +48,7 @@ impl Wizard {
             tool_version: env!("CARGO_PKG_VERSION").into(),
             target: config.target.to_string(),
             database: config.target.dbname.clone(),
-            mode: config.mode.clone(),
+            mode: config.mode,
             desired: config.source(),
             wizard: Some(super::resume::setup_of(&config)),
         })?;
@@ -137,19 +137,19 @@ impl Wizard {
     /// Records what preflight found.
     pub fn preflight_done(&mut self, facts: PreflightFacts) -> Result<(), Refusal> {
         self.expect(Step::Preflight)?;
-        self.record(Entry::Preflight {
+        self.record(Entry::Preflight(crate::journal::Preflight {
             server_version: facts.server_version.clone(),
             database_bytes: facts.database_bytes,
             tables: facts.tables,
             checks: facts.checks(),
-        })?;
+        }))?;
         if let Some(git) = &facts.git {
-            self.record(Entry::GitState {
+            self.record(Entry::GitState(crate::journal::GitState {
                 path: git.path.clone(),
                 branch: Some(git.branch.clone()),
                 commit: Some(git.commit.clone()),
                 clean: git.changed_files == 0,
-            })?;
+            }))?;
         }
         self.preflight = Some(facts);
         Ok(())
@@ -234,7 +234,7 @@ impl Wizard {
     pub fn plan_done(&mut self, plan: PlanState) -> Result<(), Refusal> {
         self.expect(Step::Diff)?;
         let f = &plan.file;
-        self.record(Entry::PlanGenerated {
+        self.record(Entry::PlanGenerated(crate::journal::PlanGenerated {
             path: plan.path.display().to_string(),
             sha256: f.actual_sha256.clone(),
             live_fingerprint: f.header.live_fingerprint.clone(),
@@ -252,7 +252,7 @@ impl Wizard {
                     })
                 })
                 .collect(),
-        })?;
+        }))?;
         if let Some(path) = &self.config.external_plan {
             let what = plan.notes.first().cloned().unwrap_or_default();
             self.record(Entry::Note {
@@ -529,7 +529,7 @@ impl Wizard {
             self.record(Entry::Note {
                 text: format!(
                     "{}: {}; to roll back: {}",
-                    strings::outcome::POST_CHECKS_FAILED,
+                    super::Outcome::PostChecksFailed,
                     failed.join(", "),
                     self.rollback_commands().join(" ; ")
                 ),

@@ -6,6 +6,7 @@ use super::commands::{self, Action};
 use super::plan_view::PlanView;
 use crate::apply::{ApplyOptions, Event};
 use crate::backup::BackupEvidence;
+use crate::exit::Exit;
 use crate::session::preflight::PreflightFacts;
 use crate::session::{ApplyResult, PlanState, Step, VerifyResult, Wizard};
 use ratatui::crossterm::event::KeyEvent;
@@ -38,7 +39,7 @@ pub enum Effect {
     Apply(ApplyOptions),
     CancelOnServer,
     Verify,
-    Exit(u8),
+    Exit(Exit),
 }
 
 /// Which text field has the keyboard.
@@ -79,9 +80,9 @@ pub struct App {
     pub quit_prompt: bool,
     pub tick: usize,
     pub color: bool,
-    pub exit: Option<u8>,
+    pub exit: Option<Exit>,
     /// Cancels the running statement on the server (from `Event::Connected`).
-    pub cancel: Option<tokio_postgres::CancelToken>,
+    pub cancel: Option<crate::apply::CancelHandle>,
 }
 
 impl App {
@@ -274,8 +275,8 @@ impl App {
             effects.push(Effect::CancelOnServer);
         }
         self.wizard.abort(why);
-        self.exit = Some(crate::commands::exit::ABORTED);
-        effects.push(Effect::Exit(crate::commands::exit::ABORTED));
+        self.exit = Some(Exit::Aborted);
+        effects.push(Effect::Exit(Exit::Aborted));
         effects
     }
 

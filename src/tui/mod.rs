@@ -11,6 +11,7 @@ pub mod plan_view;
 pub mod screens;
 pub mod view;
 
+use crate::exit::Exit;
 use crate::session::{Wizard, tasks};
 use anyhow::{Context, Result};
 use app::{App, Effect, Msg};
@@ -36,7 +37,7 @@ fn install_panic_hook() {
 }
 
 /// Runs the wizard until it ends; returns the exit code and the session.
-pub async fn run(wizard: Wizard) -> Result<(u8, App)> {
+pub async fn run(wizard: Wizard) -> Result<(Exit, App)> {
     install_panic_hook();
     let mut terminal = ratatui::try_init().context("opening the terminal for the wizard")?;
     let mut app = App::new(wizard, color_enabled());
@@ -45,7 +46,7 @@ pub async fn run(wizard: Wizard) -> Result<(u8, App)> {
     result.map(|code| (code, app))
 }
 
-async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<u8> {
+async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<Exit> {
     let draw = |t: &mut ratatui::DefaultTerminal, app: &App| -> Result<()> {
         t.draw(|f| view::view(app, f))
             .context("drawing the wizard")?;
@@ -82,7 +83,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> R
             draw(terminal, app)?;
         }
     }
-    Ok(crate::commands::exit::ABORTED)
+    Ok(Exit::Aborted)
 }
 
 /// Reads terminal events on a thread of its own (crossterm's reader blocks).
@@ -195,10 +196,10 @@ async fn run_effect(app: &mut App, effect: Effect, tx: &UnboundedSender<Msg>) {
             });
         }
         Effect::CancelOnServer => {
-            let Some(token) = app.cancel.clone() else {
+            let Some(handle) = app.cancel.clone() else {
                 return;
             };
-            let cancel = async move { token.cancel_query(tokio_postgres::NoTls).await };
+            let cancel = async move { handle.cancel().await };
             if app.exit.is_some() {
                 // Leaving: make sure the cancel reached the server first.
                 let _ = tokio::time::timeout(Duration::from_secs(3), cancel).await;

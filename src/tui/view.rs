@@ -99,7 +99,7 @@ pub fn view(app: &App, f: &mut Frame) {
 fn header_line(app: &App, p: &Palette) -> Line<'static> {
     let w = &app.wizard;
     let mut spans = vec![Span::styled(strings::TITLE, p.accent()), Span::raw("  ")];
-    if w.config.mode == "practice" {
+    if w.config.mode == crate::journal::Mode::Practice {
         spans.push(Span::styled(
             format!("[{}]", strings::PRACTICE_BADGE),
             p.fg(Color::Magenta),

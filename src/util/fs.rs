@@ -28,8 +28,7 @@ fn symlink_refused() -> io::Error {
 }
 
 fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    crate::sys::euid()
 }
 
 /// The folder a file goes into (`.` for a bare file name).

@@ -3,8 +3,8 @@
 //! of hand-made plans (rendered with `plan::render_plan`).
 
 use crate::support::*;
+use pgalign::journal::{self, Entry, Record};
 use pgalign::plan::{Plan, Step, render_plan};
-use pgalign::session::journal::{self, Entry, Record};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@
 
 use crate::apply::hand_plan;
 use crate::support::*;
-use pgalign::session::journal::{self, Entry, Record};
+use pgalign::journal::{self, Entry, Record};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

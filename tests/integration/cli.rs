@@ -369,3 +369,74 @@ fn additive_mode_never_drops_and_can_run_twice() {
         "keep me"
     );
 }
+
+/// Bare `pgalign` is the wizard built by clap from the same arguments, so it
+/// reads `PGALIGN_DB_URL` exactly as `pgalign wizard` does (it used to ignore
+/// the variable and then ask for it). Without a TTY it gets as far as the
+/// wizard does and fails for the terminal, not for the target.
+#[test]
+fn bare_pgalign_honours_pgalign_db_url_like_the_wizard() {
+    let dir = temp_dir();
+    let desired = dir.path().join("desired.sql");
+    std::fs::write(&desired, "CREATE TABLE t (id int);").unwrap();
+    let sessions = dir.path().join("sessions");
+    let with_env = |args: &[&str]| {
+        pgalign()
+            .current_dir(dir.path())
+            .env("PGALIGN_DB_URL", "postgres://app@127.0.0.1:1/shop")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("running pgalign")
+    };
+    let desired = desired.to_str().unwrap();
+    let sessions = sessions.to_str().unwrap();
+
+    // Only the variable: the target is known, the desired schema is not.
+    let bare = with_env(&[]);
+    let wizard = with_env(&["wizard"]);
+    assert_eq!(bare.status.code(), Some(1), "{}", stderr(&bare));
+    assert!(
+        !stderr(&bare).contains("needs a target"),
+        "{}",
+        stderr(&bare)
+    );
+    assert!(
+        stderr(&bare).contains("needs the desired schema"),
+        "{}",
+        stderr(&bare)
+    );
+    assert_eq!(stderr(&bare), stderr(&wizard));
+
+    // With the desired schema as well, both stop only for the missing terminal.
+    let args = ["--desired", desired, "--session-dir", sessions];
+    let bare = with_env(&args);
+    let wizard = with_env(&[&["wizard"][..], &args[..]].concat());
+    assert_eq!(bare.status.code(), Some(1), "{}", stderr(&bare));
+    assert!(
+        stderr(&bare).contains("the wizard needs an interactive terminal"),
+        "{}",
+        stderr(&bare)
+    );
+    assert_eq!(stderr(&bare), stderr(&wizard));
+
+    // Without the variable the bare command still asks for a target.
+    let o = pgalign()
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("needs a target"), "{}", stderr(&o));
+
+    // The root's wizard flags never mix with a subcommand (a usage error).
+    let o = run(&[
+        "--db",
+        "postgres://x@127.0.0.1:1/x",
+        "diff",
+        "--desired",
+        desired,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}

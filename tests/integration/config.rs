@@ -111,7 +111,7 @@ fn a_missing_config_file_is_an_error() {
 }
 
 fn apply_started(journal: &std::path::Path) -> (u64, Option<u64>) {
-    use pgalign::session::journal::{self, Entry};
+    use pgalign::journal::{self, Entry};
     journal::read(journal)
         .unwrap()
         .into_iter()

@@ -269,13 +269,13 @@ fn conn_server_without_tls_is_refused_when_tls_is_required() {
     // its socket only), so one that also listens on 127.0.0.1, with SCRAM.
     let cluster = pgalign::db::cluster::Cluster::start_tcp().unwrap();
     let mut s = cluster.tcp_settings("postgres").unwrap();
-    s.sslmode = "require".into();
+    s.sslmode = pgalign::db::conn::SslMode::Require;
     let msg = fails(&s, ConnectErrorKind::ServerWithoutTls);
     assert!(
         msg.contains("does not support TLS, but sslmode=require requires it"),
         "{msg}"
     );
-    s.sslmode = "prefer".into();
+    s.sslmode = pgalign::db::conn::SslMode::Prefer;
     assert!(!connect(&s).unwrap(), "prefer falls back to plain text");
 }
 
@@ -320,4 +320,74 @@ fn conn_cli_takes_settings_from_the_environment_and_the_url() {
     let url = format!("postgres://app:{PW_URL}@localhost:{port}/appdb?sslrootcert={ca}");
     let ok = inspect(&url, "not-the-password");
     assert!(ok.status.success(), "{}", stderr(&ok));
+}
+
+/// A proxy in front of the TLS test server that, like a TLS-only pooler,
+/// drops every connection whose first packet is not an SSLRequest (a plain
+/// cancel request included) and passes the rest through untouched. Returns
+/// its port and a counter of the plain packets it dropped.
+async fn tls_only_proxy(server_port: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    use tokio::io::AsyncWriteExt;
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = dropped.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut first = [0u8; 8];
+                if client.read_exact(&mut first).await.is_err() || first != SSL_REQUEST {
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    return;
+                }
+                let mut server = tokio::net::TcpStream::connect(("127.0.0.1", server_port))
+                    .await
+                    .unwrap();
+                server.write_all(&first).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    (port, dropped)
+}
+
+#[test]
+fn conn_cancel_handle_cancels_over_tls_through_a_tls_only_proxy() {
+    let t = server();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (port, dropped) = tls_only_proxy(t.port).await;
+        let s = ConnSettings::parse_with(
+            &format!(
+                "host=127.0.0.1 port={port} user=app dbname=appdb password='{PW}' sslmode=require"
+            ),
+            &t.env(&[]),
+        )
+        .unwrap();
+        let client = pgalign::db::connect(&s).await.unwrap();
+        let handle = pgalign::apply::CancelHandle::new(client.cancel_token(), s.clone());
+        let started = std::time::Instant::now();
+        let sleep = tokio::spawn(async move { client.batch_execute("SELECT pg_sleep(30)").await });
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        handle.cancel().await.expect("sending the cancel request");
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(10), sleep)
+            .await
+            .expect("the statement was not cancelled within 10 s")
+            .unwrap();
+        let err = ended.expect_err("pg_sleep(30) should have been cancelled");
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
+            "{err}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 0);
+    });
 }

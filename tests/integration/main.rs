@@ -1,5 +1,7 @@
 //! The one integration-test binary (one link on 2 cores). Every test gets its
 //! own database on one throwaway cluster per run, or on `PGALIGN_TEST_URL`.
+// Test code keeps its own few `unsafe` calls (atexit, kill, geteuid).
+#![allow(unsafe_code)]
 
 mod support;
 

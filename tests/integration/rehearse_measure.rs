@@ -219,8 +219,10 @@ fn a_schema_only_rehearsal_says_its_figures_are_on_empty_tables() {
     // Still a rewrite under ACCESS EXCLUSIVE, but of an empty table.
     assert_eq!(m.rewritten, vec!["shop.orders".to_string()]);
     assert!(m.wal_bytes.unwrap() < 1_000_000, "{m:?}");
-    assert!(r.entries().iter().any(|e| matches!(e,
-        pgalign::session::journal::Entry::Note { text } if text.contains("schema-only copy: empty tables"))));
+    assert!(
+        r.entries().iter().any(|e| matches!(e,
+        pgalign::journal::Entry::Note { text } if text.contains("schema-only copy: empty tables")))
+    );
 }
 
 fn diff_plan(live: &TestDb, want: &TestDb, dir: &Path) -> std::path::PathBuf {

@@ -6,8 +6,8 @@
 use crate::support::*;
 use crate::tui::fixtures::*;
 use pgalign::config::{CheckKind, PostCheck};
+use pgalign::journal::{Entry, read};
 use pgalign::postcheck::CheckResult;
-use pgalign::session::journal::{Entry, read};
 use pgalign::session::{Step, VerifyResult};
 use pgalign::tui::app::{App, Msg};
 use ratatui::Terminal;
@@ -135,7 +135,7 @@ fn failing_post_checks_make_the_verdict_applied_post_checks_failed() {
     app.update(Msg::PostChecks(results));
     assert!(!app.busy);
     assert!(app.wizard.post_checks_failed());
-    assert_eq!(app.wizard.outcome(), "applied, post-checks failed");
+    assert_eq!(app.wizard.outcome().as_str(), "applied, post-checks failed");
 
     let screen = render(&app, dir.path());
     for want in [
@@ -192,7 +192,7 @@ fn passing_post_checks_keep_the_verdict_aligned() {
     let results = block_on(async move { pgalign::postcheck::run_all(&checks, &settings).await });
     assert!(results.iter().all(|r| r.ok), "{results:?}");
     app.update(Msg::PostChecks(results));
-    assert_eq!(app.wizard.outcome(), "aligned");
+    assert_eq!(app.wizard.outcome().as_str(), "aligned");
     assert!(!render(&app, dir.path()).contains("post-checks failed"));
 }
 

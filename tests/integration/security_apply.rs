@@ -3,7 +3,7 @@
 //! between review and execution.
 
 use crate::support::*;
-use pgalign::session::journal::{self, Entry};
+use pgalign::journal::{self, Entry};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -516,7 +516,7 @@ fn the_wizards_apply_refuses_a_signed_off_plan_whose_sql_its_comments_do_not_nam
         external_plan: None,
         shadow: None,
         session_dir: dir.path().to_path_buf(),
-        mode: "live".into(),
+        mode: pgalign::journal::Mode::Live,
         plan_options: Default::default(),
     };
     // Signed off as it is, every danger acknowledged: the SQL still decides.

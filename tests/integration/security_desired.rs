@@ -486,7 +486,7 @@ fn the_reviewer_typing_the_count_lets_the_wizard_plan_the_drop() {
         external_plan: None,
         shadow: None,
         session_dir: session.clone(),
-        mode: "live".into(),
+        mode: pgalign::journal::Mode::Live,
         plan_options: pgalign::plan::PlanOptions {
             drop_all: pgalign::plan::DropAll::Refuse,
             ..Default::default()

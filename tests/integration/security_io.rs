@@ -225,7 +225,7 @@ fn security_a_cmd_source_and_url_passwords_leave_no_trace_in_files() {
         external_plan: None,
         shadow: Some(shadow.clone()),
         session_dir: session.clone(),
-        mode: "live".into(),
+        mode: pgalign::journal::Mode::Live,
         plan_options: Default::default(),
     };
     let mut wizard = pgalign::session::Wizard::start(config.clone()).unwrap();
@@ -249,8 +249,8 @@ fn security_a_cmd_source_and_url_passwords_leave_no_trace_in_files() {
     assert!(assert_no_canary_in(&session) >= 3, "journal, plan, sidecar");
     // A source that held a secret is withheld from the resume setup, not
     // journaled as a redacted command that `--resume` would run.
-    let records = pgalign::session::journal::read(&journal).unwrap();
-    let pgalign::session::journal::Entry::SessionStarted {
+    let records = pgalign::journal::read(&journal).unwrap();
+    let pgalign::journal::Entry::SessionStarted {
         wizard: Some(setup),
         ..
     } = &records[0].entry
@@ -546,7 +546,7 @@ fn security_a_torn_journal_line_is_survived_and_reported() {
         "CREATE TABLE t (id int, a text, b text);",
         "two",
     ));
-    let contents = pgalign::session::journal::read_contents(&journal).unwrap();
+    let contents = pgalign::journal::read_contents(&journal).unwrap();
     assert_eq!(contents.torn.len(), 1);
     assert!(contents.torn[0].noted, "{:?}", contents.torn);
     assert_eq!(contents.torn[0].line, lines_before);
@@ -560,7 +560,7 @@ fn security_a_torn_journal_line_is_survived_and_reported() {
         .filter(|r| {
             matches!(
                 r.entry,
-                pgalign::session::journal::Entry::ApplyFinished { ok: true, .. }
+                pgalign::journal::Entry::ApplyFinished { ok: true, .. }
             )
         })
         .count();

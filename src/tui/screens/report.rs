@@ -14,8 +14,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let w = &app.wizard;
     let mut lines = vec![Line::raw("")];
     let outcome = w.outcome();
-    let good = w.exit_code() == crate::commands::exit::OK;
-    lines.push(status(&p, good, &outcome.to_uppercase(), ""));
+    let good = w.exit_code() == crate::exit::Exit::Ok;
+    lines.push(status(&p, good, &outcome.as_str().to_uppercase(), ""));
     lines.push(Line::raw(""));
     if let Some((md, json)) = &w.report {
         lines.push(kv(&p, strings::REPORT_WRITTEN, md.display().to_string()));

@@ -108,7 +108,7 @@ fn post_checks(app: &App, p: &crate::tui::view::Palette, lines: &mut Vec<Line<'s
             format!(
                 "  {} {}: the schema is applied, but a check the team trusts failed",
                 strings::GLYPH_FAIL,
-                strings::outcome::POST_CHECKS_FAILED
+                crate::session::Outcome::PostChecksFailed
             ),
             p.bad(),
         ));

@@ -3,7 +3,7 @@
 
 use super::fixtures::*;
 use crate::support::temp_dir;
-use pgalign::session::journal::{Entry, read};
+use pgalign::journal::{Entry, read};
 use pgalign::session::{Refusal, Step};
 use ratatui::crossterm::event::KeyCode;
 

@@ -7,8 +7,8 @@ use super::fixtures::*;
 use crate::external::{MIGRATION, users_db};
 use crate::support::{block_on, temp_dir};
 use pgalign::hazard::{LintContext, lint_sql};
+use pgalign::journal::{Entry, read};
 use pgalign::plan::{Plan, parse_plan, render_plan};
-use pgalign::session::journal::{Entry, read};
 use pgalign::session::{Config, PlanState, Step, tasks};
 use pgalign::tui::app::{App, Effect, Msg};
 use ratatui::Terminal;
@@ -37,7 +37,7 @@ fn tui_external_plan_is_imported_reviewed_applied_and_not_called_in_sync() {
         external_plan: Some(file.clone()),
         shadow: None,
         session_dir: dir.path().to_path_buf(),
-        mode: "live".into(),
+        mode: pgalign::journal::Mode::Live,
         plan_options: Default::default(),
     };
     let mut app = app_at_diff(config.clone());
@@ -107,9 +107,9 @@ fn tui_external_plan_is_imported_reviewed_applied_and_not_called_in_sync() {
     assert_eq!(app.wizard.step, Step::Report, "{:?}", app.error);
     assert_eq!(
         app.wizard.outcome(),
-        pgalign::strings::outcome::APPLIED_UNVERIFIED
+        pgalign::session::Outcome::AppliedUnverified
     );
-    assert_eq!(app.wizard.exit_code(), 0);
+    assert_eq!(app.wizard.exit_code(), pgalign::exit::Exit::Ok);
 
     let entries: Vec<Entry> = read(&dir.path().join("journal.jsonl"))
         .unwrap()

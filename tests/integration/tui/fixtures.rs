@@ -23,7 +23,7 @@ pub fn config(dir: &std::path::Path) -> Config {
         external_plan: None,
         shadow: None,
         session_dir: dir.to_path_buf(),
-        mode: "practice".into(),
+        mode: pgalign::journal::Mode::Practice,
         plan_options: Default::default(),
     }
 }

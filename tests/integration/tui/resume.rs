@@ -6,7 +6,7 @@
 
 use super::fixtures::*;
 use crate::support::{block_on, run, stderr, temp_dir, test_db};
-use pgalign::session::journal::{Entry, Journal, read};
+use pgalign::journal::{Entry, Journal, read};
 use pgalign::session::{Config, Step, Wizard, resume, tasks};
 use pgalign::tui::app::{App, Effect, Msg};
 use ratatui::Terminal;
@@ -50,7 +50,7 @@ fn tui_resume_continues_an_interrupted_apply_without_rerunning_a_committed_group
         external_plan: None,
         shadow: None,
         session_dir: dir.clone(),
-        mode: "live".into(),
+        mode: pgalign::journal::Mode::Live,
         plan_options: Default::default(),
     };
     let journal = dir.join("journal.jsonl");
@@ -192,7 +192,7 @@ fn tui_resume_continues_an_interrupted_apply_without_rerunning_a_committed_group
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.wizard.step, Step::Report, "{:?}", app.error);
-    assert_eq!(app.wizard.outcome(), pgalign::strings::outcome::ALIGNED);
+    assert_eq!(app.wizard.outcome(), pgalign::session::Outcome::Aligned);
 
     // Group 1 ran once; the index ran twice (failed, then rebuilt).
     let all = entries(&journal);

@@ -4,7 +4,7 @@
 use super::fixtures::*;
 use crate::support::temp_dir;
 use pgalign::apply::Event;
-use pgalign::session::journal::StatementError;
+use pgalign::journal::StatementError;
 use pgalign::session::{ApplyResult, Step, VerifyResult};
 use pgalign::tui::app::{App, Msg};
 use ratatui::Terminal;

@@ -5,7 +5,7 @@ use super::fixtures::*;
 use crate::support::temp_dir;
 use pgalign::apply::Event;
 use pgalign::hazard::HazardId;
-use pgalign::session::journal::{Entry, StatementError, read};
+use pgalign::journal::{Entry, StatementError, read};
 use pgalign::session::{ApplyResult, Step, StmtStatus, VerifyResult};
 use pgalign::tui::app::{Effect, FOCUS_CONTINUE, Msg};
 use ratatui::crossterm::event::KeyCode;
@@ -299,11 +299,8 @@ fn tui_a_failed_statement_stops_the_apply_and_says_what_was_rolled_back() {
         remaining: vec!["x".into()],
         fingerprint: "f".into(),
     })));
-    assert_eq!(
-        app.wizard.outcome(),
-        pgalign::strings::outcome::APPLY_FAILED
-    );
-    assert_eq!(app.wizard.exit_code(), 1);
+    assert_eq!(app.wizard.outcome(), pgalign::session::Outcome::ApplyFailed);
+    assert_eq!(app.wizard.exit_code(), pgalign::exit::Exit::Error);
 }
 
 #[test]
@@ -333,7 +330,10 @@ fn tui_the_whole_flow_journals_every_step_and_writes_the_report() {
         "the plan was archived under its hash"
     );
     let effects = key(&mut app, KeyCode::Enter);
-    assert!(matches!(effects.as_slice(), [Effect::Exit(0)]));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Exit(pgalign::exit::Exit::Ok)]
+    ));
     assert_eq!(
         events(dir.path()),
         [
@@ -370,7 +370,10 @@ fn tui_ctrl_c_always_exits_130_and_q_asks_first() {
     acknowledge_all(&mut app);
     key(&mut app, KeyCode::Tab);
     let effects = ctrl_c(&mut app);
-    assert!(matches!(effects.as_slice(), [Effect::Exit(130)]));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Exit(pgalign::exit::Exit::Aborted)]
+    ));
     assert_eq!(events(dir.path()).last().unwrap(), "session-ended");
 }
 
