@@ -125,17 +125,10 @@ pub async fn name_derived(plan: &mut Plan, target: &ConnSettings) -> Result<()> 
 /// The step of each linted statement; an error when the engine's reading and
 /// the steps do not match one to one.
 fn assign(plan: &PlanFile, statements: &[StatementReport]) -> Result<Derived> {
-    let ranges: Vec<(usize, usize)> = plan
-        .steps
-        .iter()
-        .zip(&plan.step_lines)
-        .map(|(s, &first)| (first, first + s.sql.split('\n').count()))
-        .collect();
+    let ranges = plan.step_ranges();
     let mut found: Vec<Option<&StatementReport>> = vec![None; plan.steps.len()];
     for st in statements {
-        // Steps are in line order: the last one starting at or before the line.
-        let i = ranges.partition_point(|&(from, _)| from <= st.line);
-        let Some(i) = i.checked_sub(1).filter(|&i| st.line < ranges[i].1) else {
+        let Some(i) = crate::plan::file::step_at(&ranges, st.line) else {
             if matches!(st.kind.as_str(), "BEGIN" | "COMMIT") {
                 continue;
             }

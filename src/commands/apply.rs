@@ -108,7 +108,11 @@ pub async fn run(mut args: ApplyArgs) -> Result<Exit> {
             journal
         }
     };
-    install_cancel(cancel_tx);
+    super::cancel_on_interrupt(
+        cancel_tx,
+        "cancelling the running statement on the server and rolling back its group",
+        "the server rolls back the open transaction",
+    );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let total = plan_file.steps.len();
     let printer = tokio::spawn(async move {
@@ -333,26 +337,6 @@ fn confirm(args: &ApplyArgs, settings: &ConnSettings) -> Result<(), ConfirmRefus
             settings.dbname
         )),
     }
-}
-
-/// First Ctrl-C or SIGTERM: cancel on the server and roll back the group; the
-/// second: quit at once (the server rolls back an open transaction).
-fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
-    tokio::spawn(async move {
-        let Some(mut interrupts) = crate::util::Interrupts::new() else {
-            return;
-        };
-        interrupts.wait().await;
-        eprintln!(
-            "pgalign: interrupted: cancelling the running statement on the server and rolling back its group (press Ctrl-C again to quit at once)"
-        );
-        let _ = cancel.send(true);
-        interrupts.wait().await;
-        eprintln!(
-            "pgalign: interrupted again: quitting; the server rolls back the open transaction"
-        );
-        std::process::exit(i32::from(Exit::Aborted.code()));
-    });
 }
 
 /// The command that continues this run, with the gate flags it was given

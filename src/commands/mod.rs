@@ -105,3 +105,23 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
         other => other.map_err(|e| anyhow::anyhow!("writing to standard output: {e}")),
     }
 }
+
+/// First Ctrl-C or SIGTERM: say what happens (`first`) and send `true` on
+/// `cancel`; the second: say what is left (`second`) and quit at once (130).
+pub(crate) fn cancel_on_interrupt(
+    cancel: tokio::sync::watch::Sender<bool>,
+    first: &'static str,
+    second: &'static str,
+) {
+    tokio::spawn(async move {
+        let Some(mut interrupts) = crate::util::Interrupts::new() else {
+            return;
+        };
+        interrupts.wait().await;
+        eprintln!("pgalign: interrupted: {first} (press Ctrl-C again to quit at once)");
+        let _ = cancel.send(true);
+        interrupts.wait().await;
+        eprintln!("pgalign: interrupted again: quitting; {second}");
+        std::process::exit(i32::from(crate::exit::Exit::Aborted.code()));
+    });
+}

@@ -92,7 +92,11 @@ pub async fn run(args: RehearseArgs) -> Result<Exit> {
         }
     });
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    install_cancel(cancel_tx);
+    super::cancel_on_interrupt(
+        cancel_tx,
+        "stopping the rehearsal and dropping the scratch database",
+        "the scratch database may be left behind",
+    );
     let opts = Options {
         from_backup: args.from_backup.clone(),
         scratch,
@@ -237,22 +241,4 @@ fn text_report(
         let _ = writeln!(out, "{}", printable(&r.verdict()));
     }
     out
-}
-
-/// First Ctrl-C: stop the rehearsal and drop the scratch database; a second
-/// one quits at once (the server then rolls back, the scratch copy may stay).
-fn install_cancel(cancel: tokio::sync::watch::Sender<bool>) {
-    tokio::spawn(async move {
-        let Some(mut interrupts) = crate::util::Interrupts::new() else {
-            return;
-        };
-        interrupts.wait().await;
-        eprintln!(
-            "pgalign: interrupted: stopping the rehearsal and dropping the scratch database (press Ctrl-C again to quit at once)"
-        );
-        let _ = cancel.send(true);
-        interrupts.wait().await;
-        eprintln!("pgalign: interrupted again: quitting; the scratch database may be left behind");
-        std::process::exit(i32::from(Exit::Aborted.code()));
-    });
 }

@@ -51,6 +51,25 @@ pub struct PlanFile {
     pub text: String,
 }
 
+impl PlanFile {
+    /// The lines of each step's SQL, `[first, end)` (1-based), in step order.
+    pub fn step_ranges(&self) -> Vec<(usize, usize)> {
+        self.steps
+            .iter()
+            .zip(&self.step_lines)
+            .map(|(s, &first)| (first, first + s.sql.split('\n').count()))
+            .collect()
+    }
+}
+
+/// The index of the step of `ranges` (see [`PlanFile::step_ranges`]) whose
+/// SQL holds `line`; `None` for a line outside every step.
+pub fn step_at(ranges: &[(usize, usize)], line: usize) -> Option<usize> {
+    // Steps are in line order: the last one starting at or before the line.
+    let i = ranges.partition_point(|&(from, _)| from <= line);
+    i.checked_sub(1).filter(|&i| line < ranges[i].1)
+}
+
 /// Renders the body of a plan (everything below the header).
 pub fn render_body(plan: &Plan) -> String {
     let mut out = String::new();

@@ -30,16 +30,10 @@ pub(crate) async fn predict(
     let report = crate::plan::external::lint_as_applied(text, "the plan", client, false)
         .await
         .context("linting the plan's statements for the rehearsal's comparison")?;
-    let ranges: Vec<(usize, usize)> = plan
-        .steps
-        .iter()
-        .zip(&plan.step_lines)
-        .map(|(s, &first)| (first, first + s.sql.split('\n').count()))
-        .collect();
+    let ranges = plan.step_ranges();
     let mut out = vec![Predicted::default(); plan.steps.len()];
     for st in &report.statements {
-        let i = ranges.partition_point(|&(from, _)| from <= st.line);
-        let Some(i) = i.checked_sub(1).filter(|&i| st.line < ranges[i].1) else {
+        let Some(i) = crate::plan::file::step_at(&ranges, st.line) else {
             continue;
         };
         let p = &mut out[i];
