@@ -14,7 +14,6 @@
 //! than to `apply` is refused, so what was linted is what runs.
 
 use super::{ApplyOptions, Refusal};
-use crate::catalog::ident::quote_ident;
 use crate::db::ConnSettings;
 use crate::hazard::ast::Rel;
 use crate::hazard::lint::StatementReport;
@@ -57,10 +56,7 @@ pub fn lock_order(steps: &[&[StepLock]]) -> Vec<(String, LockMode)> {
         if l.mode < LockMode::ShareUpdateExclusive {
             continue;
         }
-        let name = match &l.rel.schema {
-            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&l.rel.name)),
-            None => quote_ident(&l.rel.name),
-        };
+        let name = l.rel.sql();
         modes.insert((name.clone(), l.mode));
         let e = want.entry(name).or_insert((l.mode, l.referenced));
         e.0 = e.0.max(l.mode);

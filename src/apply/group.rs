@@ -26,19 +26,24 @@ impl Runner<'_> {
         )
     }
 
-    /// A failure of the statements we add around the plan's (BEGIN, SET, COMMIT).
-    fn control_failure(&self, e: &tokio_postgres::Error, step: usize) -> Failure {
-        let kind = super::exec::classify(e, &self.client, self.cancel_requested);
+    /// A failure of a statement we run for the plan's step `step`, classified
+    /// as the server reported it.
+    fn added_failure(&self, e: &tokio_postgres::Error, step: usize) -> Failure {
         Failure {
             error: statement_error(e, self.plan, step),
-            kind: if kind == FailKind::LockTimeout {
-                FailKind::Other
-            } else {
-                kind
-            },
+            kind: super::exec::classify(e, &self.client, self.cancel_requested),
             elapsed: Duration::ZERO,
             blockers: Vec::new(),
         }
+    }
+
+    /// A failure of the statements we add around the plan's (BEGIN, SET, COMMIT).
+    fn control_failure(&self, e: &tokio_postgres::Error, step: usize) -> Failure {
+        let mut f = self.added_failure(e, step);
+        if f.kind == FailKind::LockTimeout {
+            f.kind = FailKind::Other;
+        }
+        f
     }
 
     fn rollback_reason(&self, step: usize, f: &Failure, transactional: bool) -> String {
@@ -202,7 +207,7 @@ impl Runner<'_> {
         // application to deadlock with): no locks taken ahead there.
         if self.measure.is_none()
             && let Some(order) = self.lock_first.get(&group).cloned()
-            && let Err(f) = self.lock_in_order(first, &order, &set_local).await
+            && let Err(f) = self.lock_in_order(group, first, &order, &set_local).await
         {
             return self.end_failed(group, steps, first, f).await;
         }
@@ -255,50 +260,47 @@ impl Runner<'_> {
     /// failure of the group's first step, retried like one.
     async fn lock_in_order(
         &mut self,
+        group: usize,
         first: usize,
         order: &[(String, crate::hazard::locks::LockMode)],
         set_local: &str,
     ) -> std::result::Result<(), Failure> {
-        let fail = |me: &Self, e: &tokio_postgres::Error| Failure {
-            error: statement_error(e, me.plan, first),
-            kind: super::exec::classify(e, &me.client, me.cancel_requested),
-            elapsed: Duration::ZERO,
-            blockers: Vec::new(),
+        // The tables among them that exist now (in `order`'s order), in one
+        // round trip: the group creates the others.
+        let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
+        let tables: std::collections::BTreeSet<String> = match self
+            .client
+            .query(
+                "SELECT n FROM unnest($1::text[]) n JOIN pg_class c ON c.oid = to_regclass(n)
+                  WHERE c.relkind IN ('r', 'p')",
+                &[&names],
+            )
+            .await
+        {
+            Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+            Err(e) => return Err(self.added_failure(&e, first)),
         };
+        if tables.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.client.batch_execute(set_local).await {
+            return Err(self.added_failure(&e, first));
+        }
         let mut taken = Vec::new();
-        for (name, mode) in order {
-            let kind: Option<String> = match self
-                .client
-                .query_opt(
-                    "SELECT c.relkind::text FROM pg_class c WHERE c.oid = to_regclass($1)",
-                    &[name],
-                )
-                .await
-            {
-                Ok(row) => row.map(|r| r.get(0)),
-                Err(e) => return Err(fail(self, &e)),
-            };
-            if !matches!(kind.as_deref(), Some("r" | "p")) {
-                continue;
-            }
-            if let Err(e) = self.client.batch_execute(set_local).await {
-                return Err(fail(self, &e));
-            }
+        for (name, mode) in order.iter().filter(|(n, _)| tables.contains(n)) {
             let sql = format!("LOCK TABLE ONLY {name} IN {mode} MODE");
             if let Err(e) = self.client.batch_execute(&sql).await {
-                return Err(fail(self, &e));
+                return Err(self.added_failure(&e, first));
             }
             taken.push(format!("{name} ({mode})"));
         }
-        if !taken.is_empty() {
-            send(
-                &self.events,
-                Event::LockedInOrder {
-                    group: self.plan.steps[first - 1].group,
-                    tables: taken,
-                },
-            );
-        }
+        send(
+            &self.events,
+            Event::LockedInOrder {
+                group,
+                tables: taken,
+            },
+        );
         Ok(())
     }
 

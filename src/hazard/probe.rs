@@ -109,18 +109,19 @@ const PREPARED: [&str; 3] = [
 
 impl Saved {
     pub async fn read(client: &Client) -> Result<Saved, String> {
-        let row = client
-            .query_one(
-                "SELECT current_setting('statement_timeout'), current_setting('default_transaction_read_only'), current_setting('lock_timeout')",
-                &[],
+        let names: Vec<&str> = PREPARED.to_vec();
+        let rows = client
+            .query(
+                "SELECT current_setting(n) FROM unnest($1::text[]) WITH ORDINALITY AS s(n, i) ORDER BY i",
+                &[&names],
             )
             .await
             .map_err(|e| describe_error(&e))?;
         Ok(Saved(
             PREPARED
                 .iter()
-                .enumerate()
-                .map(|(i, name)| (*name, row.get::<_, String>(i)))
+                .zip(&rows)
+                .map(|(name, row)| (*name, row.get::<_, String>(0)))
                 .collect(),
         ))
     }
