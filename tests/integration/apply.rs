@@ -49,7 +49,7 @@ pub(crate) fn hand_plan(db: &ConnSettings, dir: &Path, steps: &[S]) -> PathBuf {
 
 use pgalign::db::ConnSettings;
 
-fn apply_cmd(db: &TestDb, args: &[&str]) -> Command {
+pub(crate) fn apply_cmd(db: &TestDb, args: &[&str]) -> Command {
     let mut cmd = pgalign();
     cmd.args(["apply", "--db", &db.url(), "--confirm-target", &db.name])
         .args(args)
@@ -69,7 +69,7 @@ fn finish(child: Child) -> (Option<i32>, String) {
     (o.status.code(), stderr(&o))
 }
 
-fn records(journal: &Path) -> Vec<Entry> {
+pub(crate) fn records(journal: &Path) -> Vec<Entry> {
     journal::read(journal)
         .unwrap()
         .into_iter()

@@ -5,9 +5,10 @@
 //! The writer is a psql session whose `deadlock_timeout` is long, so that the
 //! server's deadlock check runs in pgalign's backend, which waited first.
 
-use crate::apply::hand_plan;
+use crate::apply::{apply_cmd, hand_plan, records};
 use crate::support::*;
-use pgalign::journal::{self, Entry, Record};
+use pgalign::journal::Entry;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -67,27 +68,25 @@ fn writer(db: &TestDb, first: &str, body: &str) -> Child {
     child
 }
 
-fn apply(
-    db: &TestDb,
-    plan: &std::path::Path,
-    session: &std::path::Path,
-    retries: &str,
-) -> std::process::Output {
-    pgalign()
-        .args(["apply", "--db", &db.url(), "--confirm-target", &db.name])
-        .args(["--plan", plan.to_str().unwrap(), "--lock-retries", retries])
-        .args(["--session-dir", session.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+fn apply(db: &TestDb, plan: &Path, session: &Path, retries: &str) -> std::process::Output {
+    let (plan, session) = (plan.to_str().unwrap(), session.to_str().unwrap());
+    apply_cmd(
+        db,
+        &[
+            "--plan",
+            plan,
+            "--lock-retries",
+            retries,
+            "--session-dir",
+            session,
+        ],
+    )
+    .output()
+    .unwrap()
 }
 
-fn entries(session: &std::path::Path) -> Vec<Entry> {
-    journal::read(&session.join("journal.jsonl"))
-        .unwrap()
-        .into_iter()
-        .map(|r: Record| r.entry)
-        .collect()
+fn entries(session: &Path) -> Vec<Entry> {
+    records(&session.join("journal.jsonl"))
 }
 
 #[test]
